@@ -1,0 +1,23 @@
+/**
+ * The one list of failure types keyward raises as ApplicationFailures. Clients map them to
+ * HTTP statuses and messages; workflows and activities mark the ones retrying cannot fix as
+ * non-retryable.
+ */
+export const FailureType = {
+  /** The request breaks a policy rule: ineligible entitlement, duration over the maximum. */
+  PolicyViolation: 'PolicyViolation',
+  /** The input is malformed or names something that does not exist. */
+  InvalidInput: 'InvalidInput',
+  /** The actor may not do this: not an approver, or the requester approving their own request. */
+  NotAllowed: 'NotAllowed',
+  /** The request is no longer in a state that accepts this message. */
+  AlreadyDecided: 'AlreadyDecided',
+  /** The same approver already approved. */
+  DuplicateDecision: 'DuplicateDecision',
+  /** A target system refused us for lack of privilege; an operator must fix its grants. */
+  ConnectorPermissionDenied: 'ConnectorPermissionDenied',
+  /** A target system does not know the role or login; the policy or the target is wrong. */
+  ConnectorUnknownObject: 'ConnectorUnknownObject',
+} as const;
+
+export type FailureType = (typeof FailureType)[keyof typeof FailureType];

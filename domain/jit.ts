@@ -1,0 +1,98 @@
+import type { RequestPlan, Refusal } from './access';
+import { FailureType } from './failures';
+
+export const JitStatus = {
+  PENDING: 'PENDING',
+  DENIED: 'DENIED',
+  EXPIRED: 'EXPIRED',
+  CANCELLED: 'CANCELLED',
+  GRANTED: 'GRANTED',
+  REVOKED: 'REVOKED',
+  REVOKE_FAILED: 'REVOKE_FAILED',
+  FAILED: 'FAILED',
+} as const;
+export type JitStatus = (typeof JitStatus)[keyof typeof JitStatus];
+
+export interface Decision {
+  approver: string;
+  decision: 'approve' | 'deny';
+  reason?: string;
+  at: string;
+}
+
+export type RevokeCause = 'expired' | 'revoked' | 'cancelled';
+
+export interface JitState {
+  requestId: string;
+  requester: string;
+  reason: string;
+  plan: RequestPlan;
+  status: JitStatus;
+  createdAt: string;
+  approvalDeadline: string;
+  approvals: Decision[];
+  denial?: Decision;
+  grantedAt?: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  revokedBy?: string;
+  revokeCause?: RevokeCause;
+  revokeLatenessMs?: number;
+  failure?: string;
+}
+
+export interface DecisionInput {
+  actor: string;
+  decision: 'approve' | 'deny';
+  reason?: string;
+}
+
+export interface RevokeInput {
+  actor: string;
+  reason?: string;
+}
+
+const refusal = (type: FailureType, message: string): Refusal => ({ type, message });
+
+/** Whether `input` may be applied to the request now; the reason it may not, otherwise. */
+export function checkDecision(state: JitState, input: DecisionInput): Refusal | undefined {
+  if (input.actor === state.requester) {
+    return refusal(FailureType.NotAllowed, `${input.actor} cannot decide their own request`);
+  }
+  if (!state.plan.eligibleApprovers.includes(input.actor)) {
+    return refusal(
+      FailureType.NotAllowed,
+      `${input.actor} is not an approver for ${state.plan.entitlementId} ` +
+        `(approvers come from ${state.plan.approverGroups.join(', ') || 'no group'})`,
+    );
+  }
+  if (state.status !== JitStatus.PENDING) {
+    return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already ${state.status.toLowerCase()}`);
+  }
+  if (quorumReached(state)) {
+    return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already approved`);
+  }
+  if (state.approvals.some((a) => a.approver === input.actor)) {
+    return refusal(FailureType.DuplicateDecision, `${input.actor} has already approved request ${state.requestId}`);
+  }
+  if (input.decision === 'deny' && !input.reason?.trim()) {
+    return refusal(FailureType.InvalidInput, 'a denial needs a reason');
+  }
+  return undefined;
+}
+
+/** Whether `actor` may end the request now: the requester or an admin, while it is live. */
+export function checkRevoke(state: JitState, input: RevokeInput): Refusal | undefined {
+  if (input.actor !== state.requester && !state.plan.admins.includes(input.actor)) {
+    return refusal(FailureType.NotAllowed, `${input.actor} may not end request ${state.requestId}`);
+  }
+  if (state.status !== JitStatus.PENDING && state.status !== JitStatus.GRANTED) {
+    return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already ${state.status.toLowerCase()}`);
+  }
+  return undefined;
+}
+
+/** Whether the collected approvals meet the plan's quorum of distinct approvers. */
+export function quorumReached(state: JitState): boolean {
+  return new Set(state.approvals.map((a) => a.approver)).size >= state.plan.required;
+}

@@ -1,0 +1,203 @@
+import { z } from 'zod';
+import { parseDuration } from './duration';
+
+/** Longest grant any entitlement may allow; anything longer is standing access, not JIT. */
+export const MAX_GRANT_MS = 90 * 86_400_000;
+
+const Slug = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+
+const EntitlementId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, 'must be letters, digits, ".", "_", "-" or "/"');
+
+export const RiskTier = z.enum(['low', 'medium', 'high', 'critical']);
+export type RiskTier = z.infer<typeof RiskTier>;
+
+/** A duration written as 90s, 30m, 4h or 7d, turned into bounded milliseconds at the edge. */
+export function durationText(maxMs = MAX_GRANT_MS) {
+  return z
+    .string()
+    .describe('a duration such as 90s, 30m, 4h or 7d')
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30m, 4h or 7d` });
+        return z.NEVER;
+      }
+      if (ms > maxMs) {
+        ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the limit of ${maxMs / 86_400_000}d` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+/** Connection details are referenced, never written inline: env:VAR or file:/path. */
+export const SecretRef = z
+  .string()
+  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be a secret reference such as env:VAR or file:/path, never the value');
+
+export const IdentitySchema = z.strictObject({
+  id: Slug,
+  kind: z.enum(['human', 'non-human']).default('human'),
+  name: z.string().min(1).max(200).optional(),
+  email: z.email().optional(),
+  slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF').optional(),
+  owner: Slug.optional().describe('the person accountable for a non-human identity'),
+  manager: Slug.optional(),
+  riskTier: RiskTier.default('low'),
+  logins: z
+    .record(Slug, z.string().min(1).max(63))
+    .default({})
+    .describe('login name per system id; the identity id is used where a system is not listed'),
+});
+
+export const GroupSchema = z.strictObject({
+  id: Slug,
+  members: z.array(Slug).min(1),
+});
+
+export const SystemSchema = z.strictObject({
+  id: Slug,
+  type: z.literal('postgres'),
+  connection: SecretRef,
+});
+
+export const ApprovalRuleSchema = z.strictObject({
+  required: z.number().int().min(0).max(10).describe('distinct approvers needed; 0 approves automatically'),
+  from: z.array(Slug).default([]).describe('groups whose members may approve'),
+});
+
+export const EntitlementSchema = z.strictObject({
+  id: EntitlementId,
+  system: Slug,
+  role: z.string().min(1).max(63),
+  riskTier: RiskTier.default('medium'),
+  maxDuration: durationText(),
+  requireReason: z.boolean().default(true),
+  approval: ApprovalRuleSchema,
+});
+
+export const SettingsSchema = z.strictObject({
+  approvalWindow: durationText().default(4 * 3_600_000),
+  adminGroup: Slug.default('security'),
+});
+
+const PolicyObject = z.strictObject({
+  version: z.literal(1),
+  settings: SettingsSchema.prefault({}),
+  identities: z.array(IdentitySchema).min(1),
+  groups: z.array(GroupSchema).default([]),
+  systems: z.array(SystemSchema).default([]),
+  entitlements: z.array(EntitlementSchema).default([]),
+});
+
+export const PolicySchema = PolicyObject.superRefine(checkReferences);
+
+export type Policy = z.infer<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+export type Identity = z.infer<typeof IdentitySchema>;
+export type Group = z.infer<typeof GroupSchema>;
+export type System = z.infer<typeof SystemSchema>;
+export type Entitlement = z.infer<typeof EntitlementSchema>;
+
+type Ctx = z.RefinementCtx;
+
+function checkUnique(items: { id: string }[], kind: string, ctx: Ctx): Set<string> {
+  const seen = new Set<string>();
+  items.forEach((item, index) => {
+    if (seen.has(item.id)) {
+      ctx.addIssue({ code: 'custom', path: [kind, index, 'id'], message: `duplicate id "${item.id}"` });
+    }
+    seen.add(item.id);
+  });
+  return seen;
+}
+
+function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
+  const identities = checkUnique(policy.identities, 'identities', ctx);
+  const groups = checkUnique(policy.groups, 'groups', ctx);
+  const systems = checkUnique(policy.systems, 'systems', ctx);
+  checkUnique(policy.entitlements, 'entitlements', ctx);
+  const missing = (path: (string | number)[], kind: string, id: string) =>
+    ctx.addIssue({ code: 'custom', path, message: `unknown ${kind} "${id}"` });
+
+  policy.identities.forEach((identity, i) => {
+    if (identity.owner && !identities.has(identity.owner)) missing(['identities', i, 'owner'], 'identity', identity.owner);
+    if (identity.manager && !identities.has(identity.manager)) {
+      missing(['identities', i, 'manager'], 'identity', identity.manager);
+    }
+    if (identity.kind === 'non-human' && !identity.owner) {
+      ctx.addIssue({ code: 'custom', path: ['identities', i, 'owner'], message: 'a non-human identity needs an owner' });
+    }
+    for (const system of Object.keys(identity.logins)) {
+      if (!systems.has(system)) missing(['identities', i, 'logins', system], 'system', system);
+    }
+  });
+  policy.groups.forEach((group, i) =>
+    group.members.forEach((member, j) => {
+      if (!identities.has(member)) missing(['groups', i, 'members', j], 'identity', member);
+    }),
+  );
+  if (!groups.has(policy.settings.adminGroup)) {
+    missing(['settings', 'adminGroup'], 'group', policy.settings.adminGroup);
+  }
+
+  const membersOf = new Map(policy.groups.map((g) => [g.id, g.members]));
+  policy.entitlements.forEach((entitlement, i) => {
+    if (!systems.has(entitlement.system)) missing(['entitlements', i, 'system'], 'system', entitlement.system);
+    const { required, from } = entitlement.approval;
+    from.forEach((group, j) => {
+      if (!groups.has(group)) missing(['entitlements', i, 'approval', 'from', j], 'group', group);
+    });
+    if (required === 0 && entitlement.riskTier !== 'low') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entitlements', i, 'approval', 'required'],
+        message: `auto-approval (0 approvers) is only allowed for low-risk entitlements, not ${entitlement.riskTier}`,
+      });
+    }
+    const approvers = new Set(from.flatMap((group) => membersOf.get(group) ?? []));
+    if (required > 0 && approvers.size < required) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['entitlements', i, 'approval'],
+        message: `needs ${required} approvers but its groups have only ${approvers.size} members`,
+      });
+    }
+  });
+}
+
+/** Formats a zod issue path the way people read them: entitlements[2].maxDuration. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .join('');
+}
+
+export interface PolicyProblem {
+  path: string;
+  message: string;
+}
+
+export type PolicyResult = { ok: true; policy: Policy } | { ok: false; problems: PolicyProblem[] };
+
+/** Validates an already-parsed document (YAML or JSON) and lists every problem with its path. */
+export function validatePolicy(document: unknown): PolicyResult {
+  const result = PolicySchema.safeParse(document);
+  if (result.success) return { ok: true, policy: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      path: formatPath(issue.path) || '(root)',
+      message: issue.message,
+    })),
+  };
+}
+
+/** The JSON Schema of the policy file as people write it, for editors. */
+export function policyJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(PolicyObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

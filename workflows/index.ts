@@ -1,0 +1,1 @@
+export { jitWorkflow } from './jit/workflow';

@@ -1,0 +1,247 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { evaluateRequest, PolicyView } from '../../domain/access';
+import type { AuditEventInput } from '../../domain/audit';
+import { FailureType } from '../../domain/failures';
+import { checkDecision, checkRevoke, JitStatus, quorumReached } from '../../domain/jit';
+import type { JitState, RevokeCause } from '../../domain/jit';
+import type { JitActivities } from '../../activities/jit';
+import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
+import type { JitWorkflowInput } from './definitions';
+
+const NON_RETRYABLE = [
+  FailureType.InvalidInput,
+  FailureType.PolicyViolation,
+  FailureType.ConnectorPermissionDenied,
+  FailureType.ConnectorUnknownObject,
+];
+
+const records = proxyActivities<JitActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// Target systems can be slow or briefly down; keep trying for an hour before giving up on a grant.
+const targets = proxyActivities<JitActivities>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '1 hour',
+  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+/** How long to wait before trying again a revocation that the target refused outright. */
+const REVOKE_RETRY_INTERVAL = '10 minutes';
+
+const ENDED = new Set<JitStatus>([JitStatus.REVOKED, JitStatus.CANCELLED, JitStatus.REVOKE_FAILED, JitStatus.FAILED]);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * One just-in-time request: evaluate, gather approvals, grant, wait for expiry, revoke.
+ * Whatever ends it (expiry, early revoke, cancellation), access that was granted is revoked.
+ */
+export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
+  const { workflowId } = workflowInfo();
+  const slice = await records.policySliceFor({ requester: input.requester, entitlementId: input.entitlementId });
+  const evaluation = evaluateRequest(new PolicyView(slice), input);
+  if (!evaluation.ok) {
+    throw ApplicationFailure.create({ type: evaluation.type, message: evaluation.message, nonRetryable: true });
+  }
+
+  const now = Date.now();
+  const state: JitState = {
+    requestId: input.requestId,
+    requester: input.requester,
+    reason: input.reason,
+    plan: evaluation.plan,
+    status: JitStatus.PENDING,
+    createdAt: iso(now),
+    approvalDeadline: iso(now + evaluation.plan.approvalWindowMs),
+    approvals: [],
+  };
+  let revokeRequest: { actor: string; reason?: string } | undefined;
+
+  const approvalPath = () => state.approvals.map(({ approver, at }) => ({ approver, at }));
+  const record = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => {
+    const { step, ...rest } = event;
+    return records.recordRequest({
+      state: { ...state },
+      event: { ...rest, key: `${workflowId}/${step}`, subject: state.requestId, workflowId },
+    });
+  };
+
+  setHandler(statusQuery, () => state);
+  setHandler(
+    decideUpdate,
+    async (decision) => {
+      const at = iso(Date.now());
+      if (decision.decision === 'deny') {
+        state.denial = { ...decision, at };
+        state.status = JitStatus.DENIED;
+      } else {
+        state.approvals.push({ approver: decision.actor, decision: 'approve', reason: decision.reason, at });
+      }
+      await record({
+        step: `decision/${decision.actor}`,
+        actor: decision.actor,
+        action: decision.decision === 'deny' ? 'request.denied' : 'request.approved',
+        approvalPath: approvalPath(),
+        details: decision.reason ? { reason: decision.reason } : undefined,
+      });
+      return state;
+    },
+    { validator: (decision) => rejectIf(checkDecision(state, decision)) },
+  );
+  setHandler(
+    revokeUpdate,
+    async (request) => {
+      revokeRequest = request;
+      // Answer once access is really gone, so the caller can rely on what it is told.
+      await condition(() => ENDED.has(state.status));
+      return state;
+    },
+    { validator: (request) => rejectIf(checkRevoke(state, request)) },
+  );
+
+  await record({
+    step: 'created',
+    actor: input.requester,
+    action: 'request.created',
+    details: {
+      entitlement: state.plan.entitlementId,
+      durationMs: state.plan.durationMs,
+      reason: input.reason,
+      required: state.plan.required,
+    },
+  });
+
+  try {
+    const decidedInTime = await condition(
+      () => state.status !== JitStatus.PENDING || quorumReached(state) || revokeRequest !== undefined,
+      evaluation.plan.approvalWindowMs,
+    );
+    // Let an approval's audit record land before the grant that it allowed.
+    await condition(allHandlersFinished);
+    if (state.status === JitStatus.DENIED) return state;
+    if (revokeRequest) {
+      state.status = JitStatus.CANCELLED;
+      state.revokedBy = revokeRequest.actor;
+      await record({ step: 'cancelled', actor: revokeRequest.actor, action: 'request.cancelled' });
+      return state;
+    }
+    if (!decidedInTime) {
+      state.status = JitStatus.EXPIRED;
+      await record({ step: 'expired', actor: 'keyward', action: 'request.expired' });
+      return state;
+    }
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    state.status = JitStatus.CANCELLED;
+    await CancellationScope.nonCancellable(() =>
+      record({ step: 'cancelled', actor: 'keyward', action: 'request.cancelled' }),
+    );
+    throw err;
+  }
+
+  try {
+    const { grantedAt } = await targets.grantAccess({ requestId: state.requestId, ...grantTarget(state) });
+    const expiresAt = Date.parse(grantedAt) + state.plan.durationMs;
+    Object.assign(state, { status: JitStatus.GRANTED, grantedAt, expiresAt: iso(expiresAt) });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    state.status = JitStatus.FAILED;
+    state.failure = failureMessage(err);
+    log.warn('Grant failed', { requestId: state.requestId });
+    await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
+    return state;
+  }
+  await record({ step: 'granted', actor: 'keyward', action: 'grant.granted', approvalPath: approvalPath() });
+
+  let cause: RevokeCause = 'expired';
+  let cancellation: unknown;
+  try {
+    const untilExpiry = Math.max(1, Date.parse(state.expiresAt!) - Date.now());
+    const endedEarly = await condition(() => revokeRequest !== undefined, untilExpiry);
+    if (endedEarly) cause = 'revoked';
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    cause = 'cancelled';
+    cancellation = err;
+  }
+
+  // Revocation must finish even when the workflow is being cancelled: that is the whole point.
+  await CancellationScope.nonCancellable(() => revoke(state, cause, revokeRequest, record));
+  await condition(allHandlersFinished);
+  if (cancellation) throw cancellation;
+  return state;
+}
+
+function rejectIf(refusal: { type: string; message: string } | undefined): void {
+  if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
+}
+
+function grantTarget(state: JitState) {
+  return { systemId: state.plan.systemId, role: state.plan.role, login: state.plan.login };
+}
+
+function failureMessage(err: unknown): string {
+  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+type Recorder = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => Promise<void>;
+
+async function revoke(
+  state: JitState,
+  cause: RevokeCause,
+  request: { actor: string; reason?: string } | undefined,
+  record: Recorder,
+): Promise<void> {
+  const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const { revokedAt, latenessMs } = await targets.revokeAccess({
+        requestId: state.requestId,
+        ...grantTarget(state),
+        dueAt,
+      });
+      Object.assign(state, {
+        status: JitStatus.REVOKED,
+        revokedAt,
+        revokeCause: cause,
+        revokedBy: request?.actor ?? 'keyward',
+        revokeLatenessMs: latenessMs,
+        failure: undefined,
+      });
+      break;
+    } catch (err) {
+      // A revocation that retrying could not fix (the target refuses us) must not be forgotten:
+      // the grant stays visible as REVOKE_FAILED and is tried again until it succeeds.
+      state.status = JitStatus.REVOKE_FAILED;
+      state.failure = failureMessage(err);
+      await record({
+        step: `revoke-failed/${attempt}`,
+        actor: 'keyward',
+        action: 'grant.revoke_failed',
+        details: { error: state.failure },
+      });
+      await sleep(REVOKE_RETRY_INTERVAL);
+    }
+  }
+  await record({
+    step: 'revoked',
+    actor: state.revokedBy!,
+    action: 'grant.revoked',
+    approvalPath: state.approvals.map(({ approver, at }) => ({ approver, at })),
+    details: { cause, latenessMs: state.revokeLatenessMs, reason: request?.reason },
+  });
+}
