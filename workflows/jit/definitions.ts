@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { DecisionInput, JitState, RevokeInput } from '../../domain/jit';
+import type { Policy } from '../../domain/policy';
 
 export const JIT_TASK_QUEUE = 'keyward-jit';
 
@@ -11,6 +12,8 @@ export interface JitWorkflowInput {
   entitlementId: string;
   durationMs: number;
   reason: string;
+  /** The part of the policy this request depends on, as it was when the request was made. */
+  policy: Policy;
 }
 
 // Decisions are Updates, not Signals: the caller (a CLI, a Slack click, an email link) learns

@@ -51,8 +51,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   const { workflowId } = workflowInfo();
-  const slice = await records.policySliceFor({ requester: input.requester, entitlementId: input.entitlementId });
-  const evaluation = evaluateRequest(new PolicyView(slice), input);
+  // Evaluated synchronously so that the handlers below exist before the first activation ends:
+  // an approval may arrive in the same activation as the start.
+  const evaluation = evaluateRequest(new PolicyView(input.policy), input);
   if (!evaluation.ok) {
     throw ApplicationFailure.create({ type: evaluation.type, message: evaluation.message, nonRetryable: true });
   }
@@ -85,7 +86,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     async (decision) => {
       const at = iso(Date.now());
       if (decision.decision === 'deny') {
-        state.denial = { ...decision, at };
+        state.denial = { approver: decision.actor, decision: 'deny', reason: decision.reason, at };
         state.status = JitStatus.DENIED;
       } else {
         state.approvals.push({ approver: decision.actor, decision: 'approve', reason: decision.reason, at });
@@ -153,9 +154,15 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   }
 
   try {
-    const { grantedAt } = await targets.grantAccess({ requestId: state.requestId, ...grantTarget(state) });
-    const expiresAt = Date.parse(grantedAt) + state.plan.durationMs;
-    Object.assign(state, { status: JitStatus.GRANTED, grantedAt, expiresAt: iso(expiresAt) });
+    const { grantedAt, expiresAt } = await targets.grantAccess({
+      requestId: state.requestId,
+      ...grantTarget(state),
+      identity: state.requester,
+      entitlementId: state.plan.entitlementId,
+      durationMs: state.plan.durationMs,
+      approvals: approvalPath(),
+    });
+    Object.assign(state, { status: JitStatus.GRANTED, grantedAt, expiresAt });
   } catch (err) {
     if (isCancellation(err)) throw err;
     state.status = JitStatus.FAILED;
@@ -207,18 +214,21 @@ async function revoke(
   record: Recorder,
 ): Promise<void> {
   const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
+  const revokedBy = request?.actor ?? 'keyward';
   for (let attempt = 1; ; attempt++) {
     try {
       const { revokedAt, latenessMs } = await targets.revokeAccess({
         requestId: state.requestId,
         ...grantTarget(state),
         dueAt,
+        revokedBy,
+        cause,
       });
       Object.assign(state, {
         status: JitStatus.REVOKED,
         revokedAt,
         revokeCause: cause,
-        revokedBy: request?.actor ?? 'keyward',
+        revokedBy,
         revokeLatenessMs: latenessMs,
         failure: undefined,
       });

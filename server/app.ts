@@ -1,0 +1,59 @@
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { ZodError } from 'zod';
+import type { PolicyView } from '../domain/access';
+import type { Db } from '../store/db';
+import { bearerAuth } from './auth';
+import { HttpError } from './errors';
+import { auditRoutes } from './routes/audit';
+import { grantRoutes } from './routes/grants';
+import { requestRoutes } from './routes/requests';
+
+export interface AppDeps {
+  db: Db;
+  temporal: Client;
+  policy: () => PolicyView;
+  taskQueue: string;
+  logLevel?: string;
+}
+
+export type Deps = AppDeps;
+
+/** The HTTP API: health, then everything else behind a bearer token. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({
+    logger: {
+      level: deps.logLevel ?? 'info',
+      // Request bodies can carry justifications; tokens travel in headers. Log neither.
+      redact: ['req.headers.authorization'],
+    },
+    bodyLimit: 64 * 1024,
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof HttpError) return reply.status(err.statusCode).send({ error: err.message });
+    if (err instanceof ZodError) {
+      const problems = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
+      return reply.status(400).send({ error: `invalid request: ${problems.join('; ')}` });
+    }
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status && status >= 400 && status < 500) return reply.status(status).send({ error: (err as Error).message });
+    request.log.error({ err }, 'request failed');
+    return reply.status(500).send({ error: 'internal error; the server log has the details' });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+
+  app.register(async (api) => {
+    api.addHook('preHandler', bearerAuth(deps.db));
+    api.get('/v1/me', async (request) => ({
+      identity: request.identity,
+      admin: deps.policy().isAdmin(request.identity),
+    }));
+    await api.register(requestRoutes(deps));
+    await api.register(grantRoutes(deps));
+    await api.register(auditRoutes(deps));
+  });
+  return app;
+}

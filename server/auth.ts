@@ -1,0 +1,22 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Db } from '../store/db';
+import { identityForToken } from '../store/tokens';
+import { HttpError } from './errors';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: string;
+  }
+}
+
+/** Resolves the bearer token to an identity, or answers 401 without saying which part was wrong. */
+export function bearerAuth(db: Db) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!match) throw new HttpError(401, 'missing bearer token (Authorization: Bearer <token>)');
+    const identity = await identityForToken(db, match[1]);
+    if (!identity) throw new HttpError(401, 'invalid or revoked token');
+    request.identity = identity;
+  };
+}

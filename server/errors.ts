@@ -1,0 +1,40 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { FailureType } from '../domain/failures';
+
+/** An error that becomes an HTTP response with this status and message. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS_BY_TYPE: Record<string, number> = {
+  [FailureType.InvalidInput]: 400,
+  [FailureType.PolicyViolation]: 422,
+  [FailureType.NotAllowed]: 403,
+  [FailureType.AlreadyDecided]: 409,
+  [FailureType.DuplicateDecision]: 409,
+};
+
+/** Turns a refusal from a workflow (an update's validator, mostly) into an HttpError. */
+export function fromTemporal(err: unknown, requestId: string): unknown {
+  if (err instanceof WorkflowUpdateFailedError) {
+    const cause = err.cause as { type?: string; message?: string } | undefined;
+    return new HttpError(STATUS_BY_TYPE[cause?.type ?? ''] ?? 500, cause?.message ?? 'the request refused the update');
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return new HttpError(404, `no request ${requestId}`);
+  }
+  // Updates to a workflow that has finished fail before any validator runs.
+  if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
+    return new HttpError(409, `request ${requestId} has already ended`);
+  }
+  return err;
+}
+
+export function statusForFailure(type: string): number {
+  return STATUS_BY_TYPE[type] ?? 400;
+}

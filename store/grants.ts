@@ -1,0 +1,93 @@
+import type { Db } from './db';
+
+export interface GrantRecord {
+  requestId: string;
+  identity: string;
+  entitlementId: string;
+  systemId: string;
+  role: string;
+  login: string;
+  approvals: { approver: string; at: string }[];
+  grantedAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  revokedBy: string | null;
+  revokeCause: string | null;
+  revokeLatenessMs: number | null;
+}
+
+/** Records a grant; a repeat for the same request keeps the first grant time. */
+export async function recordGrant(db: Db, grant: Omit<GrantRecord, 'revokedAt' | 'revokedBy' | 'revokeCause' | 'revokeLatenessMs'>) {
+  await db
+    .insertInto('grants')
+    .values({
+      request_id: grant.requestId,
+      identity: grant.identity,
+      entitlement_id: grant.entitlementId,
+      system_id: grant.systemId,
+      role: grant.role,
+      login: grant.login,
+      approvals: JSON.stringify(grant.approvals),
+      granted_at: grant.grantedAt,
+      expires_at: grant.expiresAt,
+      revoked_at: null,
+      revoked_by: null,
+      revoke_cause: null,
+      revoke_lateness_ms: null,
+    })
+    .onConflict((oc) => oc.column('request_id').doNothing())
+    .execute();
+}
+
+/** The grant of a request, if it was granted. */
+export async function findGrant(db: Db, requestId: string): Promise<GrantRecord | undefined> {
+  const row = await db.selectFrom('grants').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+  return row && toRecord(row);
+}
+
+/** Marks a grant revoked; the first revocation recorded wins. */
+export async function recordRevocation(
+  db: Db,
+  requestId: string,
+  revocation: { revokedAt: string; revokedBy: string; cause: string; latenessMs: number },
+): Promise<void> {
+  await db
+    .updateTable('grants')
+    .set({
+      revoked_at: revocation.revokedAt,
+      revoked_by: revocation.revokedBy,
+      revoke_cause: revocation.cause,
+      revoke_lateness_ms: revocation.latenessMs,
+    })
+    .where('request_id', '=', requestId)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+export async function listGrants(db: Db, filter: { identity?: string; activeOnly?: boolean } = {}): Promise<GrantRecord[]> {
+  let q = db.selectFrom('grants').selectAll().orderBy('granted_at', 'desc');
+  if (filter.identity) q = q.where('identity', '=', filter.identity);
+  if (filter.activeOnly) q = q.where('revoked_at', 'is', null);
+  return (await q.limit(1_000).execute()).map(toRecord);
+}
+
+type Row = Awaited<ReturnType<typeof selectOne>>;
+const selectOne = (db: Db) => db.selectFrom('grants').selectAll().executeTakeFirstOrThrow();
+
+function toRecord(row: Row): GrantRecord {
+  return {
+    requestId: row.request_id,
+    identity: row.identity,
+    entitlementId: row.entitlement_id,
+    systemId: row.system_id,
+    role: row.role,
+    login: row.login,
+    approvals: row.approvals,
+    grantedAt: row.granted_at.toISOString(),
+    expiresAt: row.expires_at.toISOString(),
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    revokedBy: row.revoked_by,
+    revokeCause: row.revoke_cause,
+    revokeLatenessMs: row.revoke_lateness_ms,
+  };
+}

@@ -1,0 +1,76 @@
+import { sql } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+
+// Migrations live in code, in order; a migration that has run is never edited, only followed.
+const migrations: Record<string, Migration> = {
+  '2026-12-01-001-initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('requests')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('requester', 'text', (c) => c.notNull())
+        .addColumn('entitlement_id', 'text', (c) => c.notNull())
+        .addColumn('system_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('login', 'text', (c) => c.notNull())
+        .addColumn('duration_ms', 'bigint', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('workflow_id', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+        .addColumn('approvers', 'jsonb', (c) => c.notNull().defaultTo(sql`'[]'::jsonb`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('requests_requester_idx').on('requests').column('requester').execute();
+
+      await db.schema
+        .createTable('grants')
+        .addColumn('request_id', 'text', (c) => c.primaryKey().references('requests.id'))
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('entitlement_id', 'text', (c) => c.notNull())
+        .addColumn('system_id', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('login', 'text', (c) => c.notNull())
+        .addColumn('approvals', 'jsonb', (c) => c.notNull())
+        .addColumn('granted_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('revoked_at', 'timestamptz')
+        .addColumn('revoked_by', 'text')
+        .addColumn('revoke_cause', 'text')
+        .addColumn('revoke_lateness_ms', 'bigint')
+        .execute();
+      await db.schema.createIndex('grants_identity_idx').on('grants').column('identity').execute();
+
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('event_key', 'text', (c) => c.notNull().unique())
+        .addColumn('at', 'timestamptz', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('approval_path', 'jsonb', (c) => c.notNull())
+        .addColumn('workflow_id', 'text')
+        .addColumn('details', 'jsonb', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_events_subject_idx').on('audit_events').column('subject').execute();
+
+      await db.schema
+        .createTable('api_tokens')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+        .addColumn('label', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('revoked_at', 'timestamptz')
+        .execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,67 @@
+import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface RequestsTable {
+  id: string;
+  requester: string;
+  entitlement_id: string;
+  system_id: string;
+  role: string;
+  login: string;
+  duration_ms: number;
+  reason: string;
+  status: string;
+  workflow_id: string;
+  approvals: JSONColumnType<{ approver: string; decision: string; at: string; reason?: string }[]>;
+  /** Who may approve, fixed when the request was made. */
+  approvers: JSONColumnType<string[]>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface GrantsTable {
+  request_id: string;
+  identity: string;
+  entitlement_id: string;
+  system_id: string;
+  role: string;
+  login: string;
+  approvals: JSONColumnType<{ approver: string; at: string }[]>;
+  granted_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  revoked_by: string | null;
+  revoke_cause: string | null;
+  revoke_lateness_ms: number | null;
+}
+
+export interface AuditEventsTable {
+  seq: ColumnType<number, number, never>;
+  event_key: string;
+  at: Timestamp;
+  actor: string;
+  action: string;
+  subject: string;
+  approval_path: JSONColumnType<{ approver: string; at: string }[]>;
+  workflow_id: string | null;
+  details: JSONColumnType<Record<string, unknown>>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface ApiTokensTable {
+  id: Generated<number>;
+  identity: string;
+  token_hash: string;
+  label: string;
+  created_at: Generated<Timestamp>;
+  revoked_at: Timestamp | null;
+}
+
+export interface Database {
+  requests: RequestsTable;
+  grants: GrantsTable;
+  audit_events: AuditEventsTable;
+  api_tokens: ApiTokensTable;
+}

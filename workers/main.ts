@@ -1,0 +1,32 @@
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { PolicyView } from '../domain/access';
+import { ConnectorRegistry } from '../integrations/connectors/registry';
+import { loadPolicyFile } from '../integrations/policy/load';
+import { createDb, migrate } from '../store/db';
+import { readRuntimeConfig } from './config';
+import { createKeywardWorker } from './worker';
+
+async function main(): Promise<void> {
+  const config = readRuntimeConfig();
+  Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  const policy = new PolicyView(loadPolicyFile(config.policyFile));
+  const db = createDb(config.databaseUrl);
+  await migrate(db);
+  const connectors = new ConnectorRegistry(() => policy.policy.systems);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await createKeywardWorker({
+    connection,
+    namespace: config.namespace,
+    db,
+    connectors,
+    encryptionKey: config.encryptionKey,
+  });
+  // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
+  await worker.run();
+  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close()]);
+}
+
+main().catch((err) => {
+  process.stderr.write(`keyward worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

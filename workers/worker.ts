@@ -1,0 +1,34 @@
+import { Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
+import { createJitActivities } from '../activities/jit';
+import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { encryptedDataConverter } from '../integrations/temporal/codec';
+import type { Db } from '../store/db';
+import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
+
+export interface KeywardWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  db: Db;
+  connectors: ConnectorRegistry;
+  /** Without a key payloads travel unencrypted; only tests that replay histories do that. */
+  encryptionKey?: Buffer;
+  taskQueue?: string;
+  /** A prebuilt workflow bundle; without it the worker bundles the workflows at start. */
+  workflowBundlePath?: string;
+}
+
+/** The worker that runs keyward's workflows and activities on one task queue. */
+export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Worker> {
+  const workflows = options.workflowBundlePath
+    ? { workflowBundle: { codePath: options.workflowBundlePath } }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? JIT_TASK_QUEUE,
+    ...workflows,
+    activities: createJitActivities({ db: options.db, connectors: options.connectors }),
+    dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
+  });
+}
