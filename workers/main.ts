@@ -1,4 +1,4 @@
-import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { PolicyView } from '../domain/access';
 import { ConnectorRegistry } from '../integrations/connectors/registry';
 import { loadPolicyFile } from '../integrations/policy/load';
@@ -8,7 +8,11 @@ import { createKeywardWorker } from './worker';
 
 async function main(): Promise<void> {
   const config = readRuntimeConfig();
-  Runtime.install({ telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } } });
+  const level = config.logLevel.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  Runtime.install({
+    logger: new DefaultLogger(level),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+  });
   const policy = new PolicyView(loadPolicyFile(config.policyFile));
   const db = createDb(config.databaseUrl);
   await migrate(db);

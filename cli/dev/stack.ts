@@ -128,6 +128,7 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
       KEYWARD_POLICY: resolve(options.policyFile),
       KEYWARD_API_HOST: '127.0.0.1',
       KEYWARD_API_PORT: String(options.apiPort),
+      KEYWARD_LOG_LEVEL: process.env.KEYWARD_LOG_LEVEL ?? 'warn',
       ...Object.fromEntries(targets.map((t) => [t.envVar, t.url])),
     };
     const apiUrl = `http://127.0.0.1:${options.apiPort}`;
@@ -166,6 +167,8 @@ function startChild(role: 'worker' | 'server', env: NodeJS.ProcessEnv, log: (lin
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'keyward.js'), role], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: Ctrl-C reaches the stack, which stops the children in order.
+    detached: true,
   });
   const relay = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) log(`[${role}] ${line}`);

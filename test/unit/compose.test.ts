@@ -28,6 +28,7 @@ interface Service {
   ports?: (string | number | { target: number; published?: string | number; host_ip?: string })[];
   volumes?: (string | { type: string; source?: string; target: string; read_only?: boolean })[];
   healthcheck?: HealthCheck;
+  env_file?: string | (string | { path: string; required?: boolean })[];
 }
 
 interface Compose {
@@ -299,6 +300,12 @@ describe('docker-compose.yml', () => {
     expect(portsOf('keyward-server')).toEqual([expect.objectContaining({ published: 8088, target: 8080 })]);
     expect(portsOf('keyward-worker')).toEqual([]);
     expect(environmentOf('keyward-worker')).not.toHaveProperty('KEYWARD_API_PORT');
+  });
+
+  it('gives only the worker the credentials of target systems, from an optional env file kept out of the image', () => {
+    expect(service('keyward-worker').env_file).toEqual([{ path: '.env.targets', required: false }]);
+    expect(service('keyward-server').env_file).toBeUndefined();
+    expect(read('.dockerignore').split(/\r?\n/)).toContain('.env.*');
   });
 
   it('checks the server with GET /healthz on its API port', () => {

@@ -70,6 +70,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     approvals: [],
   };
   let revokeRequest: { actor: string; reason?: string } | undefined;
+  let decisionsBeingRecorded = 0;
 
   const approvalPath = () => state.approvals.map(({ approver, at }) => ({ approver, at }));
   const record = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => {
@@ -91,6 +92,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       } else {
         state.approvals.push({ approver: decision.actor, decision: 'approve', reason: decision.reason, at });
       }
+      decisionsBeingRecorded++;
       await record({
         step: `decision/${decision.actor}`,
         actor: decision.actor,
@@ -98,6 +100,9 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
         approvalPath: approvalPath(),
         details: decision.reason ? { reason: decision.reason } : undefined,
       });
+      decisionsBeingRecorded--;
+      // The approval that completes the quorum answers once the grant has been made (or failed).
+      await condition(() => state.status !== JitStatus.PENDING || !quorumReached(state));
       return state;
     },
     { validator: (decision) => rejectIf(checkDecision(state, decision)) },
@@ -130,8 +135,8 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       () => state.status !== JitStatus.PENDING || quorumReached(state) || revokeRequest !== undefined,
       evaluation.plan.approvalWindowMs,
     );
-    // Let an approval's audit record land before the grant that it allowed.
-    await condition(allHandlersFinished);
+    // Let the approvals' audit records land before the grant that they allowed.
+    await condition(() => decisionsBeingRecorded === 0);
     if (state.status === JitStatus.DENIED) return state;
     if (revokeRequest) {
       state.status = JitStatus.CANCELLED;
