@@ -8,4 +8,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/globalTeardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };

@@ -94,7 +94,25 @@ const PolicyObject = z.strictObject({
   entitlements: z.array(EntitlementSchema).default([]),
 });
 
-export const PolicySchema = PolicyObject.superRefine(checkReferences);
+// What the reference checks read. They run whenever these parts are well formed, even if other
+// fields are wrong, so one pass over a policy lists every problem rather than the first kind.
+const ReferenceShape = z.object({
+  settings: z.object({ adminGroup: z.string() }),
+  identities: z.array(z.object({ id: z.string(), logins: z.record(z.string(), z.unknown()) })),
+  groups: z.array(z.object({ id: z.string(), members: z.array(z.string()) })),
+  systems: z.array(z.object({ id: z.string() })),
+  entitlements: z.array(
+    z.object({
+      id: z.string(),
+      system: z.string(),
+      approval: z.object({ required: z.number(), from: z.array(z.string()) }),
+    }),
+  ),
+});
+
+export const PolicySchema = PolicyObject.superRefine(checkReferences, {
+  when: (payload) => ReferenceShape.safeParse(payload.value).success,
+});
 
 export type Policy = z.infer<typeof PolicySchema>;
 export type PolicyInput = z.input<typeof PolicySchema>;

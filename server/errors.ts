@@ -25,12 +25,13 @@ export function fromTemporal(err: unknown, requestId: string): unknown {
     const cause = err.cause as { type?: string; message?: string } | undefined;
     return new HttpError(STATUS_BY_TYPE[cause?.type ?? ''] ?? 500, cause?.message ?? 'the request refused the update');
   }
-  if (err instanceof WorkflowNotFoundError) {
-    return new HttpError(404, `no request ${requestId}`);
-  }
-  // Updates to a workflow that has finished fail before any validator runs.
+  // Updates to a workflow that has finished fail before any validator runs. The client reports
+  // them as WorkflowNotFoundError, so this comes first: the request exists, it has ended.
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
     return new HttpError(409, `request ${requestId} has already ended`);
+  }
+  if (err instanceof WorkflowNotFoundError) {
+    return new HttpError(404, `no request ${requestId}`);
   }
   return err;
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Policy } from '../../domain/policy';
@@ -63,6 +63,8 @@ async function ensureDevTokens(db: Db, policy: Policy, dataDir: string): Promise
 export async function startStack(options: StackOptions): Promise<{ info: StackInfo; stop: () => Promise<void> }> {
   const { dataDir, log } = options;
   mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  // As root, PostgreSQL runs as its own system user, which must be able to pass through here.
+  if (process.getuid?.() === 0) chmodSync(dataDir, statSync(dataDir).mode | 0o011);
   const pidFile = join(dataDir, 'stack.pid');
   if (existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8')))) {
     throw new Error(`a keyward stack is already running on ${dataDir} (pid ${readFileSync(pidFile, 'utf8').trim()})`);

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { evaluateRequest } from '../../domain/access';
@@ -18,7 +18,8 @@ const NewRequest = z.strictObject({
 });
 const Params = z.object({ id: z.uuid('is not a request id') });
 const Approval = z.strictObject({ reason: z.string().max(2_000).optional() });
-const Denial = z.strictObject({ reason: z.string().min(1, 'a denial needs a reason').max(2_000) });
+const NEEDS_REASON = 'a denial needs a reason';
+const Denial = z.strictObject({ reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).max(2_000) });
 const Revocation = z.strictObject({ reason: z.string().max(2_000).optional() });
 const ListQuery = z.object({ awaiting: z.literal('me').optional(), all: z.enum(['true', 'false']).optional() });
 
@@ -36,7 +37,9 @@ export function requestRoutes(deps: Deps) {
     const state = await handleFor(id).query(statusQuery).catch((err) => Promise.reject(fromTemporal(err, id)));
     const who = request.identity;
     const allowed = who === state.requester || state.plan.eligibleApprovers.includes(who) || deps.policy().isAdmin(who);
-    if (!allowed) throw new HttpError(403, `${who} may not see request ${id}`);
+    if (!allowed) {
+      throw new HttpError(403, `${who} may not see request ${id}: only its requester, its approvers and admins may`);
+    }
     return state;
   }
 
@@ -59,6 +62,8 @@ export function requestRoutes(deps: Deps) {
         await deps.temporal.workflow.start<typeof jitWorkflow>('jitWorkflow', {
           workflowId: jitWorkflowId(requestId),
           taskQueue: deps.taskQueue,
+          // A key repeated after its request ended must not start the request a second time.
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           args: [{ requestId, ...input, policy: deps.policy().sliceFor(input.requester, input.entitlementId) }],
         });
       } catch (err) {

@@ -49,12 +49,20 @@ export class JitHarness {
   private worker?: { worker: Worker; running: Promise<void> };
   private readonly roles: string[] = [];
 
-  constructor(readonly policy: PolicyView) {}
+  /** Histories recorded for replay are kept unencrypted, so the replay needs no key. */
+  constructor(
+    readonly policy: PolicyView,
+    private readonly options: { encrypt: boolean } = { encrypt: true },
+  ) {}
 
-  static fromDocument(document: PolicyInput): JitHarness {
+  static fromDocument(document: PolicyInput, options?: { encrypt: boolean }): JitHarness {
     const result = validatePolicy(document);
     if (!result.ok) throw new Error(`test policy is invalid: ${JSON.stringify(result.problems)}`);
-    return new JitHarness(new PolicyView(result.policy));
+    return new JitHarness(new PolicyView(result.policy), options);
+  }
+
+  private get dataConverter() {
+    return this.options.encrypt ? encryptedDataConverter(this.encryptionKey) : undefined;
   }
 
   async start(): Promise<void> {
@@ -63,7 +71,7 @@ export class JitHarness {
     this.db = createDb(this.keywardDb.url, 4);
     await migrate(this.db);
     this.connection = await Connection.connect({ address });
-    this.client = new Client({ connection: this.connection, dataConverter: encryptedDataConverter(this.encryptionKey) });
+    this.client = new Client({ connection: this.connection, dataConverter: this.dataConverter });
     this.nativeConnection = await NativeConnection.connect({ address });
     this.connectors = new ConnectorRegistry(() => this.policy.policy.systems, { [TARGET_ENV]: this.target.url });
     await this.startWorker();
@@ -83,7 +91,7 @@ export class JitHarness {
       namespace: 'default',
       db: this.db,
       connectors: this.connectors,
-      encryptionKey: this.encryptionKey,
+      encryptionKey: this.options.encrypt ? this.encryptionKey : undefined,
       taskQueue: this.taskQueue,
       workflowBundlePath: testServers().bundlePath,
     });

@@ -1,3 +1,6 @@
+/** Thrown by a probe when waiting longer cannot help. */
+export class StopWaiting extends Error {}
+
 /** Polls `probe` until it returns something truthy, failing with `what` after `timeoutMs`. */
 export async function waitFor<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 30_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
@@ -7,6 +10,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
       const value = await probe();
       if (value) return value as NonNullable<T>;
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       last = err;
     }
     if (Date.now() > deadline) {

@@ -1,0 +1,93 @@
+/**
+ * Records the JIT workflow's histories that the replay test checks every change against.
+ * Run it when the workflow changes on purpose, and commit the new files:
+ *
+ *   npx tsx test/histories/record.ts
+ *
+ * It starts its own Temporal dev server and PostgreSQL, like the test suite does.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { findTemporalCli } from '../../integrations/temporal/executable';
+import { testServers } from '../support/servers';
+import type { WorkflowHandle } from '@temporalio/client';
+import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
+import globalSetup from '../support/globalSetup';
+import globalTeardown from '../support/globalTeardown';
+import { JitHarness, TARGET_ENV } from '../support/jit-harness';
+
+const policy = {
+  version: 1 as const,
+  settings: { approvalWindow: '3s' },
+  identities: [{ id: 'alice', logins: { target: 'replay_alice' } }, { id: 'bob' }, { id: 'carol' }, { id: 'dana' }],
+  groups: [
+    { id: 'approvers', members: ['bob', 'carol'] },
+    { id: 'security', members: ['dana'] },
+  ],
+  systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
+  entitlements: [
+    { id: 'target/analyst', system: 'target', role: 'replay_analyst', maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
+    { id: 'target/admin', system: 'target', role: 'replay_admin', maxDuration: '1h', approval: { required: 2, from: ['approvers'] } },
+  ],
+};
+
+type Handle = WorkflowHandle;
+const decide = (h: Handle, actor: string, decision: 'approve' | 'deny', reason?: string) =>
+  h.executeUpdate(decideUpdate, { args: [{ actor, decision, reason }] });
+
+const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
+  'approved-then-expired': async (harness) => {
+    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' });
+    await decide(handle, 'bob', 'approve');
+    return handle;
+  },
+  denied: async (harness) => {
+    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' });
+    await decide(handle, 'carol', 'deny', 'not now');
+    return handle;
+  },
+  'approval-window-expired': (harness) =>
+    harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' }),
+  'quorum-then-revoked-early': async (harness) => {
+    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/admin', durationMs: 60_000, reason: 'replay' });
+    await decide(handle, 'bob', 'approve');
+    await decide(handle, 'carol', 'approve');
+    await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
+    return handle;
+  },
+  'cancelled-after-grant': async (harness) => {
+    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 60_000, reason: 'replay' });
+    await decide(handle, 'bob', 'approve');
+    await handle.cancel();
+    return handle;
+  },
+};
+
+async function main(): Promise<void> {
+  await globalSetup();
+  const harness = JitHarness.fromDocument(policy, { encrypt: false });
+  try {
+    await harness.start();
+    await harness.createRoles({ name: 'replay_analyst' }, { name: 'replay_admin' }, { name: 'replay_alice', login: true });
+    for (const [name, run] of Object.entries(scenarios)) {
+      const handle = await run(harness);
+      await handle.result().catch(() => undefined);
+      const file = join(__dirname, `jit-${name}.json`);
+      // The CLI writes the same JSON that the Temporal UI exports and historyFromJSON reads.
+      const json = execFileSync(findTemporalCli()!, [
+        'workflow', 'show', '--output', 'json', '--address', testServers().address, '--workflow-id', handle.workflowId,
+      ]);
+      writeFileSync(file, json);
+      process.stdout.write(`recorded ${file}\n`);
+    }
+  } finally {
+    await harness.stop();
+    await globalTeardown();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
