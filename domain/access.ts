@@ -75,6 +75,8 @@ export interface RequestPlan {
   eligibleApprovers: string[];
   admins: string[];
   approvalWindowMs: number;
+  /** How long before expiry the requester is warned. */
+  expiryWarningMs: number;
 }
 
 export type Refusal = { type: FailureType; message: string };
@@ -127,6 +129,7 @@ export function evaluateRequest(view: PolicyView, input: AccessRequestInput): Ev
       eligibleApprovers: eligible,
       admins: view.members(view.policy.settings.adminGroup),
       approvalWindowMs: view.policy.settings.approvalWindow,
+      expiryWarningMs: view.policy.settings.expiryWarning,
     },
   };
 }

@@ -78,10 +78,16 @@ export const EntitlementSchema = z.strictObject({
   maxDuration: durationText(),
   requireReason: z.boolean().default(true),
   approval: ApprovalRuleSchema,
+  approvalChannel: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF')
+    .optional()
+    .describe('post approval requests to this Slack channel instead of each approver\'s DMs'),
 });
 
 export const SettingsSchema = z.strictObject({
   approvalWindow: durationText().default(4 * 3_600_000),
+  expiryWarning: durationText().default(15 * 60_000).describe('how long before expiry the requester is warned'),
   adminGroup: Slug.default('security'),
 });
 

@@ -6,9 +6,13 @@ import type { PolicyView } from '../domain/access';
 import type { Db } from '../store/db';
 import { bearerAuth } from './auth';
 import { HttpError } from './errors';
+import type { LinkSigner } from '../integrations/email/links';
+import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
+import { emailRoutes } from './routes/email';
 import { grantRoutes } from './routes/grants';
 import { requestRoutes } from './routes/requests';
+import { slackRoute } from './slack';
 
 export interface AppDeps {
   db: Db;
@@ -16,6 +20,10 @@ export interface AppDeps {
   policy: () => PolicyView;
   taskQueue: string;
   logLevel?: string;
+  /** Checks email decision links; without it the email link pages are not served. */
+  links?: LinkSigner;
+  /** Slack's HTTP receiver, when Slack is on in HTTP mode. */
+  slackReceiver?: EmbeddedSlackReceiver;
 }
 
 export type Deps = AppDeps;
@@ -44,6 +52,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  // These authenticate themselves: Slack by its request signature, email links by theirs.
+  if (deps.slackReceiver) app.register(slackRoute(deps.slackReceiver));
+  if (deps.links) app.register(emailRoutes(deps, deps.links));
 
   app.register(async (api) => {
     api.addHook('preHandler', bearerAuth(deps.db));

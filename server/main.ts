@@ -5,7 +5,11 @@ import { encryptedDataConverter } from '../integrations/temporal/codec';
 import { createDb, migrate } from '../store/db';
 import { readRuntimeConfig } from '../workers/config';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
+import { LinkSigner } from '../integrations/email/links';
+import { createSlackApp } from '../integrations/slack/app';
+import { SlackDirectory } from '../integrations/slack/directory';
 import { buildApp } from './app';
+import { slackPorts } from './slack';
 
 async function main(): Promise<void> {
   const config = readRuntimeConfig();
@@ -18,10 +22,22 @@ async function main(): Promise<void> {
     namespace: config.namespace,
     dataConverter: encryptedDataConverter(config.encryptionKey),
   });
-  const app = buildApp({ db, temporal, policy: () => policy, taskQueue: JIT_TASK_QUEUE, logLevel: config.logLevel });
+  const deps = { db, temporal, policy: () => policy, taskQueue: JIT_TASK_QUEUE, logLevel: config.logLevel };
+  const slack = config.slack
+    ? createSlackApp({
+        ...config.slack,
+        directory: (client) => new SlackDirectory(() => policy, client),
+        ports: slackPorts(deps),
+        onError: (err) => process.stderr.write(`slack: ${err instanceof Error ? err.message : String(err)}\n`),
+      })
+    : undefined;
+  const app = buildApp({ ...deps, links: new LinkSigner(config.encryptionKey), slackReceiver: slack?.receiver });
   await app.listen({ host: config.apiHost, port: config.apiPort });
+  // Socket Mode dials out to Slack; in HTTP mode Slack calls /slack/events and start() does nothing.
+  await slack?.app.start();
 
   const stop = async () => {
+    await slack?.app.stop();
     await app.close();
     await Promise.allSettled([db.destroy(), connection.close()]);
     process.exit(0);

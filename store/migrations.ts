@@ -69,6 +69,33 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-03-001-notifications': {
+    async up(db: Kysely<unknown>) {
+      // Where each approval message was posted, so every copy can be updated after a decision.
+      await db.schema
+        .createTable('slack_messages')
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('ts', 'text', (c) => c.notNull())
+        .addColumn('recipient', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('slack_messages_pk', ['request_id', 'channel'])
+        .execute();
+      // One row per notice sent, so a retried activity does not send it twice.
+      await db.schema
+        .createTable('notices_sent')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('sent_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      // Email decision links are single-use: the nonce of each one used.
+      await db.schema
+        .createTable('email_link_uses')
+        .addColumn('nonce', 'text', (c) => c.primaryKey())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('approver', 'text', (c) => c.notNull())
+        .addColumn('used_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

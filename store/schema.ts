@@ -59,9 +59,31 @@ export interface ApiTokensTable {
   revoked_at: Timestamp | null;
 }
 
+export interface SlackMessagesTable {
+  request_id: string;
+  channel: string;
+  ts: string;
+  recipient: string;
+}
+
+export interface NoticesSentTable {
+  key: string;
+  sent_at: Generated<Timestamp>;
+}
+
+export interface EmailLinkUsesTable {
+  nonce: string;
+  request_id: string;
+  approver: string;
+  used_at: Generated<Timestamp>;
+}
+
 export interface Database {
   requests: RequestsTable;
   grants: GrantsTable;
   audit_events: AuditEventsTable;
   api_tokens: ApiTokensTable;
+  slack_messages: SlackMessagesTable;
+  notices_sent: NoticesSentTable;
+  email_link_uses: EmailLinkUsesTable;
 }

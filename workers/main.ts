@@ -3,6 +3,7 @@ import { PolicyView } from '../domain/access';
 import { ConnectorRegistry } from '../integrations/connectors/registry';
 import { loadPolicyFile } from '../integrations/policy/load';
 import { createDb, migrate } from '../store/db';
+import { notificationChannels } from './channels';
 import { readRuntimeConfig } from './config';
 import { createKeywardWorker } from './worker';
 
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     namespace: config.namespace,
     db,
     connectors,
+    policy: () => policy,
+    channels: notificationChannels(config, () => policy, (line) => process.stdout.write(`${line}\n`)),
     encryptionKey: config.encryptionKey,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.

@@ -1,6 +1,9 @@
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createJitActivities } from '../activities/jit';
+import { createNotifyActivities } from '../activities/notify';
+import type { NotifyDeps } from '../activities/notify';
+import type { PolicyView } from '../domain/access';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
 import { encryptedDataConverter } from '../integrations/temporal/codec';
 import type { Db } from '../store/db';
@@ -11,6 +14,9 @@ export interface KeywardWorkerOptions {
   namespace: string;
   db: Db;
   connectors: ConnectorRegistry;
+  policy: () => PolicyView;
+  /** Slack and email, where configured; without them notices are skipped. */
+  channels?: Omit<NotifyDeps, 'db' | 'policy'>;
   /** Without a key payloads travel unencrypted; only tests that replay histories do that. */
   encryptionKey?: Buffer;
   taskQueue?: string;
@@ -28,7 +34,10 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? JIT_TASK_QUEUE,
     ...workflows,
-    activities: createJitActivities({ db: options.db, connectors: options.connectors }),
+    activities: {
+      ...createJitActivities({ db: options.db, connectors: options.connectors }),
+      ...createNotifyActivities({ db: options.db, policy: options.policy, ...options.channels }),
+    },
     dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
   });
 }

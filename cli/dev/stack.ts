@@ -131,6 +131,9 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
       KEYWARD_API_HOST: '127.0.0.1',
       KEYWARD_API_PORT: String(options.apiPort),
       KEYWARD_LOG_LEVEL: process.env.KEYWARD_LOG_LEVEL ?? 'warn',
+      KEYWARD_PUBLIC_URL: process.env.KEYWARD_PUBLIC_URL ?? `http://127.0.0.1:${options.apiPort}`,
+      // Without an SMTP server, mail is written as .eml files here and its links printed.
+      ...(process.env.SMTP_URL ? {} : { KEYWARD_MAIL_DIR: join(dataDir, 'mail') }),
       ...Object.fromEntries(targets.map((t) => [t.envVar, t.url])),
     };
     const apiUrl = `http://127.0.0.1:${options.apiPort}`;

@@ -9,6 +9,7 @@ import { ConnectorRegistry } from '../../integrations/connectors/registry';
 import { encryptedDataConverter } from '../../integrations/temporal/codec';
 import { createDb, migrate } from '../../store/db';
 import type { Db } from '../../store/db';
+import type { NotifyDeps } from '../../activities/notify';
 import { createKeywardWorker } from '../../workers/worker';
 import { jitWorkflowId } from '../../workflows/jit/definitions';
 import type { JitWorkflowInput } from '../../workflows/jit/definitions';
@@ -48,6 +49,8 @@ export class JitHarness {
   private connectors!: ConnectorRegistry;
   private worker?: { worker: Worker; running: Promise<void> };
   private readonly roles: string[] = [];
+  /** Slack and email for the worker's notices; set before `start` to turn them on. */
+  channels?: Omit<NotifyDeps, 'db' | 'policy'>;
 
   /** Histories recorded for replay are kept unencrypted, so the replay needs no key. */
   constructor(
@@ -91,6 +94,8 @@ export class JitHarness {
       namespace: 'default',
       db: this.db,
       connectors: this.connectors,
+      policy: () => this.policy,
+      channels: this.channels,
       encryptionKey: this.options.encrypt ? this.encryptionKey : undefined,
       taskQueue: this.taskQueue,
       workflowBundlePath: testServers().bundlePath,

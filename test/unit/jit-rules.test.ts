@@ -16,6 +16,7 @@ const plan: RequestPlan = {
   eligibleApprovers: ['bob', 'carol', 'dana'],
   admins: ['dana', 'erin'],
   approvalWindowMs: 4 * 3_600_000,
+  expiryWarningMs: 15 * 60_000,
 };
 
 const approval = (approver: string): Decision => ({ approver, decision: 'approve', at: '2026-12-01T10:05:00.000Z' });

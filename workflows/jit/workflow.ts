@@ -16,6 +16,8 @@ import { FailureType } from '../../domain/failures';
 import { checkDecision, checkRevoke, JitStatus, quorumReached } from '../../domain/jit';
 import type { JitState, RevokeCause } from '../../domain/jit';
 import type { JitActivities } from '../../activities/jit';
+import type { NotifyActivities } from '../../activities/notify';
+import type { NoticeEvent } from '../../domain/notify';
 import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
 import type { JitWorkflowInput } from './definitions';
 
@@ -36,6 +38,14 @@ const targets = proxyActivities<JitActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 hour',
   retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+});
+
+// People hear about a request through Slack and email; a channel that is down for ten minutes
+// loses that notice rather than holding up the grant or the revocation.
+const notifier = proxyActivities<NotifyActivities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
 });
 
 /** How long to wait before trying again a revocation that the target refused outright. */
@@ -72,6 +82,16 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   let revokeRequest: { actor: string; reason?: string } | undefined;
   let decisionsBeingRecorded = 0;
 
+  // Notices go out in order, one after another, beside the main flow rather than in its way;
+  // each carries the state as it was when it was raised.
+  let notices: Promise<void> = Promise.resolve();
+  const notify = (event: NoticeEvent, step: string = event) => {
+    const input = { event, state: JSON.parse(JSON.stringify(state)) as JitState, key: `${workflowId}/notice/${step}` };
+    notices = notices
+      .then(() => CancellationScope.nonCancellable(() => notifier.notify(input)))
+      .catch(() => log.warn('Notification failed', { event, requestId: state.requestId }));
+  };
+
   const approvalPath = () => state.approvals.map(({ approver, at }) => ({ approver, at }));
   const record = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => {
     const { step, ...rest } = event;
@@ -101,6 +121,8 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
         details: decision.reason ? { reason: decision.reason } : undefined,
       });
       decisionsBeingRecorded--;
+      notify('decision', `decision/${decision.actor}`);
+      if (decision.decision === 'deny') notify('denied');
       // The approval that completes the quorum answers once the grant has been made (or failed).
       await condition(() => state.status !== JitStatus.PENDING || !quorumReached(state));
       return state;
@@ -129,6 +151,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       required: state.plan.required,
     },
   });
+  if (state.plan.required > 0) notify('approval-needed');
 
   try {
     const decidedInTime = await condition(
@@ -137,24 +160,29 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     );
     // Let the approvals' audit records land before the grant that they allowed.
     await condition(() => decisionsBeingRecorded === 0);
-    if (state.status === JitStatus.DENIED) return state;
+    if (state.status === JitStatus.DENIED) return finish();
     if (revokeRequest) {
       state.status = JitStatus.CANCELLED;
       state.revokedBy = revokeRequest.actor;
       await record({ step: 'cancelled', actor: revokeRequest.actor, action: 'request.cancelled' });
-      return state;
+      notify('cancelled');
+      return finish();
     }
     if (!decidedInTime) {
       state.status = JitStatus.EXPIRED;
       await record({ step: 'expired', actor: 'keyward', action: 'request.expired' });
-      return state;
+      notify('expired');
+      return finish();
     }
+    if (state.plan.required > 0) notify('approved');
   } catch (err) {
     if (!isCancellation(err)) throw err;
     state.status = JitStatus.CANCELLED;
-    await CancellationScope.nonCancellable(() =>
-      record({ step: 'cancelled', actor: 'keyward', action: 'request.cancelled' }),
-    );
+    await CancellationScope.nonCancellable(async () => {
+      await record({ step: 'cancelled', actor: 'keyward', action: 'request.cancelled' });
+      notify('cancelled');
+      await notices;
+    });
     throw err;
   }
 
@@ -174,15 +202,23 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     state.failure = failureMessage(err);
     log.warn('Grant failed', { requestId: state.requestId });
     await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
-    return state;
+    notify('failed');
+    return finish();
   }
   await record({ step: 'granted', actor: 'keyward', action: 'grant.granted', approvalPath: approvalPath() });
+  notify('granted');
 
   let cause: RevokeCause = 'expired';
   let cancellation: unknown;
   try {
-    const untilExpiry = Math.max(1, Date.parse(state.expiresAt!) - Date.now());
-    const endedEarly = await condition(() => revokeRequest !== undefined, untilExpiry);
+    const expiresAt = Date.parse(state.expiresAt!);
+    const warnAt = expiresAt - (state.plan.expiryWarningMs ?? 0);
+    let endedEarly = false;
+    if (state.plan.expiryWarningMs && warnAt > Date.now()) {
+      endedEarly = await condition(() => revokeRequest !== undefined, warnAt - Date.now());
+      if (!endedEarly) notify('expiring');
+    }
+    if (!endedEarly) endedEarly = await condition(() => revokeRequest !== undefined, Math.max(1, expiresAt - Date.now()));
     if (endedEarly) cause = 'revoked';
   } catch (err) {
     if (!isCancellation(err)) throw err;
@@ -191,10 +227,20 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   }
 
   // Revocation must finish even when the workflow is being cancelled: that is the whole point.
-  await CancellationScope.nonCancellable(() => revoke(state, cause, revokeRequest, record));
+  await CancellationScope.nonCancellable(async () => {
+    await revoke(state, cause, revokeRequest, record);
+    notify('revoked');
+    await notices;
+  });
   await condition(allHandlersFinished);
   if (cancellation) throw cancellation;
-  return state;
+  return finish();
+
+  async function finish(): Promise<JitState> {
+    await notices;
+    await condition(allHandlersFinished);
+    return state;
+  }
 }
 
 function rejectIf(refusal: { type: string; message: string } | undefined): void {

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
+
+export interface OutgoingMail {
+  to: { name?: string; address: string };
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  /** Where mail goes: an SMTP server, or .eml files in a folder (the dev stack). */
+  readonly kind: 'smtp' | 'files';
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Text that goes into a header (a display name, a subject) loses its line breaks and control
+ * characters, so it can never start a header of its own; nodemailer then encodes what is left.
+ */
+export function headerText(text: string, max = 200): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export interface MailerOptions {
+  from: string;
+  /** smtp:// or smtps:// URL; without it mail is written to `outboxDir`. */
+  smtpUrl?: string;
+  outboxDir?: string;
+}
+
+export function createMailer(options: MailerOptions): Mailer {
+  const transport: Transporter = options.smtpUrl
+    ? nodemailer.createTransport(options.smtpUrl)
+    : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const kind = options.smtpUrl ? 'smtp' : 'files';
+  if (kind === 'files' && !options.outboxDir) throw new Error('without SMTP_URL, mail needs a folder to be written to');
+
+  return {
+    kind,
+    async send(mail) {
+      const info = await transport.sendMail({
+        from: options.from,
+        to: { name: headerText(mail.to.name ?? ''), address: mail.to.address },
+        subject: headerText(mail.subject),
+        text: mail.text,
+        html: mail.html,
+      });
+      if (kind === 'files') {
+        mkdirSync(options.outboxDir!, { recursive: true, mode: 0o700 });
+        const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.eml`;
+        writeFileSync(join(options.outboxDir!, file), (info as unknown as { message: Buffer }).message, { mode: 0o600 });
+      }
+    },
+    close: () => transport.close(),
+  };
+}

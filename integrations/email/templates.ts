@@ -1,0 +1,59 @@
+import type { RequestFacts } from '../../domain/notify';
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+function factRows(facts: RequestFacts): [string, string][] {
+  return [
+    ['Requester', facts.requester],
+    ['Entitlement', facts.entitlement],
+    ['System', facts.system],
+    ['Risk tier', facts.riskTier],
+    ['Duration', facts.duration],
+    ['Justification', facts.justification],
+    ['Approval rule', facts.rule],
+  ];
+}
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html><body style="font-family:sans-serif;max-width:640px">` +
+    `<h2>${escapeHtml(title)}</h2>${body}<p style="color:#666;font-size:12px">Sent by keyward.</p></body></html>`;
+}
+
+function factTable(facts: RequestFacts): string {
+  const rows = factRows(facts)
+    .map(([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+    .join('');
+  return `<table>${rows}</table>`;
+}
+
+/** The approval request: the same facts as the Slack message, and a link per decision. */
+export function approvalEmail(facts: RequestFacts, links: { approve: string; deny: string }) {
+  const subject = `Approval needed: ${facts.requester} requests ${facts.entitlement} for ${facts.duration}`;
+  const text = [
+    `${facts.requester} asks for ${facts.entitlement} on ${facts.system} for ${facts.duration}.`,
+    '',
+    ...factRows(facts).map(([k, v]) => `${k}: ${v}`),
+    '',
+    `Approve: ${links.approve}`,
+    `Deny:    ${links.deny}`,
+    '',
+    'Each link opens a page where you confirm; nothing is decided by opening it.',
+  ].join('\n');
+  const html = page(
+    'Approval needed',
+    `${factTable(facts)}<p><a href="${escapeHtml(links.approve)}">Approve</a> &nbsp; ` +
+      `<a href="${escapeHtml(links.deny)}">Deny</a></p>` +
+      '<p>Each link opens a page where you confirm; nothing is decided by opening it.</p>',
+  );
+  return { subject, text, html };
+}
+
+/** A notice to the requester about their request. */
+export function noticeEmail(notice: { subject: string; text: string }, facts: RequestFacts) {
+  const text = `${notice.text}\n\n${factRows(facts).map(([k, v]) => `${k}: ${v}`).join('\n')}\nRequest: ${facts.requestId}\n`;
+  const html = page(notice.subject, `<p>${escapeHtml(notice.text)}</p>${factTable(facts)}`);
+  return { subject: notice.subject, text, html };
+}
+
+export { escapeHtml };

@@ -1,0 +1,140 @@
+import { App, LogLevel } from '@slack/bolt';
+import type { WebClient } from '@slack/web-api';
+import { ActionId, denyReasonModal, homeView, newRequestModal, overviewText, ViewId } from './blocks';
+import type { Overview } from './blocks';
+import type { SlackDirectory } from './directory';
+import { EmbeddedSlackReceiver } from './receiver';
+
+export type Outcome<T = unknown> = ({ ok: true } & T) | { ok: false; message: string };
+
+/** What the Slack app asks of keyward; the server provides it, so this layer knows no workflow. */
+export interface SlackPorts {
+  decide(identity: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<Outcome>;
+  createRequest(
+    identity: string,
+    input: { entitlement: string; duration: string; reason: string },
+  ): Promise<Outcome<{ id: string; approvers: string[]; required: number }>>;
+  overview(identity: string): Promise<Overview>;
+  entitlements(): { id: string; riskTier: string }[];
+  entitlementOf(requestId: string): Promise<string | undefined>;
+}
+
+export interface SlackAppOptions {
+  botToken: string;
+  signingSecret?: string;
+  appToken?: string;
+  apiUrl?: string;
+  directory: (client: WebClient) => SlackDirectory;
+  ports: SlackPorts;
+  onError: (err: unknown) => void;
+}
+
+const REFUSAL = 'keyward does not know your Slack account, so it cannot take a decision from you.';
+
+/**
+ * The interactive side of Slack: button clicks, the deny modal, the slash command and App
+ * Home. Every listener acknowledges first and works after, within Slack's 3 seconds.
+ */
+export function createSlackApp(options: SlackAppOptions): { app: App; receiver?: EmbeddedSlackReceiver } {
+  const socketMode = Boolean(options.appToken);
+  const receiver = socketMode ? undefined : new EmbeddedSlackReceiver(options.signingSecret ?? '', options.onError);
+  if (!socketMode && !options.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN selects Socket Mode');
+  const app = new App({
+    token: options.botToken,
+    ...(socketMode ? { socketMode: true, appToken: options.appToken } : { receiver }),
+    clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
+    logLevel: LogLevel.WARN,
+    // The token is checked on first use, not at start: an unreachable Slack must not stop keyward.
+    tokenVerificationEnabled: false,
+  });
+  const directory = options.directory(app.client);
+  const { ports } = options;
+
+  const whisper = (client: WebClient, channel: string | undefined, user: string, text: string) =>
+    channel
+      ? client.chat.postEphemeral({ channel, user, text })
+      : client.chat.postMessage({ channel: user, text });
+
+  app.action(ActionId.approve, async ({ ack, body, client, action }) => {
+    await ack();
+    const requestId = (action as { value?: string }).value ?? '';
+    const channel = (body as { channel?: { id: string } }).channel?.id;
+    const identity = await directory.identityFor(body.user.id);
+    if (!identity) return void (await whisper(client, channel, body.user.id, REFUSAL));
+    const outcome = await ports.decide(identity, requestId, 'approve');
+    if (!outcome.ok) await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`);
+  });
+
+  app.action(ActionId.deny, async ({ ack, body, client, action }) => {
+    await ack();
+    const requestId = (action as { value?: string }).value ?? '';
+    const channel = (body as { channel?: { id: string } }).channel?.id;
+    const identity = await directory.identityFor(body.user.id);
+    if (!identity) return void (await whisper(client, channel, body.user.id, REFUSAL));
+    const entitlement = (await ports.entitlementOf(requestId)) ?? 'this request';
+    await client.views.open({
+      trigger_id: (body as { trigger_id: string }).trigger_id,
+      view: denyReasonModal(requestId, entitlement) as never,
+    });
+  });
+
+  app.view(ViewId.denyReason, async ({ ack, body, view, client }) => {
+    const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
+    if (!reason) return void (await ack({ response_action: 'errors', errors: { reason: 'A denial needs a reason.' } }));
+    await ack();
+    const identity = await directory.identityFor(body.user.id);
+    if (!identity) return void (await whisper(client, undefined, body.user.id, REFUSAL));
+    const outcome = await ports.decide(identity, view.private_metadata, 'deny', reason);
+    if (!outcome.ok) await whisper(client, undefined, body.user.id, `Not recorded: ${outcome.message}`);
+  });
+
+  app.command('/keyward', async ({ ack, command, respond, client }) => {
+    await ack();
+    const identity = await directory.identityFor(command.user_id);
+    if (!identity) return void (await respond({ response_type: 'ephemeral', text: REFUSAL }));
+    const [verb, entitlement, duration, ...reason] = command.text.trim().split(/\s+/);
+    if (verb === 'status') {
+      return void (await respond({ response_type: 'ephemeral', text: overviewText(await ports.overview(identity)) }));
+    }
+    if (verb !== 'request') {
+      const usage = 'Usage: `/keyward request <entitlement> <duration> <reason>` or `/keyward status`';
+      return void (await respond({ response_type: 'ephemeral', text: usage }));
+    }
+    if (!entitlement || !duration || reason.length === 0) {
+      const view = newRequestModal(ports.entitlements(), { entitlement });
+      return void (await client.views.open({ trigger_id: command.trigger_id, view: view as never }));
+    }
+    const outcome = await ports.createRequest(identity, { entitlement, duration, reason: reason.join(' ') });
+    await respond({ response_type: 'ephemeral', text: describeCreated(outcome) });
+  });
+
+  app.view(ViewId.newRequest, async ({ ack, body, view, client }) => {
+    await ack();
+    const values = view.state.values;
+    const identity = await directory.identityFor(body.user.id);
+    if (!identity) return void (await whisper(client, undefined, body.user.id, REFUSAL));
+    const outcome = await ports.createRequest(identity, {
+      entitlement: values.entitlement?.value?.selected_option?.value ?? '',
+      duration: values.duration?.value?.value?.trim() ?? '',
+      reason: values.reason?.value?.value?.trim() ?? '',
+    });
+    await client.chat.postMessage({ channel: body.user.id, text: describeCreated(outcome) });
+  });
+
+  app.event('app_home_opened', async ({ event, client }) => {
+    if (event.tab !== 'home') return;
+    const identity = await directory.identityFor(event.user);
+    const overview = identity ? await ports.overview(identity) : { awaiting: [], grants: [], requests: [] };
+    await client.views.publish({ user_id: event.user, view: homeView(overview) as never });
+  });
+
+  app.error(async (err) => options.onError(err));
+  return { app, receiver };
+}
+
+function describeCreated(outcome: Outcome<{ id: string; approvers: string[]; required: number }>): string {
+  if (!outcome.ok) return `Request not created: ${outcome.message}`;
+  return outcome.required === 0
+    ? `Request \`${outcome.id}\` created; it needs no approval and is being granted.`
+    : `Request \`${outcome.id}\` created; it needs ${outcome.required} approval(s) from ${outcome.approvers.join(', ')}.`;
+}

@@ -1,0 +1,95 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/client';
+import { z } from 'zod';
+import { evaluateRequest } from '../domain/access';
+import { parseDuration } from '../domain/duration';
+import type { JitState } from '../domain/jit';
+import { decideUpdate, jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
+import type { jitWorkflow } from '../workflows/jit/workflow';
+import type { Deps } from './app';
+import { fromTemporal, HttpError, statusForFailure } from './errors';
+
+export const NewRequest = z.strictObject({
+  entitlement: z.string().min(1).max(128),
+  duration: z.string().refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m, 4h or 2d'),
+  reason: z.string().max(2_000).default(''),
+});
+export type NewRequest = z.input<typeof NewRequest>;
+
+export interface Created {
+  id: string;
+  repeated: boolean;
+  status: 'PENDING';
+  entitlement: string;
+  durationMs: number;
+  required: number;
+  approvers: string[];
+}
+
+/** A retried request with the same idempotency key names the same request, so it starts nothing new. */
+function requestIdFor(identity: string, idempotencyKey: string | undefined): string {
+  if (!idempotencyKey) return randomUUID();
+  const hex = createHash('sha256').update(`${identity}\0${idempotencyKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * What every channel (REST, Slack, email links) does to requests, in one place. Refusals are
+ * HttpErrors whose message is fit to show the person who asked.
+ */
+export class AccessService {
+  constructor(private readonly deps: Deps) {}
+
+  async create(requester: string, body: unknown, idempotencyKey?: string): Promise<Created> {
+    const parsed = NewRequest.parse(body);
+    const input = {
+      requester,
+      entitlementId: parsed.entitlement,
+      durationMs: parseDuration(parsed.duration)!,
+      reason: parsed.reason,
+    };
+    // The workflow evaluates the policy again; this check answers bad requests before anything starts.
+    const policy = this.deps.policy();
+    const evaluation = evaluateRequest(policy, input);
+    if (!evaluation.ok) throw new HttpError(statusForFailure(evaluation.type), evaluation.message);
+
+    const requestId = requestIdFor(requester, idempotencyKey);
+    const { plan } = evaluation;
+    const created: Created = {
+      id: requestId,
+      repeated: false,
+      status: 'PENDING',
+      entitlement: plan.entitlementId,
+      durationMs: plan.durationMs,
+      required: plan.required,
+      approvers: plan.eligibleApprovers,
+    };
+    try {
+      await this.deps.temporal.workflow.start<typeof jitWorkflow>('jitWorkflow', {
+        workflowId: jitWorkflowId(requestId),
+        taskQueue: this.deps.taskQueue,
+        // A key repeated after its request ended must not start the request a second time.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        args: [{ requestId, ...input, policy: policy.sliceFor(requester, input.entitlementId) }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      return { ...created, repeated: true };
+    }
+    return created;
+  }
+
+  decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {
+    return this.deps.temporal.workflow
+      .getHandle(jitWorkflowId(requestId))
+      .executeUpdate(decideUpdate, { args: [{ actor, decision, reason }] })
+      .catch((err) => Promise.reject(fromTemporal(err, requestId)));
+  }
+
+  revoke(actor: string, requestId: string, reason?: string): Promise<JitState> {
+    return this.deps.temporal.workflow
+      .getHandle(jitWorkflowId(requestId))
+      .executeUpdate(revokeUpdate, { args: [{ actor, reason }] })
+      .catch((err) => Promise.reject(fromTemporal(err, requestId)));
+  }
+}

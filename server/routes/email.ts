@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
+import { escapeHtml } from '../../integrations/email/templates';
+import { releaseEmailLink, useEmailLink } from '../../store/notices';
+import { AccessService } from '../access';
+import type { Deps } from '../app';
+import { HttpError } from '../errors';
+
+const REFUSED: Record<string, string> = {
+  malformed: 'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
+  'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was decided.',
+  expired: 'This link has expired, as the request\'s approval window has passed. Nothing was decided.',
+};
+
+const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(2_000).optional() });
+
+function page(reply: FastifyReply, status: number, title: string, body: string) {
+  // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
+  return reply
+    .status(status)
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
+        `<body style="font-family:sans-serif;max-width:640px;margin:2em auto"><h2>${escapeHtml(title)}</h2>${body}</body></html>`,
+    );
+}
+
+/**
+ * Decision links from approval emails. Opening one (GET) only shows what it would decide; the
+ * decision is the POST from that page, so mail scanners that follow links decide nothing.
+ */
+export function emailRoutes(deps: Deps, links: LinkSigner) {
+  const access = new AccessService(deps);
+
+  async function claims(reply: FastifyReply, token: string): Promise<LinkClaims | undefined> {
+    const verdict = links.verify(token);
+    if (verdict.ok) return verdict.claims;
+    await page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED[verdict.reason])}</p>`);
+    return undefined;
+  }
+
+  return async (app: FastifyInstance) => {
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+      done(null, Object.fromEntries(new URLSearchParams(body as string))),
+    );
+
+    app.get('/email/decide', async (request, reply) => {
+      const { token } = Form.parse(request.query);
+      const link = await claims(reply, token);
+      if (!link) return reply;
+      const request_ = await deps.db.selectFrom('requests').selectAll().where('id', '=', link.requestId).executeTakeFirst();
+      if (!request_) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
+      const verb = link.decision === 'approve' ? 'Approve' : 'Deny';
+      const reason = link.decision === 'deny'
+        ? '<p><label>Reason (required)<br><textarea name="reason" rows="4" cols="60" required maxlength="2000"></textarea></label></p>'
+        : '';
+      return page(reply, 200, `${verb} this request?`,
+        `<p><b>${escapeHtml(request_.requester)}</b> asks for <b>${escapeHtml(request_.entitlement_id)}</b> ` +
+          `for ${Math.round(request_.duration_ms / 60_000)} minutes.</p><p>Reason: ${escapeHtml(request_.reason || '(none)')}</p>` +
+          `<p>You are deciding as <b>${escapeHtml(link.approver)}</b>.</p>` +
+          `<form method="post" action="/email/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
+          `${reason}<button type="submit">${verb}</button></form>`);
+    });
+
+    app.post('/email/decide', async (request, reply) => {
+      const form = Form.safeParse(request.body);
+      if (!form.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      const link = await claims(reply, form.data.token);
+      if (!link) return reply;
+      const reason = form.data.reason?.trim() || undefined;
+      if (link.decision === 'deny' && !reason) {
+        return page(reply, 400, 'A reason is needed', '<p>Go back and say why you deny the request.</p>');
+      }
+      const use = { nonce: link.nonce, requestId: link.requestId, approver: link.approver };
+      if (!(await useEmailLink(deps.db, use))) {
+        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link decides once.</p>');
+      }
+      try {
+        const state = await access.decide(link.approver, link.requestId, link.decision, reason);
+        const done = link.decision === 'approve' ? 'Approved' : 'Denied';
+        return page(reply, 200, done, `<p>${done} as ${escapeHtml(link.approver)}. The request is now ${escapeHtml(state.status)}.</p>`);
+      } catch (err) {
+        // Refusals are final (already decided, not an approver); anything else may pass, so the link stays usable.
+        if (err instanceof HttpError && err.statusCode < 500) {
+          return page(reply, err.statusCode, 'Not recorded', `<p>${escapeHtml(err.message)}</p>`);
+        }
+        await releaseEmailLink(deps.db, link.nonce);
+        throw err;
+      }
+    });
+  };
+}
