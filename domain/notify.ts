@@ -53,10 +53,11 @@ export function requestFacts(state: JitState, displayName: (id: string) => strin
 export function outcomeLine(state: JitState, time: TimeFormat, displayName: (id: string) => string): string {
   const approvedBy = state.approvals.map((a) => `${displayName(a.approver)} at ${time(a.at)}`).join(', ');
   switch (state.status) {
-    case 'PENDING':
-      return state.approvals.length
-        ? `Approved by ${approvedBy}; waiting for ${state.plan.required - state.approvals.length} more`
-        : `Waiting for a decision until ${time(state.approvalDeadline)}`;
+    case 'PENDING': {
+      const missing = state.plan.required - state.approvals.length;
+      if (!state.approvals.length) return `Waiting for a decision until ${time(state.approvalDeadline)}`;
+      return missing > 0 ? `Approved by ${approvedBy}; waiting for ${missing} more` : `Approved by ${approvedBy}; granting`;
+    }
     case 'DENIED':
       return `Denied by ${displayName(state.denial!.approver)} at ${time(state.denial!.at)}: ${state.denial!.reason}`;
     case 'EXPIRED':

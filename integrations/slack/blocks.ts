@@ -40,7 +40,7 @@ export function approvalBlocks(facts: RequestFacts, outcome: string, pending: bo
       ],
     },
     { type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${escapeMrkdwn(facts.justification)}` } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: outcome }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: outcome }, { type: 'mrkdwn', text: `Request \`${facts.requestId}\`` }] },
   ];
   if (pending) {
     blocks.push({
