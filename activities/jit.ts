@@ -4,9 +4,10 @@ import { FailureType } from '../domain/failures';
 import type { JitState } from '../domain/jit';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
 import { ConnectorError } from '../integrations/connectors/types';
+import { SecretReferenceError } from '../integrations/secrets/refs';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
-import { findGrant, recordGrant, recordRevocation } from '../store/grants';
+import { findGrant, otherLiveGrant, recordGrant, recordRevocation } from '../store/grants';
 import { saveRequest } from '../store/requests';
 
 export interface JitActivityDeps {
@@ -37,6 +38,9 @@ export interface RevokeAccessInput extends TargetInput {
 
 /** Turns a connector's failure into one Temporal knows whether to retry. */
 function asFailure(err: unknown, doing: string): unknown {
+  if (err instanceof SecretReferenceError) {
+    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
+  }
   if (!(err instanceof ConnectorError)) return err;
   const message = `Could not ${doing}: ${err.message}`;
   switch (err.kind) {
@@ -47,7 +51,7 @@ function asFailure(err: unknown, doing: string): unknown {
     case 'invalid-input':
       return ApplicationFailure.nonRetryable(message, FailureType.InvalidInput);
     case 'transient':
-      return ApplicationFailure.retryable(message, 'ConnectorUnavailable');
+      return ApplicationFailure.retryable(message, FailureType.ConnectorUnavailable);
   }
 }
 
@@ -57,8 +61,16 @@ export function createJitActivities(deps: JitActivityDeps) {
   return {
     /** Saves the request's state and appends its audit event; both are safe to repeat. */
     async recordRequest(input: { state: JitState; event: AuditEventInput }): Promise<void> {
-      await saveRequest(db, input.state, input.event.workflowId ?? '');
-      await appendAuditEvent(db, input.event);
+      try {
+        await saveRequest(db, input.state, input.event.workflowId ?? '');
+        await appendAuditEvent(db, input.event);
+      } catch (err) {
+        // Data the database refuses (class 22) is refused again on every retry; say so once.
+        if (String((err as { code?: string }).code).startsWith('22')) {
+          throw ApplicationFailure.nonRetryable(`the database refused request ${input.state.requestId}'s data`, FailureType.InvalidInput);
+        }
+        throw err;
+      }
     },
 
     /** Ensures the login holds the role, and records the grant once; a retry keeps the first times. */
@@ -76,16 +88,23 @@ export function createJitActivities(deps: JitActivityDeps) {
         expiresAt: new Date(now.getTime() + input.durationMs).toISOString(),
       });
       const grant = await findGrant(db, input.requestId);
-      return { grantedAt: grant!.grantedAt, expiresAt: grant!.expiresAt };
+      if (!grant) throw new Error(`the grant of request ${input.requestId} was not recorded`);
+      return { grantedAt: grant.grantedAt, expiresAt: grant.expiresAt };
     },
 
-    /** Ensures the login no longer holds the role, and records how late that was. */
+    /**
+     * Ensures the login no longer holds the role, and records how late that was. Another live
+     * grant of the same role to the same login keeps the membership: it is that grant's to end.
+     */
     async revokeAccess(input: RevokeAccessInput): Promise<{ revokedAt: string; latenessMs: number }> {
       const doing = `revoke role ${input.role} from ${input.login} on ${input.systemId}`;
-      try {
-        await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
-      } catch (err) {
-        throw asFailure(err, doing);
+      const coveredBy = await otherLiveGrant(db, input);
+      if (!coveredBy) {
+        try {
+          await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
+        } catch (err) {
+          throw asFailure(err, doing);
+        }
       }
       const now = new Date();
       await recordRevocation(db, input.requestId, {
@@ -95,7 +114,18 @@ export function createJitActivities(deps: JitActivityDeps) {
         latenessMs: Math.max(0, now.getTime() - Date.parse(input.dueAt)),
       });
       const grant = await findGrant(db, input.requestId);
-      return { revokedAt: grant!.revokedAt!, latenessMs: grant!.revokeLatenessMs! };
+      if (!grant?.revokedAt) throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no grant to revoke`, FailureType.InvalidInput);
+      return { revokedAt: grant.revokedAt, latenessMs: grant.revokeLatenessMs ?? 0 };
+    },
+
+    /** Takes back a grant that failed half way, unless another live grant holds the same membership. */
+    async withdrawAccess(input: TargetInput): Promise<void> {
+      if (await otherLiveGrant(db, input)) return;
+      try {
+        await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
+      } catch (err) {
+        throw asFailure(err, `withdraw role ${input.role} from ${input.login} on ${input.systemId}`);
+      }
     },
   };
 }

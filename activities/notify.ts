@@ -6,7 +6,7 @@ import type { NoticeEvent } from '../domain/notify';
 import type { LinkSigner } from '../integrations/email/links';
 import type { Mailer } from '../integrations/email/mailer';
 import { approvalEmail, noticeEmail } from '../integrations/email/templates';
-import { approvalBlocks, slackTime } from '../integrations/slack/blocks';
+import { approvalBlocks, escapeMrkdwn, slackTime } from '../integrations/slack/blocks';
 import type { SlackDirectory } from '../integrations/slack/directory';
 import type { WebClient } from '@slack/web-api';
 import type { Db } from '../store/db';
@@ -28,6 +28,14 @@ export interface NotifyInput {
 
 export function createNotifyActivities(deps: NotifyDeps) {
   const displayName = (id: string) => deps.policy().identity(id)?.name ?? id;
+  // Slack reads &, < and > as markup: names and what people typed reach it escaped, so a reason
+  // cannot turn into a link or a mention.
+  const slackName = (id: string) => escapeMrkdwn(displayName(id));
+  const forSlack = (state: JitState): JitState => ({
+    ...state,
+    denial: state.denial && { ...state.denial, reason: state.denial.reason && escapeMrkdwn(state.denial.reason) },
+    failure: state.failure && escapeMrkdwn(state.failure),
+  });
 
   /** Sends once per key: claims first, gives the claim back if sending fails so a retry sends. */
   async function once(key: string, send: () => Promise<unknown>): Promise<void> {
@@ -42,8 +50,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
 
   async function postApprovalMessages(state: JitState, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
     const facts = requestFacts(state, displayName);
-    const blocks = approvalBlocks(facts, outcomeLine(state, slackTime, displayName), true);
-    const text = `Approval needed: ${facts.requester} requests ${facts.entitlement} for ${facts.duration}`;
+    const blocks = approvalBlocks(facts, outcomeLine(forSlack(state), slackTime, slackName), true);
+    const text = `Approval needed: ${escapeMrkdwn(facts.requester)} requests ${facts.entitlement} for ${facts.duration}`;
     const posted = new Set((await postedMessages(deps.db, state.requestId)).map((m) => m.recipient));
     const channel = deps.policy().entitlement(state.plan.entitlementId)?.approvalChannel;
     const targets = channel ? [{ recipient: channel, channel }] : await approverChannels(state, slack.directory);
@@ -66,9 +74,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
   async function syncApprovalMessages(state: JitState, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
     const facts = requestFacts(state, displayName);
     const open = state.status === 'PENDING' && state.approvals.length < state.plan.required;
-    const blocks = approvalBlocks(facts, outcomeLine(state, slackTime, displayName), open);
+    const outcome = outcomeLine(forSlack(state), slackTime, slackName);
+    const blocks = approvalBlocks(facts, outcome, open);
     for (const message of await postedMessages(deps.db, state.requestId)) {
-      await slack.client.chat.update({ channel: message.channel, ts: message.ts, text: outcomeLine(state, slackTime, displayName), blocks: blocks as never });
+      await slack.client.chat.update({ channel: message.channel, ts: message.ts, text: outcome, blocks: blocks as never });
     }
   }
 
@@ -96,7 +105,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const slack = deps.slack;
       const slackId = await slack.directory.slackIdFor(state.requester);
       if (slackId) {
-        const notice = requesterNotice(event, state, slackTime, displayName);
+        const notice = requesterNotice(event, forSlack(state), slackTime, slackName);
         await once(`${input.key}/slack`, () => slack.client.chat.postMessage({ channel: slackId, text: notice.text }));
       }
     }

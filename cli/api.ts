@@ -33,6 +33,7 @@ export class Api {
     const baseUrl = options.apiUrl ?? process.env.KEYWARD_API_URL ?? readStack(dataDir).apiUrl ?? 'http://127.0.0.1:8088';
     let token = process.env.KEYWARD_TOKEN;
     if (options.as) {
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.as)) throw new CliError(`"${options.as}" is not an identity id`);
       const file = tokenPath(dataDir, options.as);
       if (!existsSync(file)) {
         throw new CliError(`no dev token for "${options.as}" in ${dataDir}/tokens: is it an identity of the running dev stack?`);

@@ -1,6 +1,7 @@
 import { FailureType } from './failures';
 import type { Entitlement, Identity, Policy, RiskTier } from './policy';
 import { formatDuration } from './duration';
+import { MAX_TEXT, unsafeTextProblem } from './text';
 
 /** Lookups over a policy; cheap to build, safe to use inside workflows. */
 export class PolicyView {
@@ -32,7 +33,7 @@ export class PolicyView {
 
   /** The login an identity uses on a system: its mapping, or its own id. */
   loginOn(identity: Identity, systemId: string): string {
-    return identity.logins[systemId] ?? identity.id;
+    return Object.hasOwn(identity.logins, systemId) ? identity.logins[systemId] : identity.id;
   }
 
   /**
@@ -101,6 +102,10 @@ export function evaluateRequest(view: PolicyView, input: AccessRequestInput): Ev
       `${formatDuration(input.durationMs)} is longer than the ${formatDuration(entitlement.maxDuration)} ` +
         `that ${entitlement.id} allows`,
     );
+  }
+  const textProblem = unsafeTextProblem(input.reason);
+  if (textProblem || input.reason.length > MAX_TEXT) {
+    return refuse(FailureType.InvalidInput, `the reason ${textProblem ?? `is longer than ${MAX_TEXT} characters`}`);
   }
   if (entitlement.requireReason && input.reason.trim().length === 0) {
     return refuse(FailureType.PolicyViolation, `${entitlement.id} requires a reason`);

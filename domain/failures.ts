@@ -14,6 +14,10 @@ export const FailureType = {
   AlreadyDecided: 'AlreadyDecided',
   /** The same approver already approved. */
   DuplicateDecision: 'DuplicateDecision',
+  /** keyward's own configuration is wrong (an unset secret reference, say); an operator must fix it. */
+  Misconfigured: 'Misconfigured',
+  /** A target system did not answer in time; trying again later may work. */
+  ConnectorUnavailable: 'ConnectorUnavailable',
   /** A target system refused us for lack of privilege; an operator must fix its grants. */
   ConnectorPermissionDenied: 'ConnectorPermissionDenied',
   /** A target system does not know the role or login; the policy or the target is wrong. */

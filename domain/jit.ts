@@ -1,5 +1,6 @@
 import type { RequestPlan, Refusal } from './access';
 import { FailureType } from './failures';
+import { MAX_TEXT, unsafeTextProblem } from './text';
 
 export const JitStatus = {
   PENDING: 'PENDING',
@@ -54,8 +55,28 @@ export interface RevokeInput {
 
 const refusal = (type: FailureType, message: string): Refusal => ({ type, message });
 
+/** Messages reach workflows from more than one client: their shape is checked, not trusted. */
+function checkShape(input: { actor?: unknown; reason?: unknown }): Refusal | undefined {
+  if (typeof input.actor !== 'string' || input.actor.length === 0) {
+    return refusal(FailureType.InvalidInput, 'the decision names no actor');
+  }
+  if (input.reason !== undefined) {
+    if (typeof input.reason !== 'string' || input.reason.length > MAX_TEXT) {
+      return refusal(FailureType.InvalidInput, `a reason must be text of at most ${MAX_TEXT} characters`);
+    }
+    const problem = unsafeTextProblem(input.reason);
+    if (problem) return refusal(FailureType.InvalidInput, `the reason ${problem}`);
+  }
+  return undefined;
+}
+
 /** Whether `input` may be applied to the request now; the reason it may not, otherwise. */
 export function checkDecision(state: JitState, input: DecisionInput): Refusal | undefined {
+  const shape = checkShape(input);
+  if (shape) return shape;
+  if (input.decision !== 'approve' && input.decision !== 'deny') {
+    return refusal(FailureType.InvalidInput, 'a decision is either approve or deny');
+  }
   if (input.actor === state.requester) {
     return refusal(FailureType.NotAllowed, `${input.actor} cannot decide their own request`);
   }
@@ -83,6 +104,8 @@ export function checkDecision(state: JitState, input: DecisionInput): Refusal | 
 
 /** Whether `actor` may end the request now: the requester or an admin, while it is live. */
 export function checkRevoke(state: JitState, input: RevokeInput): Refusal | undefined {
+  const shape = checkShape(input);
+  if (shape) return shape;
   if (input.actor !== state.requester && !state.plan.admins.includes(input.actor)) {
     return refusal(FailureType.NotAllowed, `${input.actor} may not end request ${state.requestId}`);
   }

@@ -160,6 +160,20 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
       if (!systems.has(system)) missing(['identities', i, 'logins', system], 'system', system);
     }
   });
+  // Two identities sharing a login on one system would let one approve the other's access to it.
+  for (const system of systems) {
+    const owners = new Map<string, string>();
+    policy.identities.forEach((identity, i) => {
+      // A duplicate identity is reported as such, not again as a login clash with itself.
+      if (policy.identities.findIndex((other) => other.id === identity.id) !== i) return;
+      const login = Object.hasOwn(identity.logins, system) ? identity.logins[system] : identity.id;
+      const other = owners.get(login);
+      if (other) {
+        ctx.addIssue({ code: 'custom', path: ['identities', i, 'logins', system], message: `login "${login}" on ${system} is already ${other}'s` });
+      }
+      owners.set(login, identity.id);
+    });
+  }
   policy.groups.forEach((group, i) =>
     group.members.forEach((member, j) => {
       if (!identities.has(member)) missing(['groups', i, 'members', j], 'identity', member);

@@ -4,15 +4,26 @@ import { z } from 'zod';
 import { evaluateRequest } from '../domain/access';
 import { parseDuration } from '../domain/duration';
 import type { JitState } from '../domain/jit';
+import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
 import { decideUpdate, jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
 import type { jitWorkflow } from '../workflows/jit/workflow';
 import type { Deps } from './app';
 import { fromTemporal, HttpError, statusForFailure } from './errors';
 
+/** Free text people type: bounded, and free of characters that could disguise what it says. */
+export const SafeText = z
+  .string()
+  .max(MAX_TEXT)
+  .superRefine((text, ctx) => {
+    const problem = unsafeTextProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .transform((text) => text.normalize('NFC'));
+
 export const NewRequest = z.strictObject({
-  entitlement: z.string().min(1).max(128),
+  entitlement: z.string().min(1).max(128).regex(/^[A-Za-z0-9._/-]+$/, 'is not an entitlement id'),
   duration: z.string().refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m, 4h or 2d'),
-  reason: z.string().max(2_000).default(''),
+  reason: SafeText.default(''),
 });
 export type NewRequest = z.input<typeof NewRequest>;
 
@@ -54,6 +65,19 @@ export class AccessService {
     if (!evaluation.ok) throw new HttpError(statusForFailure(evaluation.type), evaluation.message);
 
     const requestId = requestIdFor(requester, idempotencyKey);
+    // Two live requests for one entitlement would share one membership on the target, and the
+    // first to end would take it from the second.
+    const live = await this.deps.db
+      .selectFrom('requests')
+      .select(['id', 'status'])
+      .where('requester', '=', requester)
+      .where('entitlement_id', '=', input.entitlementId)
+      .where('status', 'in', ['PENDING', 'GRANTED'])
+      .where('id', '!=', requestId)
+      .executeTakeFirst();
+    if (live) {
+      throw new HttpError(409, `${requester} already has request ${live.id} for ${input.entitlementId} (${live.status.toLowerCase()})`);
+    }
     const { plan } = evaluation;
     const created: Created = {
       id: requestId,

@@ -30,6 +30,10 @@ export function fromTemporal(err: unknown, requestId: string): unknown {
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
     return new HttpError(409, `request ${requestId} has already ended`);
   }
+  // An update that raced the request's end is told the request ended, not that it never was.
+  if (err instanceof WorkflowNotFoundError && /aborted by closing workflow/i.test(err.message)) {
+    return new HttpError(409, `request ${requestId} has already ended`);
+  }
   if (err instanceof WorkflowNotFoundError) {
     return new HttpError(404, `no request ${requestId}`);
   }

@@ -64,6 +64,23 @@ export async function recordRevocation(
     .execute();
 }
 
+/** Another unrevoked grant of the same role to the same login on the same system, if any. */
+export async function otherLiveGrant(
+  db: Db,
+  target: { requestId: string; systemId: string; role: string; login: string },
+): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('grants')
+    .select('request_id')
+    .where('system_id', '=', target.systemId)
+    .where('role', '=', target.role)
+    .where('login', '=', target.login)
+    .where('request_id', '!=', target.requestId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return row?.request_id;
+}
+
 export async function listGrants(db: Db, filter: { identity?: string; activeOnly?: boolean } = {}): Promise<GrantRecord[]> {
   let q = db.selectFrom('grants').selectAll().orderBy('granted_at', 'desc');
   if (filter.identity) q = q.where('identity', '=', filter.identity);

@@ -1,5 +1,5 @@
 import { App, LogLevel } from '@slack/bolt';
-import type { WebClient } from '@slack/web-api';
+import { WebClient } from '@slack/web-api';
 import { ActionId, denyReasonModal, homeView, newRequestModal, overviewText, ViewId } from './blocks';
 import type { Overview } from './blocks';
 import type { SlackDirectory } from './directory';
@@ -39,15 +39,28 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   const socketMode = Boolean(options.appToken);
   const receiver = socketMode ? undefined : new EmbeddedSlackReceiver(options.signingSecret ?? '', options.onError);
   if (!socketMode && !options.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN selects Socket Mode');
+  const clientOptions = options.apiUrl ? { slackApiUrl: options.apiUrl } : {};
+  const client = new WebClient(options.botToken, clientOptions);
+  // The token is checked on first use, not at start: an unreachable Slack must not stop keyward.
+  // Bolt's own lazy check asks auth.test again before every event's ack, so the answer is kept here.
+  let bot: Promise<{ botUserId?: string; botId?: string }> | undefined;
+  const authorize = async () => {
+    bot ??= client.auth.test().then(
+      (result) => ({ botUserId: result.user_id, botId: result.bot_id }),
+      (err) => {
+        bot = undefined;
+        throw err;
+      },
+    );
+    return { botToken: options.botToken, ...(await bot) };
+  };
   const app = new App({
-    token: options.botToken,
+    authorize,
     ...(socketMode ? { socketMode: true, appToken: options.appToken } : { receiver }),
-    clientOptions: options.apiUrl ? { slackApiUrl: options.apiUrl } : undefined,
+    clientOptions,
     logLevel: LogLevel.WARN,
-    // The token is checked on first use, not at start: an unreachable Slack must not stop keyward.
-    tokenVerificationEnabled: false,
   });
-  const directory = options.directory(app.client);
+  const directory = options.directory(client);
   const { ports } = options;
 
   const whisper = (client: WebClient, channel: string | undefined, user: string, text: string) =>

@@ -19,7 +19,8 @@ export function parseEncryptionKey(text: string | undefined): Buffer {
 
 /**
  * Encrypts every payload with AES-256-GCM before it leaves the process, so the Temporal
- * server and anyone reading its database see ciphertext only. The key id lets a later key
+ * server and anyone reading its database see ciphertext only, and refuses to decode any
+ * payload that was not encrypted with the same key. The key id lets a later key
  * rotation decrypt old histories with the key that wrote them.
  */
 export class AesGcmPayloadCodec implements PayloadCodec {
@@ -43,7 +44,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
       const encoding = payload.metadata?.encoding && Buffer.from(payload.metadata.encoding).toString();
-      if (encoding !== ENCODING) return payload;
+      // Whoever can reach Temporal but lacks the key could otherwise send plain payloads (an
+      // approval in someone else's name) that workers would trust. Only the key's holders speak.
+      if (encoding !== ENCODING) throw new Error('refusing an unencrypted payload: it was not sent by a keyward client');
       const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
       if (keyId !== this.keyId) throw new Error(`payload was encrypted with key ${keyId}, not the configured key`);
       const sealed = Buffer.from(payload.data ?? []);

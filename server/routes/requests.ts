@@ -4,14 +4,14 @@ import type { JitState } from '../../domain/jit';
 import { listRequests } from '../../store/requests';
 import { jitWorkflowId, statusQuery } from '../../workflows/jit/definitions';
 import type { Deps } from '../app';
-import { AccessService } from '../access';
+import { AccessService, SafeText } from '../access';
 import { fromTemporal, HttpError } from '../errors';
 
 const Params = z.object({ id: z.uuid('is not a request id') });
-const Approval = z.strictObject({ reason: z.string().max(2_000).optional() });
+const Approval = z.strictObject({ reason: SafeText.optional() });
 const NEEDS_REASON = 'a denial needs a reason';
-const Denial = z.strictObject({ reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).max(2_000) });
-const Revocation = z.strictObject({ reason: z.string().max(2_000).optional() });
+const Denial = z.strictObject({ reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).pipe(SafeText) });
+const Revocation = z.strictObject({ reason: SafeText.optional() });
 const ListQuery = z.object({ awaiting: z.literal('me').optional(), all: z.enum(['true', 'false']).optional() });
 
 export function requestRoutes(deps: Deps) {

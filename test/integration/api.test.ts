@@ -53,6 +53,14 @@ const body = (overrides: Record<string, unknown> = {}) => ({
 
 const keyed = (key: string) => ({ 'idempotency-key': key });
 
+/** Ends what earlier tests left live: one identity holds one live request per entitlement. */
+async function endLiveRequests(): Promise<void> {
+  for (const id of started) {
+    const response = await api.as('dana').post(`/v1/requests/${id}/revoke`, { reason: 'next test' });
+    if (response.status === 200 || response.status === 409) started.delete(id);
+  }
+}
+
 async function newRequest(requester: string, headers?: Record<string, string>): Promise<string> {
   const response = await api.as(requester).post('/v1/requests', body(), headers);
   expect(response.status).toBe(201);
@@ -84,6 +92,8 @@ afterAll(async () => {
   }
   await harness.stop();
 });
+
+beforeEach(() => endLiveRequests());
 
 describe('authentication', () => {
   test('answers /healthz without a token', async () => {

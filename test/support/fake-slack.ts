@@ -59,8 +59,14 @@ export class FakeSlack {
     this.failures.push({ method, retryAfter });
   }
 
-  callsOf(method: string): Record<string, unknown>[] {
-    return this.calls.filter((c) => c.method === method).map((c) => c.args);
+  /** The arguments of every call of `method`, from position `since` in the call log on. */
+  callsOf(method: string, since = 0): Record<string, unknown>[] {
+    return this.calls.slice(since).filter((c) => c.method === method).map((c) => c.args);
+  }
+
+  /** The position in the call log now, to look only at what comes after it. */
+  mark(): number {
+    return this.calls.length;
   }
 
   responseUrl(id: string): string {

@@ -123,13 +123,10 @@ describe('AesGcmPayloadCodec', () => {
     await expect(decodeOne(codec, forged)).rejects.toThrow(/unable to authenticate data/);
   });
 
-  it('passes unencrypted payloads through decode untouched', async () => {
-    const plain = payloadOf({ written: 'before encryption was turned on' });
+  it('refuses unencrypted payloads, so nobody without the key can speak for keyward', async () => {
+    const forged = payloadOf({ actor: 'bob', decision: 'approve' });
 
-    const decoded = await decodeOne(codec, plain);
-
-    expect(decoded).toBe(plain);
-    expect(defaultPayloadConverter.fromPayload(decoded)).toEqual({ written: 'before encryption was turned on' });
+    await expect(decodeOne(codec, forged)).rejects.toThrow('refusing an unencrypted payload');
   });
 
   it('derives the same key id from the same key', () => {

@@ -94,7 +94,7 @@ describe('validatePolicy', () => {
   it('accepts the test policy and fills in defaults', () => {
     const policy = validPolicy(basePolicy());
 
-    expect(policy.settings).toEqual({ approvalWindow: 4 * HOUR, adminGroup: 'security' });
+    expect(policy.settings).toEqual({ approvalWindow: 4 * HOUR, expiryWarning: 15 * 60_000, adminGroup: 'security' });
     expect(policy.identities[1]).toMatchObject({ id: 'bob', kind: 'human', riskTier: 'low', logins: {} });
     expect(policy.entitlements[0]).toMatchObject({ maxDuration: HOUR, riskTier: 'medium', requireReason: true });
   });
@@ -338,6 +338,7 @@ describe('evaluateRequest', () => {
       ok: true,
       plan: {
         entitlementId: 'pg/admin',
+        expiryWarningMs: 15 * 60_000,
         systemId: 'pg',
         role: 'admin',
         login: 'alice_ro',

@@ -5,59 +5,26 @@ import {
   condition,
   isCancellation,
   log,
-  proxyActivities,
   setHandler,
-  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { evaluateRequest, PolicyView } from '../../domain/access';
-import type { AuditEventInput } from '../../domain/audit';
 import { FailureType } from '../../domain/failures';
 import { checkDecision, checkRevoke, JitStatus, quorumReached } from '../../domain/jit';
-import type { JitState, RevokeCause } from '../../domain/jit';
-import type { JitActivities } from '../../activities/jit';
-import type { NotifyActivities } from '../../activities/notify';
+import type { JitState, RevokeCause, RevokeInput } from '../../domain/jit';
 import type { NoticeEvent } from '../../domain/notify';
 import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
 import type { JitWorkflowInput } from './definitions';
+import { notifier, records, targets } from './proxies';
+import { failureMessage, iso, revokeUntilDone, targetOf } from './revocation';
+import type { Recorder } from './revocation';
 
-const NON_RETRYABLE = [
-  FailureType.InvalidInput,
-  FailureType.PolicyViolation,
-  FailureType.ConnectorPermissionDenied,
-  FailureType.ConnectorUnknownObject,
-];
-
-const records = proxyActivities<JitActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-// Target systems can be slow or briefly down; keep trying for an hour before giving up on a grant.
-const targets = proxyActivities<JitActivities>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
-});
-
-// People hear about a request through Slack and email; a channel that is down for ten minutes
-// loses that notice rather than holding up the grant or the revocation.
-const notifier = proxyActivities<NotifyActivities>({
-  startToCloseTimeout: '30 seconds',
-  scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
-});
-
-/** How long to wait before trying again a revocation that the target refused outright. */
-const REVOKE_RETRY_INTERVAL = '10 minutes';
-
-const ENDED = new Set<JitStatus>([JitStatus.REVOKED, JitStatus.CANCELLED, JitStatus.REVOKE_FAILED, JitStatus.FAILED]);
-
-const iso = (ms: number) => new Date(ms).toISOString();
+const ENDED = new Set<JitStatus>([JitStatus.REVOKED, JitStatus.REVOKE_FAILED, JitStatus.CANCELLED, JitStatus.FAILED]);
 
 /**
  * One just-in-time request: evaluate, gather approvals, grant, wait for expiry, revoke.
- * Whatever ends it (expiry, early revoke, cancellation), access that was granted is revoked.
+ * Once the grant has been asked for, every way out (expiry, early revoke, cancellation, a grant
+ * that failed half way) ends with the access revoked.
  */
 export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   const { workflowId } = workflowInfo();
@@ -79,32 +46,33 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     approvalDeadline: iso(now + evaluation.plan.approvalWindowMs),
     approvals: [],
   };
-  let revokeRequest: { actor: string; reason?: string } | undefined;
+  let ending: RevokeInput | undefined;
+  let createdRecorded = false;
   let decisionsBeingRecorded = 0;
 
   // Notices go out in order, one after another, beside the main flow rather than in its way;
   // each carries the state as it was when it was raised.
   let notices: Promise<void> = Promise.resolve();
   const notify = (event: NoticeEvent, step: string = event) => {
-    const input = { event, state: JSON.parse(JSON.stringify(state)) as JitState, key: `${workflowId}/notice/${step}` };
+    const notice = { event, state: JSON.parse(JSON.stringify(state)) as JitState, key: `${workflowId}/notice/${step}` };
     notices = notices
-      .then(() => CancellationScope.nonCancellable(() => notifier.notify(input)))
+      .then(() => CancellationScope.nonCancellable(() => notifier.notify(notice)))
       .catch(() => log.warn('Notification failed', { event, requestId: state.requestId }));
   };
 
   const approvalPath = () => state.approvals.map(({ approver, at }) => ({ approver, at }));
-  const record = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => {
-    const { step, ...rest } = event;
-    return records.recordRequest({
-      state: { ...state },
-      event: { ...rest, key: `${workflowId}/${step}`, subject: state.requestId, workflowId },
+  const record: Recorder = ({ step, ...event }) =>
+    records.recordRequest({
+      state: JSON.parse(JSON.stringify(state)) as JitState,
+      event: { ...event, key: `${workflowId}/${step}`, subject: state.requestId, workflowId },
     });
-  };
 
   setHandler(statusQuery, () => state);
   setHandler(
     decideUpdate,
     async (decision) => {
+      // The decision's audit record must follow the request's own.
+      await condition(() => createdRecorded);
       const at = iso(Date.now());
       if (decision.decision === 'deny') {
         state.denial = { approver: decision.actor, decision: 'deny', reason: decision.reason, at };
@@ -132,13 +100,25 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   setHandler(
     revokeUpdate,
     async (request) => {
-      revokeRequest = request;
+      ending = request;
       // Answer once access is really gone, so the caller can rely on what it is told.
       await condition(() => ENDED.has(state.status));
       return state;
     },
-    { validator: (request) => rejectIf(checkRevoke(state, request)) },
+    {
+      validator: (request) =>
+        rejectIf(
+          checkRevoke(state, request) ??
+            (ending && { type: FailureType.AlreadyDecided, message: `request ${state.requestId} is already being ended by ${ending.actor}` }),
+        ),
+    },
   );
+
+  const finish = async (): Promise<JitState> => {
+    await notices;
+    await condition(allHandlersFinished);
+    return state;
+  };
 
   await record({
     step: 'created',
@@ -151,28 +131,29 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       required: state.plan.required,
     },
   });
+  createdRecorded = true;
   if (state.plan.required > 0) notify('approval-needed');
 
   try {
     const decidedInTime = await condition(
-      () => state.status !== JitStatus.PENDING || quorumReached(state) || revokeRequest !== undefined,
+      () => state.status !== JitStatus.PENDING || quorumReached(state) || ending !== undefined,
       evaluation.plan.approvalWindowMs,
     );
     // Let the approvals' audit records land before the grant that they allowed.
     await condition(() => decisionsBeingRecorded === 0);
-    if (state.status === JitStatus.DENIED) return finish();
-    if (revokeRequest) {
-      state.status = JitStatus.CANCELLED;
-      state.revokedBy = revokeRequest.actor;
-      await record({ step: 'cancelled', actor: revokeRequest.actor, action: 'request.cancelled' });
-      notify('cancelled');
-      return finish();
-    }
-    if (!decidedInTime) {
-      state.status = JitStatus.EXPIRED;
-      await record({ step: 'expired', actor: 'keyward', action: 'request.expired' });
-      notify('expired');
-      return finish();
+    if (state.status === JitStatus.DENIED) return await finish();
+    if (ending || !decidedInTime) {
+      const cancelled = ending !== undefined;
+      Object.assign(state, cancelled
+        ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor }
+        : { status: JitStatus.EXPIRED });
+      await record({
+        step: cancelled ? 'cancelled' : 'expired',
+        actor: ending?.actor ?? 'keyward',
+        action: cancelled ? 'request.cancelled' : 'request.expired',
+      });
+      notify(cancelled ? 'cancelled' : 'expired');
+      return await finish();
     }
     if (state.plan.required > 0) notify('approved');
   } catch (err) {
@@ -186,123 +167,69 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     throw err;
   }
 
-  try {
-    const { grantedAt, expiresAt } = await targets.grantAccess({
-      requestId: state.requestId,
-      ...grantTarget(state),
-      identity: state.requester,
-      entitlementId: state.plan.entitlementId,
-      durationMs: state.plan.durationMs,
-      approvals: approvalPath(),
-    });
-    Object.assign(state, { status: JitStatus.GRANTED, grantedAt, expiresAt });
-  } catch (err) {
-    if (isCancellation(err)) throw err;
-    state.status = JitStatus.FAILED;
-    state.failure = failureMessage(err);
-    log.warn('Grant failed', { requestId: state.requestId });
-    await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
-    notify('failed');
-    return finish();
-  }
-  await record({ step: 'granted', actor: 'keyward', action: 'grant.granted', approvalPath: approvalPath() });
-  notify('granted');
-
   let cause: RevokeCause = 'expired';
   let cancellation: unknown;
   try {
-    const expiresAt = Date.parse(state.expiresAt!);
-    const warnAt = expiresAt - (state.plan.expiryWarningMs ?? 0);
-    let endedEarly = false;
-    if (state.plan.expiryWarningMs && warnAt > Date.now()) {
-      endedEarly = await condition(() => revokeRequest !== undefined, warnAt - Date.now());
-      if (!endedEarly) notify('expiring');
-    }
-    if (!endedEarly) endedEarly = await condition(() => revokeRequest !== undefined, Math.max(1, expiresAt - Date.now()));
-    if (endedEarly) cause = 'revoked';
+    // The grant and its record run to the end even if a cancellation arrives meanwhile: the
+    // cancellation is then seen while holding the grant, and revokes it.
+    await CancellationScope.nonCancellable(async () => {
+      const granted = await targets.grantAccess({
+        ...targetOf(state),
+        identity: state.requester,
+        entitlementId: state.plan.entitlementId,
+        durationMs: state.plan.durationMs,
+        approvals: approvalPath(),
+      });
+      Object.assign(state, { status: JitStatus.GRANTED, ...granted });
+      await record({ step: 'granted', actor: 'keyward', action: 'grant.granted', approvalPath: approvalPath() });
+    });
+    notify('granted');
+    if (await holdUntilExpiry()) cause = 'revoked';
   } catch (err) {
-    if (!isCancellation(err)) throw err;
-    cause = 'cancelled';
-    cancellation = err;
+    if (isCancellation(err)) {
+      cause = 'cancelled';
+      cancellation = err;
+    } else if (state.status !== JitStatus.GRANTED) {
+      return await CancellationScope.nonCancellable(() => grantFailed(err));
+    } else {
+      throw err;
+    }
   }
 
   // Revocation must finish even when the workflow is being cancelled: that is the whole point.
   await CancellationScope.nonCancellable(async () => {
-    await revoke(state, cause, revokeRequest, record);
+    await revokeUntilDone(state, cause, ending ?? { actor: 'keyward' }, record);
     notify('revoked');
     await notices;
   });
-  await condition(allHandlersFinished);
   if (cancellation) throw cancellation;
-  return finish();
+  return await finish();
 
-  async function finish(): Promise<JitState> {
-    await notices;
-    await condition(allHandlersFinished);
-    return state;
+  /** Waits for expiry, warning the requester before it; true when someone ended it early. */
+  async function holdUntilExpiry(): Promise<boolean> {
+    const expiresAt = Date.parse(state.expiresAt!);
+    const warnAt = expiresAt - state.plan.expiryWarningMs;
+    if (state.plan.expiryWarningMs > 0 && warnAt > Date.now()) {
+      if (await condition(() => ending !== undefined, warnAt - Date.now())) return true;
+      notify('expiring');
+    }
+    return condition(() => ending !== undefined, Math.max(1, expiresAt - Date.now()));
+  }
+
+  /**
+   * A grant that failed may still have reached the target (a timeout after the GRANT ran), so
+   * the membership is withdrawn before the request is closed as failed.
+   */
+  async function grantFailed(err: unknown): Promise<JitState> {
+    Object.assign(state, { status: JitStatus.FAILED, failure: failureMessage(err) });
+    log.warn('Grant failed', { requestId: state.requestId });
+    await targets.withdrawAccess(targetOf(state)).catch(() => log.warn('Withdraw failed', { requestId: state.requestId }));
+    await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
+    notify('failed');
+    return finish();
   }
 }
 
 function rejectIf(refusal: { type: string; message: string } | undefined): void {
   if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
-}
-
-function grantTarget(state: JitState) {
-  return { systemId: state.plan.systemId, role: state.plan.role, login: state.plan.login };
-}
-
-function failureMessage(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-type Recorder = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => Promise<void>;
-
-async function revoke(
-  state: JitState,
-  cause: RevokeCause,
-  request: { actor: string; reason?: string } | undefined,
-  record: Recorder,
-): Promise<void> {
-  const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
-  const revokedBy = request?.actor ?? 'keyward';
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const { revokedAt, latenessMs } = await targets.revokeAccess({
-        requestId: state.requestId,
-        ...grantTarget(state),
-        dueAt,
-        revokedBy,
-        cause,
-      });
-      Object.assign(state, {
-        status: JitStatus.REVOKED,
-        revokedAt,
-        revokeCause: cause,
-        revokedBy,
-        revokeLatenessMs: latenessMs,
-        failure: undefined,
-      });
-      break;
-    } catch (err) {
-      // A revocation that retrying could not fix (the target refuses us) must not be forgotten:
-      // the grant stays visible as REVOKE_FAILED and is tried again until it succeeds.
-      state.status = JitStatus.REVOKE_FAILED;
-      state.failure = failureMessage(err);
-      await record({
-        step: `revoke-failed/${attempt}`,
-        actor: 'keyward',
-        action: 'grant.revoke_failed',
-        details: { error: state.failure },
-      });
-      await sleep(REVOKE_RETRY_INTERVAL);
-    }
-  }
-  await record({
-    step: 'revoked',
-    actor: state.revokedBy!,
-    action: 'grant.revoked',
-    approvalPath: state.approvals.map(({ approver, at }) => ({ approver, at })),
-    details: { cause, latenessMs: state.revokeLatenessMs, reason: request?.reason },
-  });
 }
