@@ -65,6 +65,14 @@ export function createJitActivities(deps: JitActivityDeps) {
         await saveRequest(db, input.state, input.event.workflowId ?? '');
         await appendAuditEvent(db, input.event);
       } catch (err) {
+        // Requests started through keyward's API reserved their row; one started any other way
+        // may collide with a live request for the same entitlement, and retrying cannot help.
+        if ((err as { constraint?: string }).constraint === 'requests_one_live') {
+          throw ApplicationFailure.nonRetryable(
+            `${input.state.requester} already has a live request for ${input.state.plan.entitlementId}`,
+            FailureType.PolicyViolation,
+          );
+        }
         // Data the database refuses (class 22) is refused again on every retry; say so once.
         if (String((err as { code?: string }).code).startsWith('22')) {
           throw ApplicationFailure.nonRetryable(`the database refused request ${input.state.requestId}'s data`, FailureType.InvalidInput);

@@ -5,6 +5,7 @@ import { evaluateRequest } from '../domain/access';
 import { parseDuration } from '../domain/duration';
 import type { JitState } from '../domain/jit';
 import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
+import { releaseRequest, reserveRequest } from '../store/requests';
 import { decideUpdate, jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
 import type { jitWorkflow } from '../workflows/jit/workflow';
 import type { Deps } from './app';
@@ -65,20 +66,22 @@ export class AccessService {
     if (!evaluation.ok) throw new HttpError(statusForFailure(evaluation.type), evaluation.message);
 
     const requestId = requestIdFor(requester, idempotencyKey);
-    // Two live requests for one entitlement would share one membership on the target, and the
-    // first to end would take it from the second.
-    const live = await this.deps.db
-      .selectFrom('requests')
-      .select(['id', 'status'])
-      .where('requester', '=', requester)
-      .where('entitlement_id', '=', input.entitlementId)
-      .where('status', 'in', ['PENDING', 'GRANTED'])
-      .where('id', '!=', requestId)
-      .executeTakeFirst();
-    if (live) {
-      throw new HttpError(409, `${requester} already has request ${live.id} for ${input.entitlementId} (${live.status.toLowerCase()})`);
-    }
     const { plan } = evaluation;
+    const now = Date.now();
+    const reservation = await reserveRequest(this.deps.db, {
+      requestId,
+      requester,
+      reason: input.reason,
+      plan,
+      status: 'PENDING',
+      createdAt: new Date(now).toISOString(),
+      approvalDeadline: new Date(now + plan.approvalWindowMs).toISOString(),
+      approvals: [],
+    }, jitWorkflowId(requestId));
+    if (!reservation.ok) {
+      const status = reservation.status.toLowerCase();
+      throw new HttpError(409, `${requester} already has request ${reservation.liveId} for ${input.entitlementId} (${status})`);
+    }
     const created: Created = {
       id: requestId,
       repeated: false,
@@ -97,8 +100,9 @@ export class AccessService {
         args: [{ requestId, ...input, policy: policy.sliceFor(requester, input.entitlementId) }],
       });
     } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      return { ...created, repeated: true };
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return { ...created, repeated: true };
+      await releaseRequest(this.deps.db, requestId);
+      throw err;
     }
     return created;
   }

@@ -96,6 +96,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-03-002-one-live-request': {
+    async up(db: Kysely<unknown>) {
+      // One identity holds at most one live request per entitlement: two would share one
+      // membership on the target, and the first to end would take it from the second.
+      await sql`CREATE UNIQUE INDEX requests_one_live ON requests (requester, entitlement_id)
+                WHERE status IN ('PENDING', 'GRANTED')`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

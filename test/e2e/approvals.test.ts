@@ -198,16 +198,15 @@ describe('approvals through Slack', () => {
       harness.click('UBOB', 'approve_request', requestId),
     ]);
     expect(responses.map((r) => r.status)).toEqual([200, 200]);
-    await waitFor('the grant', () => harness.jit.isMember(roles.analyst, logins.alice));
-    const whisper = await waitFor('the second click told', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
-    expect(whisper).toMatchObject({ channel: 'DBOB', user: 'UBOB' });
-    expect(String(whisper.text)).toMatch(new RegExp(`^Not recorded: (request ${requestId} is already|bob has already approved)`));
-
-    const state = await waitFor('the grant recorded', async () => {
+    const state = await waitFor('the grant', async () => {
       const current = await harness.status(requestId);
       return current.status === 'GRANTED' ? current : undefined;
     });
     expect(state.approvals.map((a) => a.approver)).toEqual(['bob']);
+    expect(await harness.jit.isMember(roles.analyst, logins.alice)).toBe(true);
+    const whisper = await waitFor('the second click told', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
+    expect(whisper).toMatchObject({ channel: 'DBOB', user: 'UBOB' });
+    expect(String(whisper.text)).toMatch(new RegExp(`^Not recorded: (request ${requestId} is already|bob has already approved)`));
     expect(harness.slack.callsOf('chat.postEphemeral', mark)).toHaveLength(1);
   });
 

@@ -186,6 +186,21 @@ describe('POST /v1/requests', () => {
 });
 
 describe('Idempotency-Key', () => {
+  test('refuses a reason carrying control characters, direction overrides or broken unicode', async () => {
+    for (const reason of ['nul\u0000here', 'esc \u001b[2J', 'swap \u202e sdrawkcab', 'lone \ud800 half']) {
+      const response = await api.as('carol').post('/v1/requests', body({ reason }));
+      expect(response.status).toBe(400);
+      expect(response.body.error).toMatch(/^invalid request: reason: must not contain control characters/);
+    }
+  });
+
+  test('refuses a second live request for the same entitlement and names the first', async () => {
+    const first = await newRequest('carol');
+    const second = await api.as('carol').post('/v1/requests', body());
+    expect(second.status).toBe(409);
+    expect(second.body.error).toBe(`carol already has request ${first} for target/analyst (pending)`);
+  });
+
   test('answers a repeated POST with the same request, and keys are per identity', async () => {
     const key = randomUUID();
     const id = await newRequest('alice', keyed(key));

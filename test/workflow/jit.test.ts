@@ -4,8 +4,9 @@ import type { JitState } from '../../domain/jit';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findGrant } from '../../store/grants';
 import { decideUpdate, revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
+import { Client } from 'pg';
 import { JitHarness, TARGET_ENV } from '../support/jit-harness';
-import { uniqueName } from '../support/servers';
+import { testServers, uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 const analyst = uniqueName('analyst');
@@ -169,6 +170,29 @@ describe('JIT elevation', () => {
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
     const grant = await findGrant(harness.db, (await statusOf(handle)).requestId);
     expect(grant).toMatchObject({ revokeCause: 'cancelled' });
+  });
+
+  test('revokes the grant when a cancellation arrives while the grant is still being made', async () => {
+    // Hold the catalog so the GRANT waits; the cancellation lands while the grant is in flight.
+    const blocker = new Client({ connectionString: testServers().pgUrl });
+    await blocker.connect();
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE pg_auth_members IN SHARE MODE');
+    try {
+      const handle = await request('target/analyst', 60_000);
+      const approval = decide(handle, 'bob', 'approve').catch(() => undefined);
+      await waitFor('the grant to start', async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantAccess'));
+      await handle.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await blocker.query('ROLLBACK');
+      await expect(handle.result()).rejects.toThrow();
+      await approval;
+      expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
+      const grant = await findGrant(harness.db, (await statusOf(handle)).requestId);
+      expect(grant).toMatchObject({ revokeCause: 'cancelled' });
+    } finally {
+      await blocker.end();
+    }
   });
 
   test('revokes a grant whose expiry passed while the worker was down, and records how late', async () => {
