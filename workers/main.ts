@@ -1,11 +1,29 @@
+import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { PolicyView } from '../domain/access';
 import { ConnectorRegistry } from '../integrations/connectors/registry';
 import { loadPolicyFile } from '../integrations/policy/load';
+import { encryptedDataConverter } from '../integrations/temporal/codec';
+import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
 import { createDb, migrate } from '../store/db';
+import { SWEEP_SCHEDULE_ID } from '../workflows/sweep/definitions';
 import { notificationChannels } from './channels';
 import { readRuntimeConfig } from './config';
 import { createKeywardWorker } from './worker';
+
+/** The sweep for grants whose workflow is gone runs every five minutes; created once, kept after. */
+async function ensureSweepSchedule(client: Client): Promise<void> {
+  try {
+    await client.schedule.create({
+      scheduleId: SWEEP_SCHEDULE_ID,
+      spec: { intervals: [{ every: '5 minutes' }] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP },
+      action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', taskQueue: JIT_TASK_QUEUE, workflowId: SWEEP_SCHEDULE_ID },
+    });
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+  }
+}
 
 async function main(): Promise<void> {
   const config = readRuntimeConfig();
@@ -19,18 +37,26 @@ async function main(): Promise<void> {
   await migrate(db);
   const connectors = new ConnectorRegistry(() => policy.policy.systems);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.namespace,
+    dataConverter: encryptedDataConverter(config.encryptionKey),
+  });
+  await ensureSweepSchedule(client);
   const worker = await createKeywardWorker({
     connection,
     namespace: config.namespace,
     db,
     connectors,
     policy: () => policy,
+    workflows: client.workflow,
     channels: notificationChannels(config, () => policy, (line) => process.stdout.write(`${line}\n`)),
     encryptionKey: config.encryptionKey,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();
-  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close()]);
+  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close(), clientConnection.close()]);
 }
 
 main().catch((err) => {

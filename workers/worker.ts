@@ -2,6 +2,8 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
+import { createReconcileActivities } from '../activities/reconcile';
+import type { ReconcileDeps } from '../activities/reconcile';
 import type { NotifyDeps } from '../activities/notify';
 import type { PolicyView } from '../domain/access';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
@@ -15,6 +17,8 @@ export interface KeywardWorkerOptions {
   db: Db;
   connectors: ConnectorRegistry;
   policy: () => PolicyView;
+  /** Lets the sweep ask Temporal whether a request's workflow still runs. */
+  workflows: ReconcileDeps['workflows'];
   /** Slack and email, where configured; without them notices are skipped. */
   channels?: Omit<NotifyDeps, 'db' | 'policy'>;
   /** Without a key payloads travel unencrypted; only tests that replay histories do that. */
@@ -37,6 +41,7 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
     activities: {
       ...createJitActivities({ db: options.db, connectors: options.connectors }),
       ...createNotifyActivities({ db: options.db, policy: options.policy, ...options.channels }),
+      ...createReconcileActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
     },
     dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
   });

@@ -1,1 +1,2 @@
 export { jitWorkflow } from './jit/workflow';
+export { sweepWorkflow } from './sweep/workflow';

@@ -29,11 +29,6 @@ const html = (mail: ReceivedMail) => String(mail.parsed.html);
 const headerSection = (mail: ReceivedMail) => mail.raw.slice(0, mail.raw.indexOf('\r\n\r\n'));
 const page = async (response: Response) => ({ status: response.status, body: await response.text() });
 
-async function pendingRequest(input?: Parameters<ApprovalsHarness['request']>[0]) {
-  const created = await harness.request(input);
-  return created;
-}
-
 /** Nothing was decided: the request still waits and the role is not granted. */
 async function expectUndecided(requestId: string, role = roles.analyst, login = logins.alice) {
   const state = await harness.status(requestId);
@@ -59,7 +54,7 @@ afterAll(() => harness.stop());
 
 describe('approvals through email links', () => {
   test('mails each approver the facts in HTML and text, with Approve and Deny links of their own', async () => {
-    const { requestId } = await pendingRequest();
+    const { requestId } = await harness.request();
 
     for (const [approver, address, name] of [['bob', 'bob@example.test', 'Bob Example'], ['carol', 'carol@example.test', 'Carol Example']]) {
       const mail = await harness.approvalMail(address, requestId);
@@ -77,7 +72,7 @@ describe('approvals through email links', () => {
       ];
       for (const [label, value] of facts) {
         expect(mail.parsed.text).toContain(`\n${label}: ${value}\n`);
-        expect(html(mail)).toMatch(new RegExp(`>${label}</th><td>${value}</td>`));
+        expect(html(mail)).toContain(`>${label}</th><td>${value}</td>`);
       }
 
       const links = decisionLinks(mail, harness.links);
@@ -92,7 +87,7 @@ describe('approvals through email links', () => {
   });
 
   test('shows a confirmation page on GET, approves when its form is posted, and refuses the same link again', async () => {
-    const { requestId } = await pendingRequest();
+    const { requestId } = await harness.request();
     const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
 
     const opened = await harness.open(approve.url);
@@ -123,7 +118,7 @@ describe('approvals through email links', () => {
   });
 
   test('refuses altered, expired and foreign links with a page that says why, and decides nothing', async () => {
-    const { requestId } = await pendingRequest();
+    const { requestId } = await harness.request();
     const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
     const [body, mac] = approve.token.split('.');
     const flipped = `${mac.slice(0, 10)}${mac[10] === 'A' ? 'B' : 'A'}${mac.slice(11)}`;
@@ -162,7 +157,7 @@ describe('approvals through email links', () => {
   });
 
   test('refuses a deny link posted without a reason, and denies with one', async () => {
-    const { requestId } = await pendingRequest();
+    const { requestId } = await harness.request();
     const { deny } = decisionLinks(await harness.approvalMail('carol@example.test', requestId), harness.links);
 
     const confirmation = await (await harness.open(deny.url)).text();
@@ -187,7 +182,7 @@ describe('approvals through email links', () => {
   });
 
   test('keeps a line break in a display name out of the headers, and unicode names intact', async () => {
-    const { requestId } = await pendingRequest({ requester: 'zoe', entitlementId: 'target/reader', reason: 'löst Ticket „4411“' });
+    const { requestId } = await harness.request({ requester: 'zoe', entitlementId: 'target/reader', reason: 'löst Ticket „4411“' });
 
     const mail = await harness.approvalMail('robert@example.test', requestId);
     expect(mail.envelopeTo).toEqual(['robert@example.test']);

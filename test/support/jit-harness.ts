@@ -95,6 +95,7 @@ export class JitHarness {
       db: this.db,
       connectors: this.connectors,
       policy: () => this.policy,
+      workflows: this.client.workflow,
       channels: this.channels,
       encryptionKey: this.options.encrypt ? this.encryptionKey : undefined,
       taskQueue: this.taskQueue,

@@ -4,6 +4,7 @@ import type { JitState } from '../../domain/jit';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import { findGrant } from '../../store/grants';
 import { decideUpdate, revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
+import { sweepWorkflow } from '../../workflows/sweep/workflow';
 import { Client } from 'pg';
 import { JitHarness, TARGET_ENV } from '../support/jit-harness';
 import { testServers, uniqueName } from '../support/servers';
@@ -193,6 +194,26 @@ describe('JIT elevation', () => {
     } finally {
       await blocker.end();
     }
+  });
+
+  test('sweeps up a grant whose workflow was terminated, once its expiry has passed', async () => {
+    const handle = await request('target/analyst', 60_000);
+    await decide(handle, 'bob', 'approve');
+    const { requestId } = await statusOf(handle);
+    await handle.terminate('operator error');
+    expect(await harness.isMember(analyst, aliceLogin)).toBe(true);
+
+    // Nothing is swept before the expiry (and a grace period) has passed.
+    const early = await harness.client.workflow.execute(sweepWorkflow, { workflowId: uniqueName('sweep'), taskQueue: harness.taskQueue });
+    expect(early.revoked).not.toContain(requestId);
+    await harness.db.updateTable('grants').set({ expires_at: new Date(Date.now() - 600_000) }).where('request_id', '=', requestId).execute();
+
+    const sweep = await harness.client.workflow.execute(sweepWorkflow, { workflowId: uniqueName('sweep'), taskQueue: harness.taskQueue });
+    expect(sweep.revoked).toContain(requestId);
+    expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
+    expect(await findGrant(harness.db, requestId)).toMatchObject({ revokeCause: 'orphaned', revokedBy: 'keyward' });
+    const last = (await listAuditEvents(harness.db, { subject: requestId })).at(-1);
+    expect(last).toMatchObject({ action: 'grant.revoked', details: { cause: 'orphaned' } });
   });
 
   test('revokes a grant whose expiry passed while the worker was down, and records how late', async () => {

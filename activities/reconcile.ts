@@ -1,0 +1,96 @@
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { WorkflowClient } from '@temporalio/client';
+import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { appendAuditEvent } from '../store/audit';
+import type { Db } from '../store/db';
+import { otherLiveGrant, recordRevocation } from '../store/grants';
+
+export interface ReconcileDeps {
+  db: Db;
+  connectors: Pick<ConnectorRegistry, 'get'>;
+  workflows: Pick<WorkflowClient, 'getHandle'>;
+}
+
+/** How long past its expiry a grant may stay before the sweep steps in for its workflow. */
+const GRACE_MS = 2 * 60_000;
+
+export interface Sweep {
+  revoked: string[];
+  abandoned: string[];
+}
+
+/**
+ * The safety net under the JIT workflows: a workflow that was terminated or reset runs no code,
+ * so a grant it held would outlive its expiry. The sweep finds such grants and revokes them,
+ * and closes requests whose workflow is gone.
+ */
+export function createReconcileActivities(deps: ReconcileDeps) {
+  const { db } = deps;
+
+  async function workflowRunning(workflowId: string): Promise<boolean> {
+    try {
+      const { status } = await deps.workflows.getHandle(workflowId).describe();
+      return status.name === 'RUNNING';
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return false;
+      throw err;
+    }
+  }
+
+  return {
+    async sweepOrphanedGrants(): Promise<Sweep> {
+      const now = new Date();
+      const overdue = await db
+        .selectFrom('grants')
+        .innerJoin('requests', 'requests.id', 'grants.request_id')
+        .select(['grants.request_id', 'grants.system_id', 'grants.role', 'grants.login', 'grants.expires_at', 'requests.workflow_id'])
+        .where('grants.revoked_at', 'is', null)
+        .where('grants.expires_at', '<', new Date(now.getTime() - GRACE_MS))
+        .execute();
+      const revoked: string[] = [];
+      for (const grant of overdue) {
+        if (await workflowRunning(grant.workflow_id)) continue;
+        const target = { requestId: grant.request_id, systemId: grant.system_id, role: grant.role, login: grant.login };
+        if (!(await otherLiveGrant(db, target))) {
+          await deps.connectors.get(grant.system_id).ensureRevoked(grant.role, grant.login);
+        }
+        const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
+        await recordRevocation(db, grant.request_id, { revokedAt: new Date().toISOString(), revokedBy: 'keyward', cause: 'orphaned', latenessMs });
+        await db.updateTable('requests').set({ status: 'REVOKED', updated_at: new Date() }).where('id', '=', grant.request_id).execute();
+        await appendAuditEvent(db, {
+          key: `sweep/${grant.request_id}/revoked`,
+          actor: 'keyward',
+          action: 'grant.revoked',
+          subject: grant.request_id,
+          workflowId: grant.workflow_id,
+          details: { cause: 'orphaned', latenessMs, note: 'its workflow was no longer running' },
+        });
+        revoked.push(grant.request_id);
+      }
+
+      const stale = await db
+        .selectFrom('requests')
+        .select(['id', 'workflow_id'])
+        .where('status', '=', 'PENDING')
+        .where('created_at', '<', new Date(now.getTime() - GRACE_MS))
+        .execute();
+      const abandoned: string[] = [];
+      for (const request of stale) {
+        if (await workflowRunning(request.workflow_id)) continue;
+        await db.updateTable('requests').set({ status: 'CANCELLED', updated_at: new Date() }).where('id', '=', request.id).execute();
+        await appendAuditEvent(db, {
+          key: `sweep/${request.id}/abandoned`,
+          actor: 'keyward',
+          action: 'request.cancelled',
+          subject: request.id,
+          workflowId: request.workflow_id,
+          details: { note: 'its workflow was no longer running' },
+        });
+        abandoned.push(request.id);
+      }
+      return { revoked, abandoned };
+    },
+  };
+}
+
+export type ReconcileActivities = ReturnType<typeof createReconcileActivities>;
