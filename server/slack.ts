@@ -32,7 +32,12 @@ export function slackPorts(deps: Deps): SlackPorts {
         listRequests(deps.db, { requester: identity, limit: 10 }),
       ]);
       return {
-        awaiting: awaiting.map((r) => ({ id: r.id, requester: r.requester, entitlement: r.entitlementId })),
+        // People, not identity ids, as in the approval message itself.
+        awaiting: awaiting.map((r) => ({
+          id: r.id,
+          requester: deps.policy().identity(r.requester)?.name ?? r.requester,
+          entitlement: r.entitlementId,
+        })),
         grants: grants.map((g) => ({ requestId: g.requestId, entitlement: g.entitlementId, expiresAt: g.expiresAt })),
         requests: requests.map((r) => ({ id: r.id, entitlement: r.entitlementId, status: r.status })),
       };

@@ -56,7 +56,14 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   };
   const app = new App({
     authorize,
-    ...(socketMode ? { socketMode: true, appToken: options.appToken } : { receiver }),
+    ...(socketMode
+      ? {
+          socketMode: true,
+          appToken: options.appToken,
+          // The socket client opens its connection through the Web API, so it follows SLACK_API_URL too.
+          installerOptions: options.apiUrl ? { clientOptions: { slackApiUrl: options.apiUrl } } : undefined,
+        }
+      : { receiver }),
     clientOptions,
     logLevel: LogLevel.WARN,
   });

@@ -60,7 +60,7 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
         : '';
       return page(reply, 200, `${verb} this request?`,
         `<p><b>${escapeHtml(request_.requester)}</b> asks for <b>${escapeHtml(request_.entitlement_id)}</b> ` +
-          `for ${Math.round(request_.duration_ms / 60_000)} minutes.</p><p>Reason: ${escapeHtml(request_.reason || '(none)')}</p>` +
+          `for ${formatDuration(request_.duration_ms)}.</p><p>Reason: ${escapeHtml(request_.reason || '(none)')}</p>` +
           `<p>You are deciding as <b>${escapeHtml(link.approver)}</b>.</p>` +
           `<form method="post" action="/email/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
           `${reason}<button type="submit">${verb}</button></form>`);

@@ -16,7 +16,7 @@ async function slash(userId: string, text: string) {
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles({ name: roles.analyst }, { name: logins.alice, login: true });
+  await harness.jit.createRoles({ name: roles.analyst }, { name: roles.reporting }, { name: logins.alice, login: true });
 });
 
 afterEach(() => harness.finish());
@@ -52,6 +52,7 @@ describe('the /keyward command and App Home', () => {
       const select = view.blocks.find((b) => b.block_id === 'entitlement')!.element;
       expect(select.options).toEqual([
         { text: { type: 'plain_text', text: 'target/analyst (medium, up to 1h)', emoji: false }, value: 'target/analyst' },
+        { text: { type: 'plain_text', text: 'target/reporting (low, up to 4h)', emoji: false }, value: 'target/reporting' },
       ]);
       if (text !== 'request') expect(select.initial_option).toMatchObject({ value: 'target/analyst' });
       expect(harness.slack.callsOf('response_url', mark)).toEqual([]);
@@ -90,7 +91,7 @@ describe('the /keyward command and App Home', () => {
   test('answers `/keyward status` with the caller\'s requests and grants', async () => {
     const mark = harness.slack.mark();
     const granted = await harness.request({ reason: 'to be granted' });
-    const pending = await harness.request({ reason: 'still pending', durationMs: 1_200_000 });
+    const pending = await harness.request({ entitlementId: 'target/reporting', reason: 'still pending' });
     await waitFor('the approval messages', () => harness.approvalMessages(granted.requestId).length === 2);
     await harness.click('UBOB', 'approve_request', granted.requestId);
     // The requester hears of the grant once it is recorded.
@@ -103,7 +104,7 @@ describe('the /keyward command and App Home', () => {
     expect(answer.response_type).toBe('ephemeral');
     const text = String(answer.text);
     expect(text).toContain(`• target/analyst: GRANTED (\`${granted.requestId}\`)`);
-    expect(text).toContain(`• target/analyst: PENDING (\`${pending.requestId}\`)`);
+    expect(text).toContain(`• target/reporting: PENDING (\`${pending.requestId}\`)`);
     expect(text).toMatch(/\*Your active grants\*\n• \*target\/analyst\* until <!date\^\d+\^/);
     expect(await harness.jit.isMember(roles.analyst, logins.alice)).toBe(true);
 
@@ -114,7 +115,7 @@ describe('the /keyward command and App Home', () => {
 
   test('publishes an App Home that lists the approvals waiting for the reader', async () => {
     const first = await harness.request();
-    const second = await harness.request({ reason: 'another one' });
+    const second = await harness.request({ entitlementId: 'target/reporting', reason: 'another one' });
     for (const { requestId } of [first, second]) {
       await waitFor('the approval messages', () => harness.approvalMessages(requestId).length === 2);
     }
@@ -129,7 +130,10 @@ describe('the /keyward command and App Home', () => {
     expect(view.blocks[0].text!.text).toBe('Waiting for your approval');
     const waiting = view.blocks[1].text!.text.split('\n').sort();
     expect(waiting).toEqual(
-      [first.requestId, second.requestId].map((id) => `• Alice Example: *target/analyst* (\`${id}\`)`).sort(),
+      [
+        `• Alice Example: *target/analyst* (\`${first.requestId}\`)`,
+        `• Alice Example: *target/reporting* (\`${second.requestId}\`)`,
+      ].sort(),
     );
 
     const nothing = harness.slack.mark();

@@ -313,11 +313,13 @@ export function pageForm(html: string): { action: string; method: string; fields
 
 /**
  * A policy for the approval tests: alice requests, bob and carol approve (carol is found in
- * Slack through her email), mallory is known but approves nothing, dana is the admin. Role and
- * login names are unique, so test files can run side by side on one PostgreSQL cluster.
+ * Slack through her email), mallory is known but approves nothing, dana is the admin. One person
+ * holds one live request per entitlement. Role and login names are unique, so test files can run
+ * side by side on one PostgreSQL cluster.
  */
 export function approvalsPolicy() {
   const analyst = uniqueName('analyst');
+  const reporting = uniqueName('reporting');
   const aliceLogin = uniqueName('alice');
   const policy: PolicyInput = {
     version: 1,
@@ -336,9 +338,18 @@ export function approvalsPolicy() {
     systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
     entitlements: [
       { id: 'target/analyst', system: 'target', role: analyst, maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
+      // A second entitlement, for tests that need two live requests of one person at once.
+      {
+        id: 'target/reporting',
+        system: 'target',
+        role: reporting,
+        riskTier: 'low',
+        maxDuration: '4h',
+        approval: { required: 1, from: ['approvers'] },
+      },
     ],
   };
   // carol has no slackUserId in the policy: Slack's directory finds her through her email.
   const slackEmails = { UCAROL: 'carol@example.test' };
-  return { policy, slackEmails, roles: { analyst }, logins: { alice: aliceLogin } };
+  return { policy, slackEmails, roles: { analyst, reporting }, logins: { alice: aliceLogin } };
 }
