@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import { formatDuration } from '../../domain/duration';
 import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
 import { escapeHtml } from '../../integrations/email/templates';
 import { releaseEmailLink, useEmailLink } from '../../store/notices';
