@@ -102,8 +102,14 @@ export type ChainVerdict =
   | { ok: true; events: number; head: string }
   | { ok: false; events: number; brokenAt: number; problem: string };
 
-/** Walks the whole chain in order and names the first event that does not link or hash. */
-export async function verifyAuditChain(db: Db, pageSize = 1_000): Promise<ChainVerdict> {
+/**
+ * Walks the whole chain in order and names the first event that does not link or hash. A chain
+ * cut at its end still links; `anchor`, a head hash kept elsewhere earlier, catches that: it must
+ * still be in the chain.
+ */
+export async function verifyAuditChain(db: Db, options: { anchor?: string; pageSize?: number } = {}): Promise<ChainVerdict> {
+  const pageSize = options.pageSize ?? 1_000;
+  let anchorSeen = options.anchor === undefined;
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   for (;;) {
@@ -123,7 +129,14 @@ export async function verifyAuditChain(db: Db, pageSize = 1_000): Promise<ChainV
       if (hashEvent(unsigned) !== hash) return broken(`event ${event.seq} was altered after it was written`);
       prevHash = hash;
       expectedSeq += 1;
+      if (hash === options.anchor) anchorSeen = true;
     }
-    if (rows.length < pageSize) return { ok: true, events: expectedSeq - 1, head: prevHash };
+    if (rows.length < pageSize) {
+      if (!anchorSeen) {
+        const problem = `no event has the hash ${options.anchor}: events were cut from the end, or it is not this log's`;
+        return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, problem };
+      }
+      return { ok: true, events: expectedSeq - 1, head: prevHash };
+    }
   }
 }

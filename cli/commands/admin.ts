@@ -40,9 +40,11 @@ export function registerAdminCommands(program: Command): void {
   audit
     .command('verify')
     .description('check that no audit event was altered or removed')
+    .option('--anchor <hash>', 'a head hash printed by an earlier verify, kept elsewhere: it must still be in the log')
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const verdict = await Api.from(options).call<ChainVerdict>('GET', '/v1/audit/verify');
+      const query = options.anchor ? `?anchor=${encodeURIComponent(String(options.anchor))}` : '';
+      const verdict = await Api.from(options).call<ChainVerdict>('GET', `/v1/audit/verify${query}`);
       if (options.json) out(JSON.stringify(verdict, null, 2));
       else if (verdict.ok) out(`Audit log intact: ${verdict.events} events, head ${verdict.head}`);
       else out(`Audit log BROKEN at event ${verdict.brokenAt}: ${verdict.problem} (${verdict.events} events before it are intact)`);

@@ -21,6 +21,9 @@ export function auditRoutes(deps: Deps) {
     app.get('/v1/audit', { preHandler: adminOnly }, async (request) => ({
       events: await listAuditEvents(deps.db, Query.parse(request.query)),
     }));
-    app.get('/v1/audit/verify', { preHandler: adminOnly }, async () => verifyAuditChain(deps.db));
+    app.get('/v1/audit/verify', { preHandler: adminOnly }, async (request) => {
+      const { anchor } = z.object({ anchor: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex hash').optional() }).parse(request.query);
+      return verifyAuditChain(deps.db, { anchor });
+    });
   };
 }

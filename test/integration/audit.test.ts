@@ -121,7 +121,7 @@ describe('verifyAuditChain', () => {
     const head = (await listAuditEvents(db))[4].hash;
 
     expect(await verifyAuditChain(db)).toEqual({ ok: true, events: 5, head });
-    expect(await verifyAuditChain(db, 2)).toEqual({ ok: true, events: 5, head });
+    expect(await verifyAuditChain(db, { pageSize: 2 })).toEqual({ ok: true, events: 5, head });
   });
 
   it('reports a row altered after it was written', async () => {
@@ -136,7 +136,7 @@ describe('verifyAuditChain', () => {
       brokenAt: 3,
       problem: 'event 3 was altered after it was written',
     });
-    expect(await verifyAuditChain(db, 2)).toMatchObject({ ok: false, brokenAt: 3 });
+    expect(await verifyAuditChain(db, { pageSize: 2 })).toMatchObject({ ok: false, brokenAt: 3 });
   });
 
   it('reports details changed inside the stored JSON', async () => {
@@ -167,6 +167,22 @@ describe('verifyAuditChain', () => {
       events: 2,
       brokenAt: 4,
       problem: 'event 3 is missing (the next one is 4)',
+    });
+  });
+
+  it('catches events cut from the end when given a head hash kept from an earlier verification', async () => {
+    const { db, name } = await freshDb();
+    await appendSeveral(db, 5);
+    const verdict = await verifyAuditChain(db);
+    if (!verdict.ok) throw new Error('the fresh chain should verify');
+
+    await superuserQuery('DELETE FROM audit_events WHERE seq = 5', [], name);
+
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, events: 4 });
+    expect(await verifyAuditChain(db, { anchor: verdict.head })).toMatchObject({
+      ok: false,
+      events: 4,
+      problem: expect.stringContaining('events were cut from the end'),
     });
   });
 
