@@ -28,7 +28,9 @@ export function describeRequest(state: JitState): string {
   if (state.grantedAt) lines.push(`  granted at:    ${time(state.grantedAt)}`);
   if (state.status === 'GRANTED') lines.push(`  granted until: ${time(state.expiresAt)}`);
   if (state.revokedAt) {
-    const late = state.revokeLatenessMs ? `, ${formatDuration(state.revokeLatenessMs)} late` : '';
+    // Lateness matters for expiry only: it says how long access outlived its end (workers down).
+    const lateMs = state.revokeCause === 'expired' ? state.revokeLatenessMs ?? 0 : 0;
+    const late = lateMs >= 1_000 ? `, ${formatDuration(lateMs)} late` : '';
     lines.push(`  revoked:       ${time(state.revokedAt)} by ${state.revokedBy} (${state.revokeCause}${late})`);
   }
   if (state.failure) lines.push(`  failure:       ${state.failure}`);

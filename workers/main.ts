@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const level = config.logLevel.toUpperCase() as 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   Runtime.install({
     logger: new DefaultLogger(level),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
   });
   const policy = new PolicyView(loadPolicyFile(config.policyFile));
   const db = createDb(config.databaseUrl);

@@ -76,6 +76,7 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
     ...(useTemporal ? {} : { temporal: options.temporalPort, ui: options.uiPort }),
   });
   writeFileSync(pidFile, String(process.pid));
+  process.once('exit', () => rmSync(pidFile, { force: true }));
 
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
