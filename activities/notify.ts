@@ -51,7 +51,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
   async function postApprovalMessages(state: JitState, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
     const facts = requestFacts(state, displayName);
     const blocks = approvalBlocks(facts, outcomeLine(forSlack(state), slackTime, slackName), true);
-    const text = `Approval needed: ${escapeMrkdwn(facts.requester)} requests ${facts.entitlement} for ${facts.duration}`;
+    const requester = escapeMrkdwn(facts.requester);
+    const text = `Approval needed: ${requester} requests ${facts.entitlement} for ${facts.duration}`;
     const posted = new Set((await postedMessages(deps.db, state.requestId)).map((m) => m.recipient));
     const channel = deps.policy().entitlement(state.plan.entitlementId)?.approvalChannel;
     const targets = channel ? [{ recipient: channel, channel }] : await approverChannels(state, slack.directory);
@@ -77,7 +78,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
     const outcome = outcomeLine(forSlack(state), slackTime, slackName);
     const blocks = approvalBlocks(facts, outcome, open);
     for (const message of await postedMessages(deps.db, state.requestId)) {
-      await slack.client.chat.update({ channel: message.channel, ts: message.ts, text: outcome, blocks: blocks as never });
+      const { channel, ts } = message;
+      await slack.client.chat.update({ channel, ts, text: outcome, blocks: blocks as never });
     }
   }
 

@@ -23,8 +23,10 @@ export interface Mailer {
  * characters, so it can never start a header of its own; nodemailer then encodes what is left.
  */
 export function headerText(text: string, max = 200): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  // Counted in code points, so shortening never leaves half of a surrogate pair behind.
+  const chars = Array.from(flat);
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : flat;
 }
 
 export interface MailerOptions {

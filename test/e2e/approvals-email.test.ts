@@ -56,7 +56,10 @@ describe('approvals through email links', () => {
   test('mails each approver the facts in HTML and text, with Approve and Deny links of their own', async () => {
     const { requestId } = await harness.request();
 
-    for (const [approver, address, name] of [['bob', 'bob@example.test', 'Bob Example'], ['carol', 'carol@example.test', 'Carol Example']]) {
+    for (const [approver, address, name] of [
+      ['bob', 'bob@example.test', 'Bob Example'],
+      ['carol', 'carol@example.test', 'Carol Example'],
+    ]) {
       const mail = await harness.approvalMail(address, requestId);
       expect(mail.envelopeTo).toEqual([address]);
       expect(mail.parsed.to).toMatchObject({ value: [{ name, address }] });
@@ -81,12 +84,18 @@ describe('approvals through email links', () => {
       const deadline = Date.parse((await harness.status(requestId)).approvalDeadline);
       expect(links.approve.claims.exp).toBe(Math.floor(deadline / 1000));
       expect(links.approve.url).toBe(`${harness.baseUrl}/email/decide?token=${links.approve.token}`);
-      const hrefs = [...html(mail).matchAll(/<a href="([^"]+)">(Approve|Deny)<\/a>/g)].map(([, href, label]) => [label, href]);
-      expect(hrefs).toEqual([['Approve', links.approve.url], ['Deny', links.deny.url]]);
+      const hrefs = [...html(mail).matchAll(/<a href="([^"]+)">(Approve|Deny)<\/a>/g)].map(([, href, label]) => [
+        label,
+        href,
+      ]);
+      expect(hrefs).toEqual([
+        ['Approve', links.approve.url],
+        ['Deny', links.deny.url],
+      ]);
     }
   });
 
-  test('shows a confirmation page on GET, approves when its form is posted, and refuses the same link again', async () => {
+  test('shows a confirmation page on GET, approves when its form is posted, and refuses a replay', async () => {
     const { requestId } = await harness.request();
     const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
 
@@ -126,8 +135,16 @@ describe('approvals through email links', () => {
     const otherApprover = Buffer.from(JSON.stringify({ ...approve.claims, approver: 'carol' })).toString('base64url');
 
     const cases = [
-      { what: 'a flipped signature character', token: `${body}.${flipped}`, says: 'not issued by this keyward, or it was altered' },
-      { what: 'claims changed under the signature', token: `${otherApprover}.${mac}`, says: 'not issued by this keyward, or it was altered' },
+      {
+        what: 'a flipped signature character',
+        token: `${body}.${flipped}`,
+        says: 'not issued by this keyward, or it was altered',
+      },
+      {
+        what: 'claims changed under the signature',
+        token: `${otherApprover}.${mac}`,
+        says: 'not issued by this keyward, or it was altered',
+      },
       {
         what: 'an expired link',
         token: harness.links.sign({ ...claims, exp: Math.floor(Date.now() / 1000) - 60 }),
@@ -141,7 +158,9 @@ describe('approvals through email links', () => {
       { what: 'a truncated link', token: body, says: 'This link is incomplete or damaged' },
     ];
     for (const { what, token, says } of cases) {
-      const opened = await page(await harness.open(`${harness.baseUrl}/email/decide?token=${encodeURIComponent(token)}`));
+      const opened = await page(
+        await harness.open(`${harness.baseUrl}/email/decide?token=${encodeURIComponent(token)}`),
+      );
       expect({ what, ...opened }).toMatchObject({ what, status: 400 });
       expect(opened.body).toContain('<h2>Link not valid</h2>');
       expect(opened.body).toContain(says);
@@ -165,7 +184,9 @@ describe('approvals through email links', () => {
     expect(confirmation).toContain('<textarea name="reason"');
     const form = pageForm(confirmation);
     for (const reason of [undefined, '   ']) {
-      const refused = await page(await harness.post(form.action, { ...form.fields, ...(reason === undefined ? {} : { reason }) }));
+      const refused = await page(
+        await harness.post(form.action, { ...form.fields, ...(reason === undefined ? {} : { reason }) }),
+      );
       expect(refused.status).toBe(400);
       expect(refused.body).toContain('<h2>A reason is needed</h2>');
     }
@@ -182,14 +203,20 @@ describe('approvals through email links', () => {
   });
 
   test('keeps a line break in a display name out of the headers, and unicode names intact', async () => {
-    const { requestId } = await harness.request({ requester: 'zoe', entitlementId: 'target/reader', reason: 'löst Ticket „4411“' });
+    const { requestId } = await harness.request({
+      requester: 'zoe',
+      entitlementId: 'target/reader',
+      reason: 'löst Ticket „4411“',
+    });
 
     const mail = await harness.approvalMail('robert@example.test', requestId);
     expect(mail.envelopeTo).toEqual(['robert@example.test']);
     expect(headerSection(mail)).not.toMatch(/^bcc:/im);
     expect(mail.parsed.headers.has('bcc')).toBe(false);
     expect(mail.parsed.bcc).toBeUndefined();
-    expect(mail.parsed.to).toMatchObject({ value: [{ name: 'Bob Bcc: evil@example.test', address: 'robert@example.test' }] });
+    expect(mail.parsed.to).toMatchObject({
+      value: [{ name: 'Bob Bcc: evil@example.test', address: 'robert@example.test' }],
+    });
     expect((mail.parsed.to as { value: unknown[] }).value).toHaveLength(1);
     expect(mail.parsed.subject).toBe(`Approval needed: ${zoeName} requests target/reader for 10m`);
     expect(mail.parsed.from).toMatchObject({ value: [{ name: 'Kéyward “Zugang”', address: 'keyward@example.test' }] });

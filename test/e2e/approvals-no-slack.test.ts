@@ -15,14 +15,23 @@ afterAll(() => harness.stop());
 
 describe('approvals with Slack off', () => {
   test('says once that Slack is off and gives the worker no Slack channel', () => {
-    expect(harness.said.filter((line) => line.includes('Slack is off'))).toEqual(['Slack is off: SLACK_BOT_TOKEN is not set.']);
+    expect(harness.said.filter((line) => line.includes('Slack is off'))).toEqual([
+      'Slack is off: SLACK_BOT_TOKEN is not set.',
+    ]);
     expect(harness.jit.channels?.slack).toBeUndefined();
     expect(harness.jit.channels?.mail).toBeDefined();
 
     const said: string[] = [];
-    const channels = notificationChannels({ ...harness.config(), email: { from: 'keyward <k@example.test>' } }, () => harness.jit.policy, (line) => said.push(line));
+    const channels = notificationChannels(
+      { ...harness.config(), email: { from: 'keyward <k@example.test>' } },
+      () => harness.jit.policy,
+      (line) => said.push(line),
+    );
     expect(channels).toEqual({});
-    expect(said).toEqual(['Slack is off: SLACK_BOT_TOKEN is not set.', 'Email is off: neither SMTP_URL nor KEYWARD_MAIL_DIR is set.']);
+    expect(said).toEqual([
+      'Slack is off: SLACK_BOT_TOKEN is not set.',
+      'Email is off: neither SMTP_URL nor KEYWARD_MAIL_DIR is set.',
+    ]);
   });
 
   test('takes a decision through the email link and calls Slack for nothing', async () => {
@@ -32,7 +41,9 @@ describe('approvals with Slack off', () => {
     const approved = await harness.post('/email/decide', { token: approve.token });
     expect(approved.status).toBe(200);
     expect(await harness.jit.isMember(roles.analyst, logins.alice)).toBe(true);
-    await harness.mail('alice@example.test', 'Granted: target/analyst for 10m', (m) => Boolean(m.parsed.text?.includes(requestId)));
+    await harness.mail('alice@example.test', 'Granted: target/analyst for 10m', (m) =>
+      Boolean(m.parsed.text?.includes(requestId)),
+    );
 
     // Without a Slack receiver there is no Slack endpoint to reach.
     expect((await harness.deliver({ json: { type: 'url_verification', challenge: 'c' } })).status).toBe(404);

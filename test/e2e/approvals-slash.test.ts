@@ -16,7 +16,11 @@ async function slash(userId: string, text: string) {
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles({ name: roles.analyst }, { name: roles.reporting }, { name: logins.alice, login: true });
+  await harness.jit.createRoles(
+    { name: roles.analyst },
+    { name: roles.reporting },
+    { name: logins.alice, login: true },
+  );
 });
 
 afterEach(() => harness.finish());
@@ -36,7 +40,11 @@ describe('the /keyward command and App Home', () => {
     harness.track(requestId);
 
     const state = await harness.status(requestId);
-    expect(state).toMatchObject({ requester: 'alice', status: 'PENDING', reason: 'rotate the reporting job, ticket 4411' });
+    expect(state).toMatchObject({
+      requester: 'alice',
+      status: 'PENDING',
+      reason: 'rotate the reporting job, ticket 4411',
+    });
     expect(state.plan).toMatchObject({ entitlementId: 'target/analyst', durationMs: 1_800_000 });
     await waitFor('the approval messages', () => harness.approvalMessages(requestId).length === 2);
   });
@@ -47,12 +55,21 @@ describe('the /keyward command and App Home', () => {
       expect(sent.status).toBe(200);
       const opened = await waitFor(`the modal for "${text}"`, () => harness.slack.callsOf('views.open', mark)[0]);
       expect(opened.trigger_id).toBe(triggerId);
-      const view = opened.view as { callback_id: string; blocks: { block_id: string; element: Record<string, unknown> }[] };
+      const view = opened.view as {
+        callback_id: string;
+        blocks: { block_id: string; element: Record<string, unknown> }[];
+      };
       expect(view.callback_id).toBe('new_request_modal');
       const select = view.blocks.find((b) => b.block_id === 'entitlement')!.element;
       expect(select.options).toEqual([
-        { text: { type: 'plain_text', text: 'target/analyst (medium, up to 1h)', emoji: false }, value: 'target/analyst' },
-        { text: { type: 'plain_text', text: 'target/reporting (low, up to 4h)', emoji: false }, value: 'target/reporting' },
+        {
+          text: { type: 'plain_text', text: 'target/analyst (medium, up to 1h)', emoji: false },
+          value: 'target/analyst',
+        },
+        {
+          text: { type: 'plain_text', text: 'target/reporting (low, up to 4h)', emoji: false },
+          value: 'target/reporting',
+        },
       ]);
       if (text !== 'request') expect(select.initial_option).toMatchObject({ value: 'target/analyst' });
       expect(harness.slack.callsOf('response_url', mark)).toEqual([]);
@@ -88,7 +105,7 @@ describe('the /keyward command and App Home', () => {
     expect(refusal.text).toBe('keyward does not know your Slack account, so it cannot take a decision from you.');
   });
 
-  test('answers `/keyward status` with the caller\'s requests and grants', async () => {
+  test("answers `/keyward status` with the caller's requests and grants", async () => {
     const mark = harness.slack.mark();
     const granted = await harness.request({ reason: 'to be granted' });
     const pending = await harness.request({ entitlementId: 'target/reporting', reason: 'still pending' });
@@ -96,7 +113,9 @@ describe('the /keyward command and App Home', () => {
     await harness.click('UBOB', 'approve_request', granted.requestId);
     // The requester hears of the grant once it is recorded.
     await waitFor('the grant recorded', () =>
-      harness.slack.callsOf('chat.postMessage', mark).some((m) => m.channel === 'UALICE' && String(m.text).startsWith('You have')),
+      harness.slack
+        .callsOf('chat.postMessage', mark)
+        .some((m) => m.channel === 'UALICE' && String(m.text).startsWith('You have')),
     );
 
     const status = await slash('UALICE', 'status');

@@ -1,7 +1,12 @@
 import { ApprovalsHarness, approvalsPolicy } from '../support/approvals-harness';
 import { waitFor } from '../support/wait';
 
-type Block = { type: string; fields?: { text: string }[]; text?: { text: string }; elements?: Record<string, unknown>[] };
+type Block = {
+  type: string;
+  fields?: { text: string }[];
+  text?: { text: string };
+  elements?: Record<string, unknown>[];
+};
 
 const { policy, slackEmails, roles, logins } = approvalsPolicy();
 // UIMPOSTOR's Slack profile carries bob's email, but bob is mapped to UBOB by id.
@@ -9,7 +14,10 @@ const harness = new ApprovalsHarness(policy, { slackEmails: { ...slackEmails, UI
 
 const blocksOf = (message: Record<string, unknown>) => message.blocks as Block[];
 const contextOf = (message: Record<string, unknown>) =>
-  blocksOf(message).find((b) => b.type === 'context')!.elements!.map((e) => String(e.text)).join(' ');
+  blocksOf(message)
+    .find((b) => b.type === 'context')!
+    .elements!.map((e) => String(e.text))
+    .join(' ');
 const hasButtons = (message: Record<string, unknown>) => blocksOf(message).some((b) => b.type === 'actions');
 
 async function pendingRequest() {
@@ -76,12 +84,16 @@ describe('approvals through Slack', () => {
     }
 
     const told = await waitFor('the requester told in Slack', () => {
-      const texts = harness.slack.callsOf('chat.postMessage', mark).filter((m) => m.channel === 'UALICE').map((m) => String(m.text));
+      const texts = harness.slack
+        .callsOf('chat.postMessage', mark)
+        .filter((m) => m.channel === 'UALICE')
+        .map((m) => String(m.text));
       return texts.length === 2 ? texts : undefined;
     });
     expect(told[0]).toBe('Your request for target/analyst for 10m was approved by Bob Example.');
     expect(told[1]).toMatch(new RegExp(`^You have ${roles.analyst} on target until <!date`));
-    const forThisRequest = (m: { parsed: { text?: string } }) => Boolean(m.parsed.text?.includes(`Request: ${requestId}`));
+    const forThisRequest = (m: { parsed: { text?: string } }) =>
+      Boolean(m.parsed.text?.includes(`Request: ${requestId}`));
     const approved = await harness.mail('alice@example.test', 'Approved: target/analyst for 10m', forThisRequest);
     const granted = await harness.mail('alice@example.test', 'Granted: target/analyst for 10m', forThisRequest);
     expect(approved.parsed.text).toContain('was approved by Bob Example.');
@@ -145,7 +157,10 @@ describe('approvals through Slack', () => {
         values: { reason: { reason_input: { type: 'plain_text_input', value } } },
       });
       expect(submitted.status).toBe(200);
-      expect(await submitted.json()).toEqual({ response_action: 'errors', errors: { reason: 'A denial needs a reason.' } });
+      expect(await submitted.json()).toEqual({
+        response_action: 'errors',
+        errors: { reason: 'A denial needs a reason.' },
+      });
     }
 
     const state = await harness.status(requestId);
@@ -161,7 +176,9 @@ describe('approvals through Slack', () => {
     expect((await harness.click('UMALLORY', 'approve_request', requestId)).status).toBe(200);
     const whisper = await waitFor('the refusal', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
     expect(whisper).toMatchObject({ channel: 'DMALLORY', user: 'UMALLORY' });
-    expect(whisper.text).toBe('Not recorded: mallory is not an approver for target/analyst (approvers come from approvers)');
+    expect(whisper.text).toBe(
+      'Not recorded: mallory is not an approver for target/analyst (approvers come from approvers)',
+    );
 
     const state = await harness.status(requestId);
     expect(state.status).toBe('PENDING');
@@ -169,7 +186,7 @@ describe('approvals through Slack', () => {
     expect(harness.slack.callsOf('chat.update', mark)).toEqual([]);
   });
 
-  test('refuses clicks from Slack users the policy does not know, even one whose Slack email is a mapped identity\'s', async () => {
+  test('refuses clicks from Slack users the policy does not know, even one showing a known email', async () => {
     const { requestId } = await pendingRequest();
     const mark = harness.slack.mark();
 
@@ -206,7 +223,9 @@ describe('approvals through Slack', () => {
     expect(await harness.jit.isMember(roles.analyst, logins.alice)).toBe(true);
     const whisper = await waitFor('the second click told', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
     expect(whisper).toMatchObject({ channel: 'DBOB', user: 'UBOB' });
-    expect(String(whisper.text)).toMatch(new RegExp(`^Not recorded: (request ${requestId} is already|bob has already approved)`));
+    expect(String(whisper.text)).toMatch(
+      new RegExp(`^Not recorded: (request ${requestId} is already|bob has already approved)`),
+    );
     expect(harness.slack.callsOf('chat.postEphemeral', mark)).toHaveLength(1);
   });
 
@@ -225,9 +244,14 @@ describe('approvals through Slack', () => {
     });
     expect(state.approvals).toHaveLength(1);
     const loser = state.approvals[0].approver === 'bob' ? 'UCAROL' : 'UBOB';
-    const whisper = await waitFor('the other approver told', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
+    const whisper = await waitFor(
+      'the other approver told',
+      () => harness.slack.callsOf('chat.postEphemeral', mark)[0],
+    );
     expect(whisper).toMatchObject({ channel: `D${loser.slice(1)}`, user: loser });
-    expect(String(whisper.text)).toMatch(new RegExp(`^Not recorded: request ${requestId} is already (approved|granted)$`));
+    expect(String(whisper.text)).toMatch(
+      new RegExp(`^Not recorded: request ${requestId} is already (approved|granted)$`),
+    );
     expect(harness.slack.callsOf('chat.postEphemeral', mark)).toHaveLength(1);
   });
 
@@ -238,7 +262,9 @@ describe('approvals through Slack', () => {
     const forged = await harness.click('UBOB', 'approve_request', requestId, { signature: `v0=${'ab'.repeat(32)}` });
     expect(forged.status).toBe(401);
     // Signed correctly, but six minutes ago: a replayed request.
-    const stale = await harness.click('UBOB', 'approve_request', requestId, { timestamp: Math.floor(Date.now() / 1000) - 360 });
+    const stale = await harness.click('UBOB', 'approve_request', requestId, {
+      timestamp: Math.floor(Date.now() / 1000) - 360,
+    });
     expect(stale.status).toBe(401);
 
     const state = await harness.status(requestId);
@@ -257,10 +283,17 @@ describe('approvals through Slack', () => {
     expect(limited).toBeGreaterThanOrEqual(0);
     const { channel, blocks } = calls[limited].args;
     expect(JSON.stringify(blocks)).toContain(requestId);
-    const retried = calls.findIndex((c, i) => i > limited && c.method === 'chat.postMessage' && c.args.channel === channel);
+    const retried = calls.findIndex(
+      (c, i) => i > limited && c.method === 'chat.postMessage' && c.args.channel === channel,
+    );
     expect(retried).toBeGreaterThan(limited);
     expect(JSON.stringify(calls[retried].args.blocks)).toContain(requestId);
     // One copy per approver, however often Slack was asked.
-    expect(harness.approvalMessages(requestId).map((m) => m.channel).sort()).toEqual(['UBOB', 'UCAROL']);
+    expect(
+      harness
+        .approvalMessages(requestId)
+        .map((m) => m.channel)
+        .sort(),
+    ).toEqual(['UBOB', 'UCAROL']);
   });
 });

@@ -68,7 +68,13 @@ export class ApprovalsHarness {
     this.jit.channels = notificationChannels(config, policy, (line) => this.said.push(line));
     await this.jit.start();
 
-    const deps = { db: this.jit.db, temporal: this.jit.client, policy, taskQueue: this.jit.taskQueue, logLevel: 'silent' };
+    const deps = {
+      db: this.jit.db,
+      temporal: this.jit.client,
+      policy,
+      taskQueue: this.jit.taskQueue,
+      logLevel: 'silent',
+    };
     const receiver = config.slack
       ? createSlackApp({
           ...config.slack,
@@ -101,7 +107,7 @@ export class ApprovalsHarness {
     };
   }
 
-  /** Starts a request the way the API does; `finish` ends it. */
+  /** Starts a request's workflow directly (one live request per person and entitlement); `finish` ends it. */
   async request(input: { requester?: string; entitlementId?: string; durationMs?: number; reason?: string } = {}) {
     const handle = await this.jit.request({
       requester: input.requester ?? 'alice',
@@ -146,7 +152,10 @@ export class ApprovalsHarness {
       await handle.executeUpdate(revokeUpdate, { args: [{ actor: state.requester }] }).catch(() => undefined);
     }
     const ended = await Promise.race([
-      handle.result().then(() => true, () => true),
+      handle.result().then(
+        () => true,
+        () => true,
+      ),
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 30_000).unref()),
     ]);
     if (!ended) await handle.terminate('the test has ended');
@@ -174,7 +183,10 @@ export class ApprovalsHarness {
   }
 
   /** A modal submitted by `userId`; `values` maps block id → action id → element state. */
-  submitView(userId: string, view: { callbackId: string; privateMetadata?: string; values: Record<string, Record<string, unknown>> }) {
+  submitView(
+    userId: string,
+    view: { callbackId: string; privateMetadata?: string; values: Record<string, Record<string, unknown>> },
+  ) {
     const payload = {
       type: 'view_submission',
       team: { id: 'T0001', domain: 'example' },
@@ -251,7 +263,11 @@ export class ApprovalsHarness {
 
   /** The approval email `address` received for a request, found by its approve link's claims. */
   approvalMail(address: string, requestId: string): Promise<ReceivedMail> {
-    return this.mail(address, 'Approval needed:', (m) => decisionLinks(m, this.links).approve.claims.requestId === requestId);
+    return this.mail(
+      address,
+      'Approval needed:',
+      (m) => decisionLinks(m, this.links).approve.claims.requestId === requestId,
+    );
   }
 
   /** Opens a decision link as a browser does. */
@@ -306,7 +322,12 @@ export function pageForm(html: string): { action: string; method: string; fields
   if (!form) throw new Error('the page has no form');
   const fields: Record<string, string> = {};
   for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[name] = value.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+    fields[name] = value
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'")
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&amp;/g, '&');
   }
   return { method: form[1], action: form[2], fields };
 }
@@ -325,7 +346,13 @@ export function approvalsPolicy() {
     version: 1,
     settings: { approvalWindow: '10m' },
     identities: [
-      { id: 'alice', name: 'Alice Example', email: 'alice@example.test', slackUserId: 'UALICE', logins: { target: aliceLogin } },
+      {
+        id: 'alice',
+        name: 'Alice Example',
+        email: 'alice@example.test',
+        slackUserId: 'UALICE',
+        logins: { target: aliceLogin },
+      },
       { id: 'bob', name: 'Bob Example', email: 'bob@example.test', slackUserId: 'UBOB' },
       { id: 'carol', name: 'Carol Example', email: 'carol@example.test' },
       { id: 'mallory', name: 'Mallory', email: 'mallory@example.test', slackUserId: 'UMALLORY' },
@@ -337,7 +364,13 @@ export function approvalsPolicy() {
     ],
     systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
     entitlements: [
-      { id: 'target/analyst', system: 'target', role: analyst, maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
+      {
+        id: 'target/analyst',
+        system: 'target',
+        role: analyst,
+        maxDuration: '1h',
+        approval: { required: 1, from: ['approvers'] },
+      },
       // A second entitlement, for tests that need two live requests of one person at once.
       {
         id: 'target/reporting',

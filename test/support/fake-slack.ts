@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export interface SlackCall {
   method: string;
@@ -61,7 +61,10 @@ export class FakeSlack {
 
   /** The arguments of every call of `method`, from position `since` in the call log on. */
   callsOf(method: string, since = 0): Record<string, unknown>[] {
-    return this.calls.slice(since).filter((c) => c.method === method).map((c) => c.args);
+    return this.calls
+      .slice(since)
+      .filter((c) => c.method === method)
+      .map((c) => c.args);
   }
 
   /** The position in the call log now, to look only at what comes after it. */
@@ -80,7 +83,11 @@ export class FakeSlack {
       case 'chat.postMessage': {
         const channel = String(args.channel);
         // Posting to a user id lands in the app's DM with them, which has an id of its own.
-        return { ok: true, channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel, ts: `${++this.ts}.000100` };
+        return {
+          ok: true,
+          channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel,
+          ts: `${++this.ts}.000100`,
+        };
       }
       case 'chat.update':
         return { ok: true, channel: args.channel, ts: args.ts };
@@ -129,7 +136,7 @@ function safeJson(value: string): unknown {
   }
 }
 
-function send(res: import('node:http').ServerResponse, status: number, body: unknown): void {
+function send(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
 }

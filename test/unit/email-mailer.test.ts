@@ -37,7 +37,7 @@ describe('headerText', () => {
   test('never cuts a character in half when it shortens', () => {
     const shortened = headerText('🚀'.repeat(300));
     expect(shortened).toBe(`${'🚀'.repeat(199)}…`);
-    expect(shortened.isWellFormed()).toBe(true);
+    expect(shortened).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
   });
 });
 
@@ -53,7 +53,12 @@ describe('createMailer without SMTP', () => {
   test('writes each message as an .eml file only its owner can read', async () => {
     const mailer = createMailer({ from: 'keyward <keyward@example.test>', outboxDir: join(dir, 'outbox') });
     expect(mailer.kind).toBe('files');
-    await mailer.send({ to: { name: 'Bob Example', address: 'bob@example.test' }, subject: 'Hello', text: 'text part', html: '<p>html part</p>' });
+    await mailer.send({
+      to: { name: 'Bob Example', address: 'bob@example.test' },
+      subject: 'Hello',
+      text: 'text part',
+      html: '<p>html part</p>',
+    });
     mailer.close();
 
     const files = readdirSync(join(dir, 'outbox'));

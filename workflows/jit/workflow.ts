@@ -71,8 +71,10 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   setHandler(
     decideUpdate,
     async (decision) => {
-      // The decision's audit record must follow the request's own.
+      // The decision's audit record must follow the request's own. Validators of decisions that
+      // arrive together all run before any handler, so the check is made again after the wait.
       await condition(() => createdRecorded);
+      rejectIf(checkDecision(state, decision));
       const at = iso(Date.now());
       if (decision.decision === 'deny') {
         state.denial = { approver: decision.actor, decision: 'deny', reason: decision.reason, at };
