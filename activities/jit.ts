@@ -75,7 +75,10 @@ export function createJitActivities(deps: JitActivityDeps) {
         }
         // Data the database refuses (class 22) is refused again on every retry; say so once.
         if (String((err as { code?: string }).code).startsWith('22')) {
-          throw ApplicationFailure.nonRetryable(`the database refused request ${input.state.requestId}'s data`, FailureType.InvalidInput);
+          throw ApplicationFailure.nonRetryable(
+            `the database refused request ${input.state.requestId}'s data`,
+            FailureType.InvalidInput,
+          );
         }
         throw err;
       }
@@ -122,7 +125,11 @@ export function createJitActivities(deps: JitActivityDeps) {
         latenessMs: Math.max(0, now.getTime() - Date.parse(input.dueAt)),
       });
       const grant = await findGrant(db, input.requestId);
-      if (!grant?.revokedAt) throw ApplicationFailure.nonRetryable(`request ${input.requestId} has no grant to revoke`, FailureType.InvalidInput);
+      if (!grant?.revokedAt)
+        throw ApplicationFailure.nonRetryable(
+          `request ${input.requestId} has no grant to revoke`,
+          FailureType.InvalidInput,
+        );
       return { revokedAt: grant.revokedAt, latenessMs: grant.revokeLatenessMs ?? 0 };
     },
 

@@ -58,7 +58,11 @@ export function createNotifyActivities(deps: NotifyDeps) {
     const targets = channel ? [{ recipient: channel, channel }] : await approverChannels(state, slack.directory);
     for (const target of targets.filter((t) => !posted.has(t.recipient))) {
       const result = await slack.client.chat.postMessage({ channel: target.channel, text, blocks: blocks as never });
-      await savePostedMessage(deps.db, state.requestId, { channel: result.channel!, ts: result.ts!, recipient: target.recipient });
+      await savePostedMessage(deps.db, state.requestId, {
+        channel: result.channel!,
+        ts: result.ts!,
+        recipient: target.recipient,
+      });
     }
   }
 
@@ -91,11 +95,18 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const identity = deps.policy().identity(approver);
       if (!identity?.email) continue;
       const link = (decision: 'approve' | 'deny') =>
-        `${mail.publicUrl}/email/decide?token=${mail.links.sign({ requestId: state.requestId, approver, decision, exp })}`;
+        `${mail.publicUrl}/email/decide?token=` +
+        mail.links.sign({ requestId: state.requestId, approver, decision, exp });
       const links = { approve: link('approve'), deny: link('deny') };
       await once(`${input.key}/email/${approver}`, async () => {
-        await mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...approvalEmail(facts, links) });
-        mail.printLinks?.(`Approval links for ${approver} on request ${state.requestId}:\n  approve: ${links.approve}\n  deny:    ${links.deny}`);
+        await mail.mailer.send({
+          to: { name: identity.name, address: identity.email! },
+          ...approvalEmail(facts, links),
+        });
+        mail.printLinks?.(
+          `Approval links for ${approver} on request ${state.requestId}:\n` +
+            `  approve: ${links.approve}\n  deny:    ${links.deny}`,
+        );
       });
     }
   }
@@ -115,7 +126,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const mailer = deps.mail.mailer;
       const notice = requesterNotice(event, state, utcTime, displayName);
       const mail = noticeEmail(notice, requestFacts(state, displayName));
-      await once(`${input.key}/email`, () => mailer.send({ to: { name: requester.name, address: requester.email! }, ...mail }));
+      await once(`${input.key}/email`, () =>
+        mailer.send({ to: { name: requester.name, address: requester.email! }, ...mail }),
+      );
     }
   }
 

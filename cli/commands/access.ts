@@ -22,23 +22,32 @@ export function registerAccessCommands(program: Command): void {
     .option('--idempotency-key <key>', 'repeat a request safely: the same key names the same request')
     .action(async (entitlement: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const headers: Record<string, string> = options.idempotencyKey ? { 'idempotency-key': String(options.idempotencyKey) } : {};
+      const headers: Record<string, string> = options.idempotencyKey
+        ? { 'idempotency-key': String(options.idempotencyKey) }
+        : {};
       const body = { entitlement, duration: options.for, reason: options.reason };
       const created = await Api.from(options).call<{ id: string; required: number; approvers: string[] }>(
-        'POST', '/v1/requests', body, headers);
+        'POST',
+        '/v1/requests',
+        body,
+        headers,
+      );
       print(options, created, () =>
         created.required === 0
           ? `Request ${created.id} created; ${entitlement} needs no approval and is being granted.`
-          : `Request ${created.id} created.\nNeeds ${created.required} approval(s) from: ${created.approvers.join(', ')}`,
+          : `Request ${created.id} created.\n` +
+            `Needs ${created.required} approval(s) from: ${created.approvers.join(', ')}`,
       );
     });
 
-  for (const [name, verb] of [['approve', 'approve'], ['deny', 'deny'], ['revoke', 'revoke']] as const) {
+  for (const [name, verb] of [
+    ['approve', 'approve'],
+    ['deny', 'deny'],
+    ['revoke', 'revoke'],
+  ] as const) {
     const cmd = program
       .command(`${name} <requestId>`)
-      .description(
-        name === 'revoke' ? 'end a request or a grant now' : `${verb} a request you are an approver of`,
-      );
+      .description(name === 'revoke' ? 'end a request or a grant now' : `${verb} a request you are an approver of`);
     cmd.option(name === 'deny' ? '--reason <text>' : '--reason [text]', name === 'deny' ? 'why (required)' : 'why');
     cmd.action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
@@ -63,20 +72,22 @@ export function registerAccessCommands(program: Command): void {
     .command('requests')
     .description('list your requests (admins: --all; approvers: --awaiting)')
     .option('--awaiting', 'pending requests you may approve')
-    .option('--all', 'everyone\'s requests (admins)')
+    .option('--all', "everyone's requests (admins)")
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const query = options.awaiting ? '?awaiting=me' : options.all ? '?all=true' : '';
       const { requests } = await Api.from(options).call<{ requests: RequestSummary[] }>('GET', `/v1/requests${query}`);
       print(options, requests, () =>
-        table(['ID', 'REQUESTER', 'ENTITLEMENT', 'STATUS', 'CREATED'],
-          requests.map((r) => [r.id, r.requester, r.entitlementId, r.status, new Date(r.createdAt).toLocaleString()])),
+        table(
+          ['ID', 'REQUESTER', 'ENTITLEMENT', 'STATUS', 'CREATED'],
+          requests.map((r) => [r.id, r.requester, r.entitlementId, r.status, new Date(r.createdAt).toLocaleString()]),
+        ),
       );
     });
 
   program
     .command('grants')
-    .description('list grants: yours, or everyone\'s for admins')
+    .description("list grants: yours, or everyone's for admins")
     .option('--active', 'only grants not yet revoked')
     .option('--identity <id>', 'grants of one identity')
     .action(async (_: unknown, command: Command) => {
@@ -87,9 +98,19 @@ export function registerAccessCommands(program: Command): void {
       const { grants } = await Api.from(options).call<{ grants: GrantRecord[] }>('GET', `/v1/grants?${params}`);
       const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
       print(options, grants, () =>
-        table(['REQUEST', 'IDENTITY', 'ENTITLEMENT', 'APPROVED BY', 'GRANTED', 'UNTIL', 'REVOKED', 'BY'],
-          grants.map((g) => [g.requestId, g.identity, g.entitlementId, g.approvals.map((a) => a.approver).join(',') || 'auto',
-            when(g.grantedAt), when(g.expiresAt), when(g.revokedAt), g.revokedBy])),
+        table(
+          ['REQUEST', 'IDENTITY', 'ENTITLEMENT', 'APPROVED BY', 'GRANTED', 'UNTIL', 'REVOKED', 'BY'],
+          grants.map((g) => [
+            g.requestId,
+            g.identity,
+            g.entitlementId,
+            g.approvals.map((a) => a.approver).join(',') || 'auto',
+            when(g.grantedAt),
+            when(g.expiresAt),
+            when(g.revokedAt),
+            g.revokedBy,
+          ]),
+        ),
       );
     });
 }

@@ -32,8 +32,17 @@ export function registerAdminCommands(program: Command): void {
         return;
       }
       out(
-        table(['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'APPROVED BY'],
-          events.map((e) => [e.seq, e.at, e.actor, e.action, e.subject, e.approvalPath.map((a) => a.approver).join(',')])),
+        table(
+          ['SEQ', 'AT', 'ACTOR', 'ACTION', 'SUBJECT', 'APPROVED BY'],
+          events.map((e) => [
+            e.seq,
+            e.at,
+            e.actor,
+            e.action,
+            e.subject,
+            e.approvalPath.map((a) => a.approver).join(','),
+          ]),
+        ),
       );
     });
 
@@ -47,7 +56,11 @@ export function registerAdminCommands(program: Command): void {
       const verdict = await Api.from(options).call<ChainVerdict>('GET', `/v1/audit/verify${query}`);
       if (options.json) out(JSON.stringify(verdict, null, 2));
       else if (verdict.ok) out(`Audit log intact: ${verdict.events} events, head ${verdict.head}`);
-      else out(`Audit log BROKEN at event ${verdict.brokenAt}: ${verdict.problem} (${verdict.events} events before it are intact)`);
+      else
+        out(
+          `Audit log BROKEN at event ${verdict.brokenAt}: ${verdict.problem} ` +
+            `(${verdict.events} events before it are intact)`,
+        );
       if (!verdict.ok) process.exitCode = 3;
     });
 
@@ -60,7 +73,11 @@ export function registerAdminCommands(program: Command): void {
       const result = checkPolicyFile(path);
       if (options.json) out(JSON.stringify(result.ok ? { ok: true } : result, null, 2));
       else if (result.ok) out(`${path} is valid.`);
-      else out(`${path} has ${result.problems.length} problem(s):\n${result.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}`);
+      else
+        out(
+          `${path} has ${result.problems.length} problem(s):\n` +
+            result.problems.map((p) => `  ${p.path}: ${p.message}`).join('\n'),
+        );
       if (!result.ok) process.exitCode = 1;
     });
 

@@ -41,7 +41,8 @@ function secretFile(path: string, make: () => string): string {
 
 async function ensurePortsFree(ports: Record<string, number>): Promise<void> {
   for (const [what, port] of Object.entries(ports)) {
-    if (!(await isPortFree(port))) throw new Error(`port ${port} (${what}) is in use; pick another with --${what}-port`);
+    if (!(await isPortFree(port)))
+      throw new Error(`port ${port} (${what}) is in use; pick another with --${what}-port`);
   }
 }
 
@@ -96,7 +97,12 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
     await postgres.ensureDatabase('keyward');
     const databaseUrl = postgres.urlFor('keyward');
     const targets = await provisionDemoTargets(options.policy, postgres, process.env);
-    if (targets.length) await seedDemoRoles(options.policy, targets[0].url, targets.map((t) => t.systemId));
+    if (targets.length)
+      await seedDemoRoles(
+        options.policy,
+        targets[0].url,
+        targets.map((t) => t.systemId),
+      );
     const db = createDb(databaseUrl, 2);
     await migrate(db);
     await ensureDevTokens(db, options.policy, dataDir);
@@ -207,7 +213,10 @@ function stopChild(child: ChildProcess): Promise<void> {
 async function waitForHealth(apiUrl: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const healthy = await fetch(`${apiUrl}/healthz`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${apiUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) return;
     await new Promise((r) => setTimeout(r, 300));
   }

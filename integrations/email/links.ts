@@ -12,8 +12,7 @@ export interface LinkClaims {
 }
 
 export type LinkVerdict =
-  | { ok: true; claims: LinkClaims }
-  | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+  { ok: true; claims: LinkClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
 /**
  * Signs and checks decision links with an HMAC key derived from keyward's encryption key, so
@@ -27,7 +26,9 @@ export class LinkSigner {
   }
 
   sign(claims: Omit<LinkClaims, 'nonce'>): string {
-    const body = Buffer.from(JSON.stringify({ ...claims, nonce: randomBytes(12).toString('base64url') })).toString('base64url');
+    const body = Buffer.from(JSON.stringify({ ...claims, nonce: randomBytes(12).toString('base64url') })).toString(
+      'base64url',
+    );
     return `${body}.${this.mac(body)}`;
   }
 
@@ -36,7 +37,8 @@ export class LinkSigner {
     if (!body || !mac || extra !== undefined || token.length > 2_000) return { ok: false, reason: 'malformed' };
     const expected = Buffer.from(this.mac(body));
     const given = Buffer.from(mac);
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { ok: false, reason: 'bad-signature' };
+    if (expected.length !== given.length || !timingSafeEqual(expected, given))
+      return { ok: false, reason: 'bad-signature' };
     let claims: LinkClaims;
     try {
       claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));

@@ -23,7 +23,10 @@ export interface Mailer {
  * characters, so it can never start a header of its own; nodemailer then encodes what is left.
  */
 export function headerText(text: string, max = 200): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const flat = text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   // Counted in code points, so shortening never leaves half of a surrogate pair behind.
   const chars = Array.from(flat);
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : flat;
@@ -56,7 +59,9 @@ export function createMailer(options: MailerOptions): Mailer {
       if (kind === 'files') {
         mkdirSync(options.outboxDir!, { recursive: true, mode: 0o700 });
         const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.eml`;
-        writeFileSync(join(options.outboxDir!, file), (info as unknown as { message: Buffer }).message, { mode: 0o600 });
+        writeFileSync(join(options.outboxDir!, file), (info as unknown as { message: Buffer }).message, {
+          mode: 0o600,
+        });
       }
     },
     close: () => transport.close(),

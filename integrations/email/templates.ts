@@ -16,13 +16,17 @@ function factRows(facts: RequestFacts): [string, string][] {
 }
 
 function page(title: string, body: string): string {
-  return `<!doctype html><html><body style="font-family:sans-serif;max-width:640px">` +
-    `<h2>${escapeHtml(title)}</h2>${body}<p style="color:#666;font-size:12px">Sent by keyward.</p></body></html>`;
+  return (
+    `<!doctype html><html><body style="font-family:sans-serif;max-width:640px">` +
+    `<h2>${escapeHtml(title)}</h2>${body}<p style="color:#666;font-size:12px">Sent by keyward.</p></body></html>`
+  );
 }
 
 function factTable(facts: RequestFacts): string {
   const rows = factRows(facts)
-    .map(([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+    .map(
+      ([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
+    )
     .join('');
   return `<table>${rows}</table>`;
 }
@@ -51,7 +55,9 @@ export function approvalEmail(facts: RequestFacts, links: { approve: string; den
 
 /** A notice to the requester about their request. */
 export function noticeEmail(notice: { subject: string; text: string }, facts: RequestFacts) {
-  const text = `${notice.text}\n\n${factRows(facts).map(([k, v]) => `${k}: ${v}`).join('\n')}\nRequest: ${facts.requestId}\n`;
+  const text = `${notice.text}\n\n${factRows(facts)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\n')}\nRequest: ${facts.requestId}\n`;
   const html = page(notice.subject, `<p>${escapeHtml(notice.text)}</p>${factTable(facts)}`);
   return { subject: notice.subject, text, html };
 }

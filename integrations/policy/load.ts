@@ -20,7 +20,10 @@ export function checkPolicyFile(file: string): { ok: true; policy: Policy } | { 
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, problems: [{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` }] };
+    return {
+      ok: false,
+      problems: [{ path: '(file)', message: `cannot read ${file}: ${(err as NodeJS.ErrnoException).code}` }],
+    };
   }
   let document: unknown;
   try {

@@ -38,7 +38,8 @@ const REFUSAL = 'keyward does not know your Slack account, so it cannot take a d
 export function createSlackApp(options: SlackAppOptions): { app: App; receiver?: EmbeddedSlackReceiver } {
   const socketMode = Boolean(options.appToken);
   const receiver = socketMode ? undefined : new EmbeddedSlackReceiver(options.signingSecret ?? '', options.onError);
-  if (!socketMode && !options.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN selects Socket Mode');
+  if (!socketMode && !options.signingSecret)
+    throw new Error('SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN selects Socket Mode');
   const clientOptions = options.apiUrl ? { slackApiUrl: options.apiUrl } : {};
   const client = new WebClient(options.botToken, clientOptions);
   // The token is checked on first use, not at start: an unreachable Slack must not stop keyward.
@@ -71,9 +72,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   const { ports } = options;
 
   const whisper = (client: WebClient, channel: string | undefined, user: string, text: string) =>
-    channel
-      ? client.chat.postEphemeral({ channel, user, text })
-      : client.chat.postMessage({ channel: user, text });
+    channel ? client.chat.postEphemeral({ channel, user, text }) : client.chat.postMessage({ channel: user, text });
 
   app.action(ActionId.approve, async ({ ack, body, client, action }) => {
     await ack();
@@ -156,5 +155,6 @@ function describeCreated(outcome: Outcome<{ id: string; approvers: string[]; req
   if (!outcome.ok) return `Request not created: ${outcome.message}`;
   return outcome.required === 0
     ? `Request \`${outcome.id}\` created; it needs no approval and is being granted.`
-    : `Request \`${outcome.id}\` created; it needs ${outcome.required} approval(s) from ${outcome.approvers.join(', ')}.`;
+    : `Request \`${outcome.id}\` created; it needs ${outcome.required} approval(s) ` +
+        `from ${outcome.approvers.join(', ')}.`;
 }

@@ -40,14 +40,26 @@ export function approvalBlocks(facts: RequestFacts, outcome: string, pending: bo
       ],
     },
     { type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${escapeMrkdwn(facts.justification)}` } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: outcome }, { type: 'mrkdwn', text: `Request \`${facts.requestId}\`` }] },
+    {
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: outcome },
+        { type: 'mrkdwn', text: `Request \`${facts.requestId}\`` },
+      ],
+    },
   ];
   if (pending) {
     blocks.push({
       type: 'actions',
       block_id: 'decision',
       elements: [
-        { type: 'button', action_id: ActionId.approve, style: 'primary', text: plain('Approve'), value: facts.requestId },
+        {
+          type: 'button',
+          action_id: ActionId.approve,
+          style: 'primary',
+          text: plain('Approve'),
+          value: facts.requestId,
+        },
         { type: 'button', action_id: ActionId.deny, style: 'danger', text: plain('Deny'), value: facts.requestId },
       ],
     });
@@ -75,7 +87,10 @@ export function denyReasonModal(requestId: string, entitlement: string): Block {
   };
 }
 
-export function newRequestModal(entitlements: { id: string; riskTier: string }[], initial: { entitlement?: string }): Block {
+export function newRequestModal(
+  entitlements: { id: string; riskTier: string }[],
+  initial: { entitlement?: string },
+): Block {
   const options = entitlements.slice(0, 100).map((e) => ({ text: plain(`${e.id} (${e.riskTier})`), value: e.id }));
   const chosen = options.find((o) => o.value === initial.entitlement);
   return {
@@ -125,13 +140,17 @@ export function homeView(overview: Overview): Block {
   return {
     type: 'home',
     blocks: [
-      ...list('Waiting for your approval',
+      ...list(
+        'Waiting for your approval',
         overview.awaiting.map((r) => `• ${escapeMrkdwn(r.requester)}: *${escapeMrkdwn(r.entitlement)}* (\`${r.id}\`)`),
-        'Nothing waits for you.'),
+        'Nothing waits for you.',
+      ),
       { type: 'divider' },
-      ...list('Your active grants',
+      ...list(
+        'Your active grants',
         overview.grants.map((g) => `• *${escapeMrkdwn(g.entitlement)}* until ${slackTime(g.expiresAt)}`),
-        'You hold no elevated access.'),
+        'You hold no elevated access.',
+      ),
     ],
   };
 }

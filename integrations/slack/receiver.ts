@@ -92,4 +92,8 @@ function parseBody(raw: string, contentType: string): Record<string, unknown> | 
 }
 
 const text = (status: number, body: string): SlackHttpResponse => ({ status, body, contentType: 'text/plain' });
-const json = (value: unknown): SlackHttpResponse => ({ status: 200, body: JSON.stringify(value), contentType: 'application/json' });
+const json = (value: unknown): SlackHttpResponse => ({
+  status: 200,
+  body: JSON.stringify(value),
+  contentType: 'application/json',
+});

@@ -46,13 +46,17 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const encoding = payload.metadata?.encoding && Buffer.from(payload.metadata.encoding).toString();
       // Whoever can reach Temporal but lacks the key could otherwise send plain payloads (an
       // approval in someone else's name) that workers would trust. Only the key's holders speak.
-      if (encoding !== ENCODING) throw new Error('refusing an unencrypted payload: it was not sent by a keyward client');
+      if (encoding !== ENCODING)
+        throw new Error('refusing an unencrypted payload: it was not sent by a keyward client');
       const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
       if (keyId !== this.keyId) throw new Error(`payload was encrypted with key ${keyId}, not the configured key`);
       const sealed = Buffer.from(payload.data ?? []);
       const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain);
     });
   }

@@ -22,7 +22,14 @@ export function auditRoutes(deps: Deps) {
       events: await listAuditEvents(deps.db, Query.parse(request.query)),
     }));
     app.get('/v1/audit/verify', { preHandler: adminOnly }, async (request) => {
-      const { anchor } = z.object({ anchor: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex hash').optional() }).parse(request.query);
+      const { anchor } = z
+        .object({
+          anchor: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 hex hash')
+            .optional(),
+        })
+        .parse(request.query);
       return verifyAuditChain(deps.db, { anchor });
     });
   };

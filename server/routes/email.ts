@@ -11,7 +11,7 @@ import { HttpError } from '../errors';
 const REFUSED: Record<string, string> = {
   malformed: 'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
   'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was decided.',
-  expired: 'This link has expired, as the request\'s approval window has passed. Nothing was decided.',
+  expired: "This link has expired, as the request's approval window has passed. Nothing was decided.",
 };
 
 const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(2_000).optional() });
@@ -26,7 +26,8 @@ function page(reply: FastifyReply, status: number, title: string, body: string) 
     .type('text/html; charset=utf-8')
     .send(
       `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-        `<body style="font-family:sans-serif;max-width:640px;margin:2em auto"><h2>${escapeHtml(title)}</h2>${body}</body></html>`,
+        '<body style="font-family:sans-serif;max-width:640px;margin:2em auto">' +
+        `<h2>${escapeHtml(title)}</h2>${body}</body></html>`,
     );
 }
 
@@ -53,18 +54,28 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
       const { token } = Form.parse(request.query);
       const link = await claims(reply, token);
       if (!link) return reply;
-      const request_ = await deps.db.selectFrom('requests').selectAll().where('id', '=', link.requestId).executeTakeFirst();
+      const request_ = await deps.db
+        .selectFrom('requests')
+        .selectAll()
+        .where('id', '=', link.requestId)
+        .executeTakeFirst();
       if (!request_) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
       const verb = link.decision === 'approve' ? 'Approve' : 'Deny';
-      const reason = link.decision === 'deny'
-        ? '<p><label>Reason (required)<br><textarea name="reason" rows="4" cols="60" required maxlength="2000"></textarea></label></p>'
-        : '';
-      return page(reply, 200, `${verb} this request?`,
+      const reason =
+        link.decision === 'deny'
+          ? '<p><label>Reason (required)<br>' +
+            '<textarea name="reason" rows="4" cols="60" required maxlength="2000"></textarea></label></p>'
+          : '';
+      return page(
+        reply,
+        200,
+        `${verb} this request?`,
         `<p><b>${escapeHtml(request_.requester)}</b> asks for <b>${escapeHtml(request_.entitlement_id)}</b> ` +
           `for ${formatDuration(request_.duration_ms)}.</p><p>Reason: ${escapeHtml(request_.reason || '(none)')}</p>` +
           `<p>You are deciding as <b>${escapeHtml(link.approver)}</b>.</p>` +
           `<form method="post" action="/email/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
-          `${reason}<button type="submit">${verb}</button></form>`);
+          `${reason}<button type="submit">${verb}</button></form>`,
+      );
     });
 
     app.post('/email/decide', async (request, reply) => {
@@ -83,7 +94,12 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
       try {
         const state = await access.decide(link.approver, link.requestId, link.decision, reason);
         const done = link.decision === 'approve' ? 'Approved' : 'Denied';
-        return page(reply, 200, done, `<p>${done} as ${escapeHtml(link.approver)}. The request is now ${escapeHtml(state.status)}.</p>`);
+        return page(
+          reply,
+          200,
+          done,
+          `<p>${done} as ${escapeHtml(link.approver)}. The request is now ${escapeHtml(state.status)}.</p>`,
+        );
       } catch (err) {
         // Refusals are final (already decided, not an approver); anything else may pass, so the link stays usable.
         if (err instanceof HttpError && err.statusCode < 500) {

@@ -19,7 +19,9 @@ export function requestRoutes(deps: Deps) {
   const access = new AccessService(deps);
 
   async function visibleState(request: FastifyRequest, id: string): Promise<JitState> {
-    const state = await handleFor(id).query(statusQuery).catch((err) => Promise.reject(fromTemporal(err, id)));
+    const state = await handleFor(id)
+      .query(statusQuery)
+      .catch((err) => Promise.reject(fromTemporal(err, id)));
     const who = request.identity;
     const allowed = who === state.requester || state.plan.eligibleApprovers.includes(who) || deps.policy().isAdmin(who);
     if (!allowed) {
@@ -43,7 +45,8 @@ export function requestRoutes(deps: Deps) {
       const who = request.identity;
       if (query.awaiting) return { requests: await listRequests(deps.db, { awaiting: who }) };
       const everyone = query.all === 'true';
-      if (everyone && !deps.policy().isAdmin(who)) throw new HttpError(403, `${who} is not an admin and sees only their own requests`);
+      if (everyone && !deps.policy().isAdmin(who))
+        throw new HttpError(403, `${who} is not an admin and sees only their own requests`);
       return { requests: await listRequests(deps.db, everyone ? {} : { requester: who }) };
     });
 

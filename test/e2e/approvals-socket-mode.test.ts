@@ -24,7 +24,13 @@ const harness = JitHarness.fromDocument({
   ],
   systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
   entitlements: [
-    { id: 'target/analyst', system: 'target', role: analyst, maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
+    {
+      id: 'target/analyst',
+      system: 'target',
+      role: analyst,
+      maxDuration: '1h',
+      approval: { required: 1, from: ['approvers'] },
+    },
   ],
 });
 let app: App;
@@ -58,7 +64,12 @@ describe('Slack in Socket Mode', () => {
     expect(slack.calls).toContain('apps.connections.open');
     await waitFor('the socket connection', () => slack.connected);
 
-    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 600_000, reason: 'socket' });
+    const handle = await harness.request({
+      requester: 'alice',
+      entitlementId: 'target/analyst',
+      durationMs: 600_000,
+      reason: 'socket',
+    });
     const { requestId } = await handle.query(statusQuery);
     slack.deliver('envelope-1', {
       type: 'block_actions',
@@ -67,7 +78,9 @@ describe('Slack in Socket Mode', () => {
       api_app_id: 'A0001',
       trigger_id: 'trigger-1',
       channel: { id: 'DBOB' },
-      actions: [{ type: 'button', action_id: 'approve_request', block_id: 'decision', value: requestId, action_ts: '1.1' }],
+      actions: [
+        { type: 'button', action_id: 'approve_request', block_id: 'decision', value: requestId, action_ts: '1.1' },
+      ],
     });
 
     await waitFor('the acknowledgement', () => slack.acks.includes('envelope-1'));

@@ -55,8 +55,20 @@ beforeAll(async () => {
   const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   stack = spawn(
     process.execPath,
-    [bin, 'dev', '--data-dir', dataDir, '--api-port', `${ports[0]}`, '--temporal-port', `${ports[1]}`,
-      '--ui-port', `${ports[2]}`, '--pg-port', `${ports[3]}`],
+    [
+      bin,
+      'dev',
+      '--data-dir',
+      dataDir,
+      '--api-port',
+      `${ports[0]}`,
+      '--temporal-port',
+      `${ports[1]}`,
+      '--ui-port',
+      `${ports[2]}`,
+      '--pg-port',
+      `${ports[3]}`,
+    ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEMPORAL_ADDRESS: '' } },
   );
   stack.stdout!.on('data', (chunk) => (output += chunk));
@@ -87,7 +99,16 @@ describe('the keyward command against a started dev stack', () => {
   });
 
   test('requests, approves, grants on the target, and revokes at expiry', async () => {
-    const created = await keyward('request', 'pg-demo/analyst', '--for', '6s', '--reason', 'investigate ticket 4411', '--as', 'alice');
+    const created = await keyward(
+      'request',
+      'pg-demo/analyst',
+      '--for',
+      '6s',
+      '--reason',
+      'investigate ticket 4411',
+      '--as',
+      'alice',
+    );
     expect(created.code).toBe(0);
     expect(created.stdout).toMatch(/Needs 1 approval\(s\) from: bob, carol/);
     const id = /Request (\S+) created/.exec(created.stdout)![1];
@@ -108,7 +129,16 @@ describe('the keyward command against a started dev stack', () => {
   });
 
   test('ends a grant early on revoke and shows who did what in grants and the audit log', async () => {
-    const { id } = await json<{ id: string }>('request', 'pg-demo/admin', '--for', '30m', '--reason', 'migration', '--as', 'alice');
+    const { id } = await json<{ id: string }>(
+      'request',
+      'pg-demo/admin',
+      '--for',
+      '30m',
+      '--reason',
+      'migration',
+      '--as',
+      'alice',
+    );
     await json('approve', id, '--as', 'bob');
     await json('approve', id, '--as', 'dana');
     expect(await demoMembers()).toContain('admin:alice');
@@ -117,7 +147,11 @@ describe('the keyward command against a started dev stack', () => {
     expect(revoked).toMatchObject({ status: 'REVOKED', revokedBy: 'alice' });
     expect(await demoMembers()).not.toContain('admin:alice');
 
-    const grants = await json<{ requestId: string; approvals: { approver: string }[]; revokedBy: string }[]>('grants', '--as', 'dana');
+    const grants = await json<{ requestId: string; approvals: { approver: string }[]; revokedBy: string }[]>(
+      'grants',
+      '--as',
+      'dana',
+    );
     const grant = grants.find((g) => g.requestId === id)!;
     expect(grant.approvals.map((a) => a.approver)).toEqual(['bob', 'dana']);
     expect(grant.revokedBy).toBe('alice');

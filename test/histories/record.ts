@@ -27,8 +27,20 @@ const policy = {
   ],
   systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
   entitlements: [
-    { id: 'target/analyst', system: 'target', role: 'replay_analyst', maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
-    { id: 'target/admin', system: 'target', role: 'replay_admin', maxDuration: '1h', approval: { required: 2, from: ['approvers'] } },
+    {
+      id: 'target/analyst',
+      system: 'target',
+      role: 'replay_analyst',
+      maxDuration: '1h',
+      approval: { required: 1, from: ['approvers'] },
+    },
+    {
+      id: 'target/admin',
+      system: 'target',
+      role: 'replay_admin',
+      maxDuration: '1h',
+      approval: { required: 2, from: ['approvers'] },
+    },
   ],
 };
 
@@ -38,26 +50,46 @@ const decide = (h: Handle, actor: string, decision: 'approve' | 'deny', reason?:
 
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
   'approved-then-expired': async (harness) => {
-    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' });
+    const handle = await harness.request({
+      requester: 'alice',
+      entitlementId: 'target/analyst',
+      durationMs: 2_000,
+      reason: 'replay',
+    });
     await decide(handle, 'bob', 'approve');
     return handle;
   },
   denied: async (harness) => {
-    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' });
+    const handle = await harness.request({
+      requester: 'alice',
+      entitlementId: 'target/analyst',
+      durationMs: 2_000,
+      reason: 'replay',
+    });
     await decide(handle, 'carol', 'deny', 'not now');
     return handle;
   },
   'approval-window-expired': (harness) =>
     harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' }),
   'quorum-then-revoked-early': async (harness) => {
-    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/admin', durationMs: 60_000, reason: 'replay' });
+    const handle = await harness.request({
+      requester: 'alice',
+      entitlementId: 'target/admin',
+      durationMs: 60_000,
+      reason: 'replay',
+    });
     await decide(handle, 'bob', 'approve');
     await decide(handle, 'carol', 'approve');
     await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
     return handle;
   },
   'cancelled-after-grant': async (harness) => {
-    const handle = await harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 60_000, reason: 'replay' });
+    const handle = await harness.request({
+      requester: 'alice',
+      entitlementId: 'target/analyst',
+      durationMs: 60_000,
+      reason: 'replay',
+    });
     await decide(handle, 'bob', 'approve');
     await handle.cancel();
     return handle;
@@ -69,14 +101,25 @@ async function main(): Promise<void> {
   const harness = JitHarness.fromDocument(policy, { encrypt: false });
   try {
     await harness.start();
-    await harness.createRoles({ name: 'replay_analyst' }, { name: 'replay_admin' }, { name: 'replay_alice', login: true });
+    await harness.createRoles(
+      { name: 'replay_analyst' },
+      { name: 'replay_admin' },
+      { name: 'replay_alice', login: true },
+    );
     for (const [name, run] of Object.entries(scenarios)) {
       const handle = await run(harness);
       await handle.result().catch(() => undefined);
       const file = join(__dirname, `jit-${name}.json`);
       // The CLI writes the same JSON that the Temporal UI exports and historyFromJSON reads.
       const json = execFileSync(findTemporalCli()!, [
-        'workflow', 'show', '--output', 'json', '--address', testServers().address, '--workflow-id', handle.workflowId,
+        'workflow',
+        'show',
+        '--output',
+        'json',
+        '--address',
+        testServers().address,
+        '--workflow-id',
+        handle.workflowId,
       ]);
       writeFileSync(file, json);
       process.stdout.write(`recorded ${file}\n`);

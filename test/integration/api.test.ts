@@ -256,7 +256,7 @@ describe('GET /v1/requests/:id', () => {
 });
 
 describe('deciding and revoking', () => {
-  test('refuses self-approval, outsiders and a reasonless denial, then grants on an approver\'s approval', async () => {
+  test("refuses self-approval, outsiders and a reasonless denial, then grants on an approver's approval", async () => {
     const id = await newRequest('alice');
 
     const own = await api.as('alice').post(`/v1/requests/${id}/approve`);
@@ -312,7 +312,7 @@ describe('deciding and revoking', () => {
 });
 
 describe('GET /v1/grants', () => {
-  test('shows people their own grants, refuses them anyone else\'s, and shows admins everyone\'s', async () => {
+  test("shows people their own grants, refuses them anyone else's, and shows admins everyone's", async () => {
     const alices = await grantedRequest('alice', 'bob');
     const bobs = await grantedRequest('bob', 'carol');
     const ids = (grants: { requestId: string }[]) => grants.map((g) => g.requestId);
@@ -334,7 +334,10 @@ describe('GET /v1/grants', () => {
     const bobsOnly = await api.as('dana').get('/v1/grants?identity=bob&active=true');
     expect(ids(bobsOnly.body.grants)).toEqual([bobs]);
 
-    for (const [revoker, id] of [['alice', alices], ['dana', bobs]]) {
+    for (const [revoker, id] of [
+      ['alice', alices],
+      ['dana', bobs],
+    ]) {
       expect((await api.as(revoker).post(`/v1/requests/${id}/revoke`)).body.status).toBe(JitStatus.REVOKED);
     }
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);

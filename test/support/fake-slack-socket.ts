@@ -50,7 +50,9 @@ export class FakeSlackSocket {
 
   /** Delivers an interaction over the socket, as Slack does in Socket Mode. */
   deliver(envelopeId: string, payload: unknown): void {
-    this.client!.send(JSON.stringify({ envelope_id: envelopeId, type: 'interactive', accepts_response_payload: true, payload }));
+    this.client!.send(
+      JSON.stringify({ envelope_id: envelopeId, type: 'interactive', accepts_response_payload: true, payload }),
+    );
   }
 
   async stop(): Promise<void> {

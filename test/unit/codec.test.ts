@@ -76,9 +76,11 @@ describe('AesGcmPayloadCodec', () => {
 
     expect(Buffer.from(first.data ?? []).equals(Buffer.from(second.data ?? []))).toBe(false);
     // The random IV is the first 12 bytes.
-    expect(Buffer.from(first.data ?? []).subarray(0, 12).equals(Buffer.from(second.data ?? []).subarray(0, 12))).toBe(
-      false,
-    );
+    expect(
+      Buffer.from(first.data ?? [])
+        .subarray(0, 12)
+        .equals(Buffer.from(second.data ?? []).subarray(0, 12)),
+    ).toBe(false);
     expect(defaultPayloadConverter.fromPayload(await decodeOne(codec, second))).toEqual({ reason: SECRET_TEXT });
   });
 

@@ -78,7 +78,9 @@ function portsOf(name: string): PublishedPort[] {
     if (typeof port === 'object') {
       return { hostIp: port.host_ip, published: Number(port.published), target: Number(port.target) };
     }
-    const parts = String(port).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = String(port)
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     const target = Number(parts.pop());
     const published = parts.length ? Number(parts.pop()) : NaN;
     return { hostIp: parts.length ? parts.join(':') : undefined, published, target };
@@ -104,7 +106,7 @@ function mountsOf(name: string): Mount[] {
 /** Replaces `${NAME:-default}` and `${NAME-default}` with their defaults, as compose does when NAME is unset. */
 const withDefaults = (value: string) => value.replace(/\$\{[A-Z][A-Z0-9_]*:?-([^}]*)\}/g, '$1');
 
-/** A value that compose takes from a required variable, e.g. `${KEYWARD_ENCRYPTION_KEY:?set KEYWARD_ENCRYPTION_KEY}`. */
+/** A value compose takes from a required variable: `${KEYWARD_ENCRYPTION_KEY:?set KEYWARD_ENCRYPTION_KEY}`. */
 const REQUIRED_VARIABLE = /^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$/;
 
 /** postgres://user:password@host:port/database, with the password split at the last "@". */
@@ -121,7 +123,13 @@ const healthcheckCommand = (name: string) => {
 };
 
 const KEYWARD_SERVICES = ['keyward-worker', 'keyward-server'] as const;
-const KEYWARD_SETTINGS = ['DATABASE_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'KEYWARD_ENCRYPTION_KEY', 'KEYWARD_POLICY'];
+const KEYWARD_SETTINGS = [
+  'DATABASE_URL',
+  'TEMPORAL_ADDRESS',
+  'TEMPORAL_NAMESPACE',
+  'KEYWARD_ENCRYPTION_KEY',
+  'KEYWARD_POLICY',
+];
 
 describe('docker-compose.yml', () => {
   it('defines the postgres, temporal, temporal-ui, keyward-worker and keyward-server services', () => {
@@ -326,7 +334,11 @@ describe('docker-compose.yml', () => {
     for (const name of Object.keys(compose.services)) {
       for (const [key, value] of Object.entries(environmentOf(name))) {
         if (secretName.test(key)) {
-          expect({ service: name, key, value }).toEqual({ service: name, key, value: expect.stringMatching(REQUIRED_VARIABLE) });
+          expect({ service: name, key, value }).toEqual({
+            service: name,
+            key,
+            value: expect.stringMatching(REQUIRED_VARIABLE),
+          });
           checked.push(`${name}.${key}`);
         }
         if (/^postgres(ql)?:\/\//.test(value)) {
@@ -347,18 +359,17 @@ describe('docker-compose.yml', () => {
 
   it('documents every required variable in deploy/env.example, with no value filled in', () => {
     const strings = (node: unknown): string[] =>
-      typeof node === 'string'
-        ? [node]
-        : node && typeof node === 'object'
-          ? Object.values(node).flatMap(strings)
-          : [];
+      typeof node === 'string' ? [node] : node && typeof node === 'object' ? Object.values(node).flatMap(strings) : [];
     const required = new Set(
       strings(compose).flatMap((value) => [...value.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((match) => match[1])),
     );
     const example = read('deploy/env.example');
-    expect([...required].sort()).toEqual(
-      ['KEYWARD_DB_PASSWORD', 'KEYWARD_ENCRYPTION_KEY', 'POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD'],
-    );
+    expect([...required].sort()).toEqual([
+      'KEYWARD_DB_PASSWORD',
+      'KEYWARD_ENCRYPTION_KEY',
+      'POSTGRES_PASSWORD',
+      'TEMPORAL_DB_PASSWORD',
+    ]);
     for (const name of required) expect(example).toMatch(new RegExp(`^${name}=$`, 'm'));
   });
 });
@@ -421,29 +432,31 @@ const composeMissing =
 const withCompose = composeMissing ? it.skip : it;
 
 describe('docker compose config', () => {
-  withCompose(
-    `accepts docker-compose.yml${composeMissing ? ` (skipped: ${composeMissing})` : ''}`,
-    () => {
-      const dummy = {
-        POSTGRES_PASSWORD: 'dummy-superuser',
-        TEMPORAL_DB_PASSWORD: 'dummy-temporal',
-        KEYWARD_DB_PASSWORD: 'dummy-keyward',
-        KEYWARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
-      };
-      const result = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '-q'], {
-        cwd: root,
-        encoding: 'utf8',
-        env: { ...process.env, ...dummy },
-      });
-      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-    },
-  );
+  withCompose(`accepts docker-compose.yml${composeMissing ? ` (skipped: ${composeMissing})` : ''}`, () => {
+    const dummy = {
+      POSTGRES_PASSWORD: 'dummy-superuser',
+      TEMPORAL_DB_PASSWORD: 'dummy-temporal',
+      KEYWARD_DB_PASSWORD: 'dummy-keyward',
+      KEYWARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    };
+    const result = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '-q'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, ...dummy },
+    });
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+  });
 
   withCompose(
     `refuses to render without the required secrets${composeMissing ? ` (skipped: ${composeMissing})` : ''}`,
     () => {
       const env = { ...process.env };
-      for (const name of ['POSTGRES_PASSWORD', 'TEMPORAL_DB_PASSWORD', 'KEYWARD_DB_PASSWORD', 'KEYWARD_ENCRYPTION_KEY']) {
+      for (const name of [
+        'POSTGRES_PASSWORD',
+        'TEMPORAL_DB_PASSWORD',
+        'KEYWARD_DB_PASSWORD',
+        'KEYWARD_ENCRYPTION_KEY',
+      ]) {
         delete env[name];
       }
       const result = spawnSync(
@@ -452,7 +465,9 @@ describe('docker compose config', () => {
         { cwd: root, encoding: 'utf8', env },
       );
       expect(result.status).not.toBe(0);
-      expect(result.stderr).toMatch(/set (POSTGRES_PASSWORD|TEMPORAL_DB_PASSWORD|KEYWARD_DB_PASSWORD|KEYWARD_ENCRYPTION_KEY)/);
+      expect(result.stderr).toMatch(
+        /set (POSTGRES_PASSWORD|TEMPORAL_DB_PASSWORD|KEYWARD_DB_PASSWORD|KEYWARD_ENCRYPTION_KEY)/,
+      );
     },
   );
 });

@@ -30,8 +30,21 @@ const harness = JitHarness.fromDocument({
   ],
   systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
   entitlements: [
-    { id: 'target/analyst', system: 'target', role: analyst, maxDuration: '1h', approval: { required: 1, from: ['approvers'] } },
-    { id: 'target/admin', system: 'target', role: admin, riskTier: 'high', maxDuration: '1h', approval: { required: 2, from: ['approvers'] } },
+    {
+      id: 'target/analyst',
+      system: 'target',
+      role: analyst,
+      maxDuration: '1h',
+      approval: { required: 1, from: ['approvers'] },
+    },
+    {
+      id: 'target/admin',
+      system: 'target',
+      role: admin,
+      riskTier: 'high',
+      maxDuration: '1h',
+      approval: { required: 2, from: ['approvers'] },
+    },
   ],
 });
 
@@ -42,7 +55,12 @@ async function statusOf(handle: Awaited<ReturnType<typeof request>>): Promise<Ji
   return handle.query(statusQuery);
 }
 
-async function decide(handle: Awaited<ReturnType<typeof request>>, actor: string, decision: 'approve' | 'deny', reason?: string) {
+async function decide(
+  handle: Awaited<ReturnType<typeof request>>,
+  actor: string,
+  decision: 'approve' | 'deny',
+  reason?: string,
+) {
   return handle.executeUpdate(decideUpdate, { args: [{ actor, decision, reason }] });
 }
 
@@ -182,7 +200,11 @@ describe('JIT elevation', () => {
     try {
       const handle = await request('target/analyst', 60_000);
       const approval = decide(handle, 'bob', 'approve').catch(() => undefined);
-      await waitFor('the grant to start', async () => (await handle.fetchHistory()).events!.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantAccess'));
+      await waitFor('the grant to start', async () =>
+        (await handle.fetchHistory()).events!.some(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'grantAccess',
+        ),
+      );
       await handle.cancel();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       await blocker.query('ROLLBACK');
@@ -204,11 +226,21 @@ describe('JIT elevation', () => {
     expect(await harness.isMember(analyst, aliceLogin)).toBe(true);
 
     // Nothing is swept before the expiry (and a grace period) has passed.
-    const early = await harness.client.workflow.execute(sweepWorkflow, { workflowId: uniqueName('sweep'), taskQueue: harness.taskQueue });
+    const early = await harness.client.workflow.execute(sweepWorkflow, {
+      workflowId: uniqueName('sweep'),
+      taskQueue: harness.taskQueue,
+    });
     expect(early.revoked).not.toContain(requestId);
-    await harness.db.updateTable('grants').set({ expires_at: new Date(Date.now() - 600_000) }).where('request_id', '=', requestId).execute();
+    await harness.db
+      .updateTable('grants')
+      .set({ expires_at: new Date(Date.now() - 600_000) })
+      .where('request_id', '=', requestId)
+      .execute();
 
-    const sweep = await harness.client.workflow.execute(sweepWorkflow, { workflowId: uniqueName('sweep'), taskQueue: harness.taskQueue });
+    const sweep = await harness.client.workflow.execute(sweepWorkflow, {
+      workflowId: uniqueName('sweep'),
+      taskQueue: harness.taskQueue,
+    });
     expect(sweep.revoked).toContain(requestId);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
     expect(await findGrant(harness.db, requestId)).toMatchObject({ revokeCause: 'orphaned', revokedBy: 'keyward' });

@@ -4,7 +4,9 @@ import { JitStatus } from '../../domain/jit';
 import type { JitState, RevokeCause } from '../../domain/jit';
 import { targets } from './proxies';
 
-export type Recorder = (event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string }) => Promise<void>;
+export type Recorder = (
+  event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string },
+) => Promise<void>;
 
 const FIRST_RETRY_MS = 60_000;
 const LONGEST_RETRY_MS = 3_600_000;
@@ -48,7 +50,12 @@ export async function revokeUntilDone(
     } catch (err) {
       const message = failureMessage(err);
       if (message !== state.failure) {
-        await record({ step: `revoke-failed/${attempt}`, actor: 'keyward', action: 'grant.revoke_failed', details: { error: message } });
+        await record({
+          step: `revoke-failed/${attempt}`,
+          actor: 'keyward',
+          action: 'grant.revoke_failed',
+          details: { error: message },
+        });
       }
       Object.assign(state, { status: JitStatus.REVOKE_FAILED, failure: message });
       await sleep(pause);

@@ -111,7 +111,10 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       validator: (request) =>
         rejectIf(
           checkRevoke(state, request) ??
-            (ending && { type: FailureType.AlreadyDecided, message: `request ${state.requestId} is already being ended by ${ending.actor}` }),
+            (ending && {
+              type: FailureType.AlreadyDecided,
+              message: `request ${state.requestId} is already being ended by ${ending.actor}`,
+            }),
         ),
     },
   );
@@ -146,9 +149,10 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     if (state.status === JitStatus.DENIED) return await finish();
     if (ending || !decidedInTime) {
       const cancelled = ending !== undefined;
-      Object.assign(state, cancelled
-        ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor }
-        : { status: JitStatus.EXPIRED });
+      Object.assign(
+        state,
+        cancelled ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor } : { status: JitStatus.EXPIRED },
+      );
       await record({
         step: cancelled ? 'cancelled' : 'expired',
         actor: ending?.actor ?? 'keyward',
@@ -225,7 +229,9 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   async function grantFailed(err: unknown): Promise<JitState> {
     Object.assign(state, { status: JitStatus.FAILED, failure: failureMessage(err) });
     log.warn('Grant failed', { requestId: state.requestId });
-    await targets.withdrawAccess(targetOf(state)).catch(() => log.warn('Withdraw failed', { requestId: state.requestId }));
+    await targets
+      .withdrawAccess(targetOf(state))
+      .catch(() => log.warn('Withdraw failed', { requestId: state.requestId }));
     await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
     notify('failed');
     return finish();
