@@ -19,8 +19,6 @@ import { notifier, records, targets } from './proxies';
 import { failureMessage, iso, revokeUntilDone, targetOf } from './revocation';
 import type { Recorder } from './revocation';
 
-const ENDED = new Set<JitStatus>([JitStatus.REVOKED, JitStatus.REVOKE_FAILED, JitStatus.CANCELLED, JitStatus.FAILED]);
-
 /**
  * One just-in-time request: evaluate, gather approvals, grant, wait for expiry, revoke.
  * Once the grant has been asked for, every way out (expiry, early revoke, cancellation, a grant
@@ -48,6 +46,8 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   };
   let ending: RevokeInput | undefined;
   let createdRecorded = false;
+  // True once the request's outcome is on target systems and in the records; only notices remain.
+  let settled = false;
   let decisionsBeingRecorded = 0;
 
   // Notices go out in order, one after another, beside the main flow rather than in its way;
@@ -103,8 +103,8 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     revokeUpdate,
     async (request) => {
       ending = request;
-      // Answer once access is really gone, so the caller can rely on what it is told.
-      await condition(() => ENDED.has(state.status));
+      // Answer once access is really gone and recorded, so the caller can rely on what it is told.
+      await condition(() => settled || state.status === JitStatus.REVOKE_FAILED);
       return state;
     },
     {
@@ -120,6 +120,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   );
 
   const finish = async (): Promise<JitState> => {
+    settled = true;
     await notices;
     await condition(allHandlersFinished);
     return state;
@@ -205,6 +206,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   // Revocation must finish even when the workflow is being cancelled: that is the whole point.
   await CancellationScope.nonCancellable(async () => {
     await revokeUntilDone(state, cause, ending ?? { actor: 'keyward' }, record);
+    settled = true;
     notify('revoked');
     await notices;
   });
