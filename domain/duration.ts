@@ -1,13 +1,17 @@
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-const DURATION = /^(\d{1,6})(s|m|h|d)$/;
+const DURATION = /^(?:\d{1,6}[smhd]){1,4}$/;
+const PART = /(\d{1,6})([smhd])/g;
 
-/** Parses "90s", "30m", "4h" or "7d" into milliseconds; returns undefined for anything else. */
+/**
+ * Parses "90s", "30m", "4h", "7d" or a combination such as "1h30m" (what formatDuration
+ * writes) into milliseconds; returns undefined for anything else.
+ */
 export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  if (!match) return undefined;
-  const [, amount, unit] = match;
-  const ms = Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  const trimmed = text.trim();
+  if (!DURATION.test(trimmed)) return undefined;
+  let ms = 0;
+  for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return ms > 0 ? ms : undefined;
 }
 

@@ -71,6 +71,7 @@ export class AccessService {
 
     const requestId = requestIdFor(requester, idempotencyKey);
     const { plan } = evaluation;
+    if (idempotencyKey) await this.checkSameRequest(requestId, input);
     const now = Date.now();
     const reservation = await reserveRequest(
       this.deps.db,
@@ -116,6 +117,24 @@ export class AccessService {
       throw err;
     }
     return created;
+  }
+
+  /** A key repeated with another body is a client bug: answering "repeated" would hide it. */
+  private async checkSameRequest(
+    requestId: string,
+    input: { entitlementId: string; durationMs: number; reason: string },
+  ): Promise<void> {
+    const earlier = await this.deps.db
+      .selectFrom('requests')
+      .select(['entitlement_id', 'duration_ms', 'reason'])
+      .where('id', '=', requestId)
+      .executeTakeFirst();
+    const same =
+      !earlier ||
+      (earlier.entitlement_id === input.entitlementId &&
+        earlier.duration_ms === input.durationMs &&
+        earlier.reason === input.reason);
+    if (!same) throw new HttpError(422, 'this Idempotency-Key was first used for a different request');
   }
 
   decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {

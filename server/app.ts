@@ -57,7 +57,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   if (deps.links) app.register(emailRoutes(deps, deps.links));
 
   app.register(async (api) => {
-    api.addHook('preHandler', bearerAuth(deps.db));
+    // onRequest: callers are authenticated before their bodies are even read.
+    api.addHook(
+      'onRequest',
+      bearerAuth(deps.db, (identity) => deps.policy().identity(identity) !== undefined),
+    );
     api.get('/v1/me', async (request) => ({
       identity: request.identity,
       admin: deps.policy().isAdmin(request.identity),

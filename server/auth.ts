@@ -10,13 +10,15 @@ declare module 'fastify' {
 }
 
 /** Resolves the bearer token to an identity, or answers 401 without saying which part was wrong. */
-export function bearerAuth(db: Db) {
+export function bearerAuth(db: Db, known: (identity: string) => boolean) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)$/i.exec(header);
     if (!match) throw new HttpError(401, 'missing bearer token (Authorization: Bearer <token>)');
     const identity = await identityForToken(db, match[1]);
     if (!identity) throw new HttpError(401, 'invalid or revoked token');
+    // Someone taken out of the policy loses their powers with it, whatever tokens they kept.
+    if (!known(identity)) throw new HttpError(401, `${identity} is no longer in the policy`);
     request.identity = identity;
   };
 }

@@ -104,6 +104,18 @@ const migrations: Record<string, Migration> = {
                 WHERE status IN ('PENDING', 'GRANTED')`.execute(db);
     },
   },
+  '2026-12-03-003-audit-append-only': {
+    async up(db: Kysely<unknown>) {
+      // The hash chain detects edits; this refuses them in the first place, to anyone short of
+      // the table's owner disabling the trigger (which verification then catches).
+      await sql`CREATE FUNCTION audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN RAISE EXCEPTION 'audit_events is append-only'; END $$`.execute(db);
+      await sql`CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+                FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()`.execute(db);
+      await sql`CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+                FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()`.execute(db);
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -20,6 +20,7 @@ const harness = JitHarness.fromDocument({
     { id: 'carol' },
     { id: 'dana' },
     { id: 'erin' },
+    { id: 'oscar' },
     { id: 'mallory' },
   ],
   groups: [
@@ -96,6 +97,13 @@ afterAll(async () => {
 beforeEach(() => endLiveRequests());
 
 describe('authentication', () => {
+  test('refuses the token of someone no longer in the policy', async () => {
+    const token = await api.tokenFor('zed');
+    const response = await api.call('GET', '/v1/me', { authorization: `Bearer ${token}` });
+    expect(response.status).toBe(401);
+    expect(response.body).toEqual({ error: 'zed is no longer in the policy' });
+  });
+
   test('answers /healthz without a token', async () => {
     const response = await api.call('GET', '/healthz');
     expect(response.status).toBe(200);
@@ -211,6 +219,15 @@ describe('Idempotency-Key', () => {
 
     const otherUser = await newRequest('bob', keyed(key));
     expect(otherUser).not.toBe(id);
+  });
+
+  test('refuses a key repeated with a different request instead of answering with the first', async () => {
+    const key = randomUUID();
+    await newRequest('alice', keyed(key));
+
+    const changed = await api.as('alice').post('/v1/requests', body({ duration: '20m' }), keyed(key));
+    expect(changed.status).toBe(422);
+    expect(changed.body.error).toBe('this Idempotency-Key was first used for a different request');
   });
 
   test('starts nothing new when a POST is repeated after its request has ended', async () => {

@@ -25,6 +25,19 @@ async function freshDb(): Promise<{ db: Db; name: string }> {
   return { db, name: database.name };
 }
 
+/**
+ * Changes the log the way only its owner could: with the append-only trigger switched off,
+ * which is what the hash chain exists to catch.
+ */
+async function tamper(sql: string, params: unknown[], database: string): Promise<void> {
+  await superuserQuery('ALTER TABLE audit_events DISABLE TRIGGER USER', [], database);
+  try {
+    await superuserQuery(sql, params, database);
+  } finally {
+    await superuserQuery('ALTER TABLE audit_events ENABLE TRIGGER USER', [], database);
+  }
+}
+
 async function appendSeveral(db: Db, count: number): Promise<void> {
   for (let i = 1; i <= count; i += 1) {
     await appendAuditEvent(db, event(`event-${i}`, { subject: `req-${i}` }), new Date(Date.UTC(2026, 11, 1, 10, i)));
@@ -128,7 +141,7 @@ describe('verifyAuditChain', () => {
     const { db, name } = await freshDb();
     await appendSeveral(db, 5);
 
-    await superuserQuery("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", [], name);
+    await tamper("UPDATE audit_events SET actor = 'mallory' WHERE seq = 3", [], name);
 
     expect(await verifyAuditChain(db)).toEqual({
       ok: false,
@@ -143,7 +156,7 @@ describe('verifyAuditChain', () => {
     const { db, name } = await freshDb();
     await appendSeveral(db, 4);
 
-    await superuserQuery(
+    await tamper(
       `UPDATE audit_events SET details = jsonb_set(details, '{durationMs}', '86400000') WHERE seq = 2`,
       [],
       name,
@@ -160,7 +173,7 @@ describe('verifyAuditChain', () => {
     const { db, name } = await freshDb();
     await appendSeveral(db, 5);
 
-    await superuserQuery('DELETE FROM audit_events WHERE seq = 3', [], name);
+    await tamper('DELETE FROM audit_events WHERE seq = 3', [], name);
 
     expect(await verifyAuditChain(db)).toEqual({
       ok: false,
@@ -176,7 +189,7 @@ describe('verifyAuditChain', () => {
     const verdict = await verifyAuditChain(db);
     if (!verdict.ok) throw new Error('the fresh chain should verify');
 
-    await superuserQuery('DELETE FROM audit_events WHERE seq = 5', [], name);
+    await tamper('DELETE FROM audit_events WHERE seq = 5', [], name);
 
     expect(await verifyAuditChain(db)).toMatchObject({ ok: true, events: 4 });
     expect(await verifyAuditChain(db, { anchor: verdict.head })).toMatchObject({
@@ -186,11 +199,25 @@ describe('verifyAuditChain', () => {
     });
   });
 
+  it('refuses to update, delete or truncate events', async () => {
+    const { db, name } = await freshDb();
+    await appendSeveral(db, 2);
+
+    for (const sql of [
+      "UPDATE audit_events SET actor = 'mallory'",
+      'DELETE FROM audit_events',
+      'TRUNCATE audit_events',
+    ]) {
+      await expect(superuserQuery(sql, [], name)).rejects.toThrow('audit_events is append-only');
+    }
+    expect(await verifyAuditChain(db)).toMatchObject({ ok: true, events: 2 });
+  });
+
   it('reports an event whose link to the one before was changed', async () => {
     const { db, name } = await freshDb();
     await appendSeveral(db, 5);
 
-    await superuserQuery('UPDATE audit_events SET prev_hash = $1 WHERE seq = 4', [GENESIS_HASH], name);
+    await tamper('UPDATE audit_events SET prev_hash = $1 WHERE seq = 4', [GENESIS_HASH], name);
 
     expect(await verifyAuditChain(db)).toEqual({
       ok: false,
@@ -208,7 +235,7 @@ describe('verifyAuditChain', () => {
     const { hash: _, ...unsigned } = forged;
 
     const update = "UPDATE audit_events SET actor = 'mallory', hash = $1 WHERE seq = 2";
-    await superuserQuery(update, [hashEvent(unsigned)], name);
+    await tamper(update, [hashEvent(unsigned)], name);
 
     expect(await verifyAuditChain(db)).toMatchObject({
       ok: false,
