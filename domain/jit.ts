@@ -53,6 +53,11 @@ export interface RevokeInput {
   reason?: string;
 }
 
+function groupsText(groups: string[]): string {
+  if (groups.length === 0) return 'no group';
+  return `${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}`;
+}
+
 const refusal = (type: FailureType, message: string): Refusal => ({ type, message });
 
 /** Messages reach workflows from more than one client: their shape is checked, not trusted. */
@@ -84,7 +89,7 @@ export function checkDecision(state: JitState, input: DecisionInput): Refusal | 
     return refusal(
       FailureType.NotAllowed,
       `${input.actor} is not an approver for ${state.plan.entitlementId} ` +
-        `(approvers come from ${state.plan.approverGroups.join(', ') || 'no group'})`,
+        `(its approvers are the members of ${groupsText(state.plan.approverGroups)})`,
     );
   }
   if (state.status !== JitStatus.PENDING) {

@@ -53,6 +53,11 @@ export async function useEmailLink(
   return Number(result.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
+export async function emailLinkUsed(db: Db, nonce: string): Promise<boolean> {
+  const row = await db.selectFrom('email_link_uses').select('nonce').where('nonce', '=', nonce).executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Makes a link usable again, when the decision it carried could not be delivered. */
 export async function releaseEmailLink(db: Db, nonce: string): Promise<void> {
   await db.deleteFrom('email_link_uses').where('nonce', '=', nonce).execute();

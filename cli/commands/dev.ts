@@ -42,6 +42,8 @@ export function registerDevCommand(program: Command): void {
       });
       const requester = policy.identities.find((i) => i.kind === 'human')?.id ?? policy.identities[0].id;
       const entitlement = policy.entitlements[0]?.id ?? '<entitlement>';
+      // The CLI finds the stack through its data directory; a non-default one must be named.
+      const where = dataDir === resolve('.keyward') ? '' : ` --data-dir ${dataDir}`;
       log(`
 keyward is running (data in ${dataDir})
   API          ${info.apiUrl}
@@ -51,7 +53,7 @@ keyward is running (data in ${dataDir})
   endpoints    ${join(dataDir, 'stack.json')}
 
 Try, in another terminal:
-  npx keyward request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}
+  npx keyward request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}${where}
 
 Ctrl-C stops everything.`);
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatDuration } from '../../domain/duration';
 import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
 import { escapeHtml } from '../../integrations/email/templates';
-import { releaseEmailLink, useEmailLink } from '../../store/notices';
+import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notices';
 import { AccessService } from '../access';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
@@ -60,6 +60,14 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
         .where('id', '=', link.requestId)
         .executeTakeFirst();
       if (!request_) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
+      // Say at once that there is nothing left to decide, rather than offer a button that cannot work.
+      if (await emailLinkUsed(deps.db, link.nonce)) {
+        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link decides once.</p>');
+      }
+      if (request_.status !== 'PENDING') {
+        const status = escapeHtml(request_.status.toLowerCase());
+        return page(reply, 409, 'Nothing to decide', `<p>This request is already ${status}.</p>`);
+      }
       const verb = link.decision === 'approve' ? 'Approve' : 'Deny';
       const reason =
         link.decision === 'deny'

@@ -124,6 +124,20 @@ describe('approvals through email links', () => {
     const state = await harness.status(requestId);
     expect(state.status).toBe('GRANTED');
     expect(state.approvals.map((a) => a.approver)).toEqual(['bob']);
+
+    // Opened again, the used link says so at once instead of offering a button that cannot work.
+    const reopened = await page(await harness.open(approve.url));
+    expect(reopened.status).toBe(409);
+    expect(reopened.body).toContain('<h2>Link already used</h2>');
+    expect(reopened.body).not.toContain('<form');
+    // Carol's link, never used, has nothing left to decide either.
+    const { approve: carols } = decisionLinks(
+      await harness.approvalMail('carol@example.test', requestId),
+      harness.links,
+    );
+    const late = await page(await harness.open(carols.url));
+    expect(late.status).toBe(409);
+    expect(late.body).toContain('This request is already granted.');
   });
 
   test('refuses altered, expired and foreign links with a page that says why, and decides nothing', async () => {

@@ -177,7 +177,7 @@ describe('approvals through Slack', () => {
     const whisper = await waitFor('the refusal', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
     expect(whisper).toMatchObject({ channel: 'DMALLORY', user: 'UMALLORY' });
     expect(whisper.text).toBe(
-      'Not recorded: mallory is not an approver for target/analyst (approvers come from approvers)',
+      'Not recorded: mallory is not an approver for target/analyst (its approvers are the members of group approvers)',
     );
 
     const state = await harness.status(requestId);

@@ -58,14 +58,14 @@ describe('checkDecision', () => {
   it('refuses an outsider and names the approver groups', () => {
     expect(checkDecision(stateWith(), { actor: 'mallory', decision: 'approve' })).toEqual({
       type: FailureType.NotAllowed,
-      message: 'mallory is not an approver for pg/admin (approvers come from approvers, security)',
+      message: 'mallory is not an approver for pg/admin (its approvers are the members of groups approvers, security)',
     });
   });
 
   it('says when a request has no approver group at all', () => {
     const state = stateWith({ plan: { ...plan, approverGroups: [], eligibleApprovers: [] } });
 
-    expect(checkDecision(state, { actor: 'bob', decision: 'approve' })?.message).toContain('from no group');
+    expect(checkDecision(state, { actor: 'bob', decision: 'approve' })?.message).toContain('the members of no group');
   });
 
   it.each([JitStatus.DENIED, JitStatus.EXPIRED, JitStatus.CANCELLED, JitStatus.GRANTED, JitStatus.REVOKED])(
