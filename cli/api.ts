@@ -39,7 +39,8 @@ export class Api {
       const file = tokenPath(dataDir, options.as);
       if (!existsSync(file)) {
         throw new CliError(
-          `no dev token for "${options.as}" in ${dataDir}/tokens: is it an identity of the policy, and is the dev stack ` +
+          `no dev token for "${options.as}" in ${dataDir}/tokens: is it an identity of the policy, ` +
+            'and is the dev stack ' +
             'using this data directory (--data-dir or KEYWARD_DATA_DIR)?',
         );
       }
