@@ -125,6 +125,9 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
         },
       });
       stops.push(() => temporal.teardown());
+      // Histories are encrypted, but names and failure messages in them are not: owner-only.
+      const temporalDb = join(dataDir, 'temporal.db');
+      if (existsSync(temporalDb)) chmodSync(temporalDb, 0o600);
       temporalAddress = temporal.address;
       temporalUiUrl = `http://127.0.0.1:${options.uiPort}`;
     }
