@@ -1,4 +1,5 @@
-import { log } from '@temporalio/activity';
+import { ErrorCode } from '@slack/web-api';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { PolicyView } from '../domain/access';
 import type { JitState } from '../domain/jit';
 import { outcomeLine, REQUESTER_EVENTS, requestFacts, requesterNotice, utcTime } from '../domain/notify';
@@ -26,6 +27,9 @@ export interface NotifyInput {
   key: string;
 }
 
+/** Slack's answers for a message copy that is gone for good. */
+const GONE = new Set(['message_not_found', 'channel_not_found', 'cant_update_message', 'is_archived']);
+
 export function createNotifyActivities(deps: NotifyDeps) {
   const displayName = (id: string) => deps.policy().identity(id)?.name ?? id;
   // Slack reads &, < and > as markup: names and what people typed reach it escaped, so a reason
@@ -36,6 +40,24 @@ export function createNotifyActivities(deps: NotifyDeps) {
     denial: state.denial && { ...state.denial, reason: state.denial.reason && escapeMrkdwn(state.denial.reason) },
     failure: state.failure && escapeMrkdwn(state.failure),
   });
+
+  /**
+   * Runs a Slack call. Slack's Retry-After becomes Temporal's next retry delay: the worker's Slack
+   * client does not retry by itself, so an attempt that Temporal gave up on cannot post later.
+   */
+  async function slackCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      const limited = err as { code?: string; retryAfter?: number };
+      if (limited.code !== ErrorCode.RateLimitedError) throw err;
+      throw ApplicationFailure.create({
+        message: 'Slack asked keyward to slow down',
+        type: 'SlackRateLimited',
+        nextRetryDelay: `${Math.max(1, limited.retryAfter ?? 1)}s`,
+      });
+    }
+  }
 
   /** Sends once per key: claims first, gives the claim back if sending fails so a retry sends. */
   async function once(key: string, send: () => Promise<unknown>): Promise<void> {
@@ -48,7 +70,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
     }
   }
 
-  async function postApprovalMessages(state: JitState, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+  async function postApprovalMessages(input: NotifyInput, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+    const { state } = input;
     const facts = requestFacts(state, displayName);
     const blocks = approvalBlocks(facts, outcomeLine(forSlack(state), slackTime, slackName), true);
     const requester = escapeMrkdwn(facts.requester);
@@ -57,11 +80,15 @@ export function createNotifyActivities(deps: NotifyDeps) {
     const channel = deps.policy().entitlement(state.plan.entitlementId)?.approvalChannel;
     const targets = channel ? [{ recipient: channel, channel }] : await approverChannels(state, slack.directory);
     for (const target of targets.filter((t) => !posted.has(t.recipient))) {
-      const result = await slack.client.chat.postMessage({ channel: target.channel, text, blocks: blocks as never });
-      await savePostedMessage(deps.db, state.requestId, {
-        channel: result.channel!,
-        ts: result.ts!,
-        recipient: target.recipient,
+      await once(`${input.key}/slack/${target.recipient}`, async () => {
+        const result = await slackCall(() =>
+          slack.client.chat.postMessage({ channel: target.channel, text, blocks: blocks as never }),
+        );
+        await savePostedMessage(deps.db, state.requestId, {
+          channel: result.channel!,
+          ts: result.ts!,
+          recipient: target.recipient,
+        });
       });
     }
   }
@@ -81,9 +108,13 @@ export function createNotifyActivities(deps: NotifyDeps) {
     const open = state.status === 'PENDING' && state.approvals.length < state.plan.required;
     const outcome = outcomeLine(forSlack(state), slackTime, slackName);
     const blocks = approvalBlocks(facts, outcome, open);
-    for (const message of await postedMessages(deps.db, state.requestId)) {
-      const { channel, ts } = message;
-      await slack.client.chat.update({ channel, ts, text: outcome, blocks: blocks as never });
+    for (const { channel, ts } of await postedMessages(deps.db, state.requestId)) {
+      try {
+        await slackCall(() => slack.client.chat.update({ channel, ts, text: outcome, blocks: blocks as never }));
+      } catch (err) {
+        // A copy someone deleted, or a channel archived, is skipped: retrying cannot bring it back.
+        if (!GONE.has((err as { data?: { error?: string } }).data?.error ?? '')) throw err;
+      }
     }
   }
 
@@ -111,37 +142,44 @@ export function createNotifyActivities(deps: NotifyDeps) {
     }
   }
 
-  async function tellRequester(input: NotifyInput): Promise<void> {
-    const { state, event } = input;
-    const requester = deps.policy().identity(state.requester);
-    if (deps.slack) {
-      const slack = deps.slack;
-      const slackId = await slack.directory.slackIdFor(state.requester);
-      if (slackId) {
-        const notice = requesterNotice(event, forSlack(state), slackTime, slackName);
-        await once(`${input.key}/slack`, () => slack.client.chat.postMessage({ channel: slackId, text: notice.text }));
-      }
-    }
-    if (deps.mail && requester?.email) {
-      const mailer = deps.mail.mailer;
-      const notice = requesterNotice(event, state, utcTime, displayName);
-      const mail = noticeEmail(notice, requestFacts(state, displayName));
-      await once(`${input.key}/email`, () =>
-        mailer.send({ to: { name: requester.name, address: requester.email! }, ...mail }),
-      );
-    }
+  async function tellRequesterInSlack(input: NotifyInput, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+    const slackId = await slack.directory.slackIdFor(input.state.requester);
+    if (!slackId) return;
+    const notice = requesterNotice(input.event, forSlack(input.state), slackTime, slackName);
+    await once(`${input.key}/slack`, () =>
+      slackCall(() => slack.client.chat.postMessage({ channel: slackId, text: notice.text })),
+    );
+  }
+
+  async function tellRequesterByEmail(input: NotifyInput, mail: NonNullable<NotifyDeps['mail']>): Promise<void> {
+    const requester = deps.policy().identity(input.state.requester);
+    if (!requester?.email) return;
+    const notice = requesterNotice(input.event, input.state, utcTime, displayName);
+    const message = noticeEmail(notice, requestFacts(input.state, displayName));
+    await once(`${input.key}/email`, () =>
+      mail.mailer.send({ to: { name: requester.name, address: requester.email! }, ...message }),
+    );
   }
 
   return {
     /** Tells the people concerned about one moment of a request, on every configured channel. */
     async notify(input: NotifyInput): Promise<void> {
+      // Each channel is tried whatever happened to the others: Slack being down must not keep an
+      // email from going out. A retry repeats only what did not go out, thanks to the claims.
+      const failures: unknown[] = [];
+      const attempt = (work: () => Promise<void>) => work().catch((err: unknown) => void failures.push(err));
+      const { slack, mail } = deps;
       if (input.event === 'approval-needed') {
-        if (deps.slack) await postApprovalMessages(input.state, deps.slack);
-        if (deps.mail) await mailApprovers(input, deps.mail);
-      } else if (deps.slack) {
-        await syncApprovalMessages(input.state, deps.slack);
+        if (slack) await attempt(() => postApprovalMessages(input, slack));
+        if (mail) await attempt(() => mailApprovers(input, mail));
+      } else if (slack) {
+        await attempt(() => syncApprovalMessages(input.state, slack));
       }
-      if (REQUESTER_EVENTS.includes(input.event)) await tellRequester(input);
+      if (REQUESTER_EVENTS.includes(input.event)) {
+        if (slack) await attempt(() => tellRequesterInSlack(input, slack));
+        if (mail) await attempt(() => tellRequesterByEmail(input, mail));
+      }
+      if (failures.length > 0) throw failures[0];
       log.debug('Notified', { event: input.event, requestId: input.state.requestId });
     },
   };

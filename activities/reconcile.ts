@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowClient } from '@temporalio/client';
+import { log } from '@temporalio/activity';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
@@ -17,6 +18,16 @@ const GRACE_MS = 2 * 60_000;
 export interface Sweep {
   revoked: string[];
   abandoned: string[];
+  failed: { requestId: string; error: string }[];
+}
+
+interface Orphan {
+  request_id: string;
+  system_id: string;
+  role: string;
+  login: string;
+  expires_at: Date;
+  workflow_id: string;
 }
 
 /**
@@ -37,6 +48,29 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     }
   }
 
+  async function revokeOrphan(grant: Orphan): Promise<void> {
+    const target = { requestId: grant.request_id, systemId: grant.system_id, role: grant.role, login: grant.login };
+    if (!(await otherLiveGrant(db, target))) {
+      await deps.connectors.get(grant.system_id).ensureRevoked(grant.role, grant.login);
+    }
+    const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
+    const revokedAt = new Date().toISOString();
+    await recordRevocation(db, grant.request_id, { revokedAt, revokedBy: 'keyward', cause: 'orphaned', latenessMs });
+    await db
+      .updateTable('requests')
+      .set({ status: 'REVOKED', updated_at: new Date() })
+      .where('id', '=', grant.request_id)
+      .execute();
+    await appendAuditEvent(db, {
+      key: `sweep/${grant.request_id}/revoked`,
+      actor: 'keyward',
+      action: 'grant.revoked',
+      subject: grant.request_id,
+      workflowId: grant.workflow_id,
+      details: { cause: 'orphaned', latenessMs, note: 'its workflow was no longer running' },
+    });
+  }
+
   return {
     async sweepOrphanedGrants(): Promise<Sweep> {
       const now = new Date();
@@ -55,34 +89,19 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         .where('grants.expires_at', '<', new Date(now.getTime() - GRACE_MS))
         .execute();
       const revoked: string[] = [];
+      const failed: { requestId: string; error: string }[] = [];
       for (const grant of overdue) {
-        if (await workflowRunning(grant.workflow_id)) continue;
-        const target = { requestId: grant.request_id, systemId: grant.system_id, role: grant.role, login: grant.login };
-        if (!(await otherLiveGrant(db, target))) {
-          await deps.connectors.get(grant.system_id).ensureRevoked(grant.role, grant.login);
+        // One grant that cannot be revoked (its system gone from the policy, say) must not keep
+        // the sweep from the others: it is reported and tried again on the next run.
+        try {
+          if (await workflowRunning(grant.workflow_id)) continue;
+          await revokeOrphan(grant);
+          revoked.push(grant.request_id);
+        } catch (err) {
+          failed.push({ requestId: grant.request_id, error: err instanceof Error ? err.message : String(err) });
         }
-        const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
-        await recordRevocation(db, grant.request_id, {
-          revokedAt: new Date().toISOString(),
-          revokedBy: 'keyward',
-          cause: 'orphaned',
-          latenessMs,
-        });
-        await db
-          .updateTable('requests')
-          .set({ status: 'REVOKED', updated_at: new Date() })
-          .where('id', '=', grant.request_id)
-          .execute();
-        await appendAuditEvent(db, {
-          key: `sweep/${grant.request_id}/revoked`,
-          actor: 'keyward',
-          action: 'grant.revoked',
-          subject: grant.request_id,
-          workflowId: grant.workflow_id,
-          details: { cause: 'orphaned', latenessMs, note: 'its workflow was no longer running' },
-        });
-        revoked.push(grant.request_id);
       }
+      if (failed.length > 0) log.warn('Sweep could not revoke some grants', { failed: failed.map((f) => f.requestId) });
 
       const stale = await db
         .selectFrom('requests')
@@ -108,7 +127,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         });
         abandoned.push(request.id);
       }
-      return { revoked, abandoned };
+      return { revoked, abandoned, failed };
     },
   };
 }

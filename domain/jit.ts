@@ -76,7 +76,7 @@ function checkShape(input: { actor?: unknown; reason?: unknown }): Refusal | und
 }
 
 /** Whether `input` may be applied to the request now; the reason it may not, otherwise. */
-export function checkDecision(state: JitState, input: DecisionInput): Refusal | undefined {
+export function checkDecision(state: JitState, input: DecisionInput, nowMs = Date.now()): Refusal | undefined {
   const shape = checkShape(input);
   if (shape) return shape;
   if (input.decision !== 'approve' && input.decision !== 'deny') {
@@ -94,6 +94,10 @@ export function checkDecision(state: JitState, input: DecisionInput): Refusal | 
   }
   if (state.status !== JitStatus.PENDING) {
     return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already ${state.status.toLowerCase()}`);
+  }
+  // A worker catching up after downtime may see a decision before the expiry timer fires.
+  if (nowMs > Date.parse(state.approvalDeadline)) {
+    return refusal(FailureType.AlreadyDecided, `the approval window of request ${state.requestId} has passed`);
   }
   if (quorumReached(state)) {
     return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already approved`);

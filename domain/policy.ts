@@ -198,6 +198,19 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
     missing(['settings', 'adminGroup'], 'group', policy.settings.adminGroup);
   }
 
+  // Two entitlements granting one role would share one membership on the target, and the first
+  // grant to end would take it from the other.
+  const roleOwners = new Map<string, string>();
+  policy.entitlements.forEach((entitlement, i) => {
+    const key = `${entitlement.system}\u0000${entitlement.role}`;
+    const other = roleOwners.get(key);
+    if (other && other !== entitlement.id) {
+      const message = `role "${entitlement.role}" on ${entitlement.system} is already granted by ${other}`;
+      ctx.addIssue({ code: 'custom', path: ['entitlements', i, 'role'], message });
+    }
+    if (!other) roleOwners.set(key, entitlement.id);
+  });
+
   const membersOf = new Map(policy.groups.map((g) => [g.id, g.members]));
   policy.entitlements.forEach((entitlement, i) => {
     if (!systems.has(entitlement.system)) missing(['entitlements', i, 'system'], 'system', entitlement.system);

@@ -34,7 +34,12 @@ async function main(): Promise<void> {
   const app = buildApp({ ...deps, links: new LinkSigner(config.encryptionKey), slackReceiver: slack?.receiver });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   // Socket Mode dials out to Slack; in HTTP mode Slack calls /slack/events and start() does nothing.
-  await slack?.app.start();
+  // Slack refusing us (a revoked app token) must not take the API and the email links down with it.
+  await slack?.app.start().catch((err: unknown) => {
+    process.stderr.write(
+      `slack: could not connect, Slack is off: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+  });
 
   const stop = async () => {
     await slack?.app.stop();

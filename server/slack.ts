@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
 import { formatDuration } from '../domain/duration';
 import type { SlackPorts } from '../integrations/slack/app';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
@@ -16,8 +17,9 @@ async function outcome<T extends object>(
     return { ok: true, ...(await work()) };
   } catch (err) {
     if (err instanceof HttpError) return { ok: false, message: err.message };
-    if (err instanceof Error && err.name === 'ZodError')
-      return { ok: false, message: 'the duration must look like 30m, 4h or 1d' };
+    if (err instanceof ZodError) {
+      return { ok: false, message: err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') };
+    }
     throw err;
   }
 }

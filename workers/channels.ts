@@ -6,9 +6,18 @@ import { createMailer } from '../integrations/email/mailer';
 import { SlackDirectory } from '../integrations/slack/directory';
 import type { RuntimeConfig } from './config';
 
-/** A Slack Web API client; its built-in retry waits out 429s for the Retry-After Slack gives. */
+/**
+ * The worker's Slack client. It does not retry on its own and answers within ten seconds:
+ * Temporal retries the activity instead, waiting out a 429 for the Retry-After Slack gives, so
+ * an attempt Temporal has given up on can never post a second copy later.
+ */
 export function slackClient(config: NonNullable<RuntimeConfig['slack']>): WebClient {
-  return new WebClient(config.botToken, config.apiUrl ? { slackApiUrl: config.apiUrl } : {});
+  return new WebClient(config.botToken, {
+    ...(config.apiUrl ? { slackApiUrl: config.apiUrl } : {}),
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: 10_000,
+  });
 }
 
 /**

@@ -40,8 +40,12 @@ export interface MailerOptions {
 }
 
 export function createMailer(options: MailerOptions): Mailer {
+  // Well inside the activity's 30 seconds, so an attempt never outlives the one that replaces it.
+  const timeouts = { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 };
   const transport: Transporter = options.smtpUrl
-    ? nodemailer.createTransport(options.smtpUrl)
+    ? nodemailer.createTransport({ url: options.smtpUrl, ...timeouts } as Parameters<
+        typeof nodemailer.createTransport
+      >[0])
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   const kind = options.smtpUrl ? 'smtp' : 'files';
   if (kind === 'files' && !options.outboxDir) throw new Error('without SMTP_URL, mail needs a folder to be written to');

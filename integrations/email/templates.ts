@@ -34,15 +34,20 @@ function factTable(facts: RequestFacts): string {
 /** The approval request: the same facts as the Slack message, and a link per decision. */
 export function approvalEmail(facts: RequestFacts, links: { approve: string; deny: string }) {
   const subject = `Approval needed: ${facts.requester} requests ${facts.entitlement} for ${facts.duration}`;
+  // The links come before anything the requester typed, and what they typed is quoted line by
+  // line, so a justification cannot pass itself off as keyward's own text or links.
   const text = [
     `${facts.requester} asks for ${facts.entitlement} on ${facts.system} for ${facts.duration}.`,
     '',
-    ...factRows(facts).map(([k, v]) => `${k}: ${v}`),
-    '',
     `Approve: ${links.approve}`,
     `Deny:    ${links.deny}`,
-    '',
     'Each link opens a page where you confirm; nothing is decided by opening it.',
+    '',
+    ...factRows(facts)
+      .filter(([k]) => k !== 'Justification')
+      .map(([k, v]) => `${k}: ${v}`),
+    'Justification:',
+    ...facts.justification.split(/\r?\n/).map((line) => `> ${line}`),
   ].join('\n');
   const html = page(
     'Approval needed',

@@ -30,6 +30,7 @@ export interface SlackAppOptions {
 }
 
 const REFUSAL = 'keyward does not know your Slack account, so it cannot take a decision from you.';
+const UNAVAILABLE = 'keyward could not look up your Slack account just now; please try again in a moment.';
 
 /**
  * The interactive side of Slack: button clicks, the deny modal, the slash command and App
@@ -70,6 +71,12 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   });
   const directory = options.directory(client);
   const { ports } = options;
+  // Slack's directory may fail for a moment; that person is told to try again, not that they are unknown.
+  const identityOf = (slackUserId: string) =>
+    directory.identityFor(slackUserId).then(
+      (identity) => ({ identity, refusal: REFUSAL }),
+      () => ({ identity: undefined, refusal: UNAVAILABLE }),
+    );
 
   const whisper = (client: WebClient, channel: string | undefined, user: string, text: string) =>
     channel ? client.chat.postEphemeral({ channel, user, text }) : client.chat.postMessage({ channel: user, text });
@@ -78,8 +85,8 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
     const channel = (body as { channel?: { id: string } }).channel?.id;
-    const identity = await directory.identityFor(body.user.id);
-    if (!identity) return void (await whisper(client, channel, body.user.id, REFUSAL));
+    const { identity, refusal } = await identityOf(body.user.id);
+    if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
     const outcome = await ports.decide(identity, requestId, 'approve');
     if (!outcome.ok) await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`);
   });
@@ -88,8 +95,8 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
     const channel = (body as { channel?: { id: string } }).channel?.id;
-    const identity = await directory.identityFor(body.user.id);
-    if (!identity) return void (await whisper(client, channel, body.user.id, REFUSAL));
+    const { identity, refusal } = await identityOf(body.user.id);
+    if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
     const entitlement = (await ports.entitlementOf(requestId)) ?? 'this request';
     await client.views.open({
       trigger_id: (body as { trigger_id: string }).trigger_id,
@@ -101,16 +108,16 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
     if (!reason) return void (await ack({ response_action: 'errors', errors: { reason: 'A denial needs a reason.' } }));
     await ack();
-    const identity = await directory.identityFor(body.user.id);
-    if (!identity) return void (await whisper(client, undefined, body.user.id, REFUSAL));
+    const { identity, refusal } = await identityOf(body.user.id);
+    if (!identity) return void (await whisper(client, undefined, body.user.id, refusal));
     const outcome = await ports.decide(identity, view.private_metadata, 'deny', reason);
     if (!outcome.ok) await whisper(client, undefined, body.user.id, `Not recorded: ${outcome.message}`);
   });
 
   app.command('/keyward', async ({ ack, command, respond, client }) => {
     await ack();
-    const identity = await directory.identityFor(command.user_id);
-    if (!identity) return void (await respond({ response_type: 'ephemeral', text: REFUSAL }));
+    const { identity, refusal } = await identityOf(command.user_id);
+    if (!identity) return void (await respond({ response_type: 'ephemeral', text: refusal }));
     const [verb, entitlement, duration, ...reason] = command.text.trim().split(/\s+/);
     if (verb === 'status') {
       return void (await respond({ response_type: 'ephemeral', text: overviewText(await ports.overview(identity)) }));
@@ -130,8 +137,8 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   app.view(ViewId.newRequest, async ({ ack, body, view, client }) => {
     await ack();
     const values = view.state.values;
-    const identity = await directory.identityFor(body.user.id);
-    if (!identity) return void (await whisper(client, undefined, body.user.id, REFUSAL));
+    const { identity, refusal } = await identityOf(body.user.id);
+    if (!identity) return void (await whisper(client, undefined, body.user.id, refusal));
     const outcome = await ports.createRequest(identity, {
       entitlement: values.entitlement?.value?.selected_option?.value ?? '',
       duration: values.duration?.value?.value?.trim() ?? '',
@@ -142,7 +149,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
 
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
-    const identity = await directory.identityFor(event.user);
+    const { identity } = await identityOf(event.user);
     const overview = identity ? await ports.overview(identity) : { awaiting: [], grants: [], requests: [] };
     await client.views.publish({ user_id: event.user, view: homeView(overview) as never });
   });

@@ -19,8 +19,12 @@ export class SlackDirectory {
     const identity = this.policy().identity(identityId);
     let slackId = identity?.slackUserId;
     if (!slackId && identity?.email) {
-      const found = await this.client.users.lookupByEmail({ email: identity.email }).catch(() => undefined);
-      slackId = found?.user?.id;
+      try {
+        slackId = (await this.client.users.lookupByEmail({ email: identity.email })).user?.id;
+      } catch (err) {
+        // Only Slack's own "no such user" is an answer worth keeping; any other failure is asked again.
+        if ((err as { data?: { error?: string } }).data?.error !== 'users_not_found') throw err;
+      }
     }
     this.byIdentity.set(identityId, slackId);
     return slackId;
@@ -32,8 +36,9 @@ export class SlackDirectory {
     const identities = this.policy().policy.identities;
     let identity = identities.find((i) => i.slackUserId === slackUserId);
     if (!identity) {
-      const info = await this.client.users.info({ user: slackUserId }).catch(() => undefined);
-      const email = info?.user?.profile?.email?.toLowerCase();
+      // A failed lookup is not remembered: the next click asks Slack again.
+      const info = await this.client.users.info({ user: slackUserId });
+      const email = info.user?.profile?.email?.toLowerCase();
       // A Slack user already mapped to an identity by id cannot claim another identity by email.
       identity = email ? identities.find((i) => !i.slackUserId && i.email?.toLowerCase() === email) : undefined;
     }

@@ -4,7 +4,7 @@ import { formatDuration } from '../../domain/duration';
 import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
 import { escapeHtml } from '../../integrations/email/templates';
 import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notices';
-import { AccessService } from '../access';
+import { AccessService, SafeText } from '../access';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
 
@@ -14,7 +14,7 @@ const REFUSED: Record<string, string> = {
   expired: "This link has expired, as the request's approval window has passed. Nothing was decided.",
 };
 
-const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(2_000).optional() });
+const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(20_000).optional() });
 
 function page(reply: FastifyReply, status: number, title: string, body: string) {
   // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
@@ -92,6 +92,18 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
       const link = await claims(reply, form.data.token);
       if (!link) return reply;
       const reason = form.data.reason?.trim() || undefined;
+      const problem = reason === undefined ? undefined : SafeText.safeParse(reason).error?.issues[0]?.message;
+      if (problem) {
+        return page(reply, 400, 'Reason not accepted', `<p>The reason ${escapeHtml(problem)}.</p>`);
+      }
+      if (!deps.policy().identity(link.approver)) {
+        return page(
+          reply,
+          403,
+          'Not recorded',
+          `<p>${escapeHtml(link.approver)} is no longer in keyward's policy.</p>`,
+        );
+      }
       if (link.decision === 'deny' && !reason) {
         return page(reply, 400, 'A reason is needed', '<p>Go back and say why you deny the request.</p>');
       }
@@ -109,11 +121,13 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
           `<p>${done} as ${escapeHtml(link.approver)}. The request is now ${escapeHtml(state.status)}.</p>`,
         );
       } catch (err) {
-        // Refusals are final (already decided, not an approver); anything else may pass, so the link stays usable.
+        // Refusals of the person (already decided, not an approver) are final. A refusal of what was
+        // typed, or a failure that may pass, leaves the link usable for another try.
+        const final = err instanceof HttpError && err.statusCode < 500 && err.statusCode !== 400;
+        if (!final) await releaseEmailLink(deps.db, link.nonce);
         if (err instanceof HttpError && err.statusCode < 500) {
           return page(reply, err.statusCode, 'Not recorded', `<p>${escapeHtml(err.message)}</p>`);
         }
-        await releaseEmailLink(deps.db, link.nonce);
         throw err;
       }
     });

@@ -70,9 +70,10 @@ describe('approvals through email links', () => {
         ['System', 'target'],
         ['Risk tier', 'medium'],
         ['Duration', '10m'],
-        ['Justification', 'ticket 4411'],
         ['Approval rule', '1 approval(s) from approvers'],
       ];
+      expect(mail.parsed.text).toContain('\nJustification:\n> ticket 4411');
+      expect(html(mail)).toContain('>Justification</th><td>ticket 4411</td>');
       for (const [label, value] of facts) {
         expect(mail.parsed.text).toContain(`\n${label}: ${value}\n`);
         expect(html(mail)).toContain(`>${label}</th><td>${value}</td>`);
@@ -235,7 +236,7 @@ describe('approvals through email links', () => {
     expect(mail.parsed.subject).toBe(`Approval needed: ${zoeName} requests target/reader for 10m`);
     expect(mail.parsed.from).toMatchObject({ value: [{ name: 'Kéyward “Zugang”', address: 'keyward@example.test' }] });
     expect(mail.parsed.text).toContain(`Requester: ${zoeName}\n`);
-    expect(mail.parsed.text).toContain('Justification: löst Ticket „4411“\n');
+    expect(mail.parsed.text).toContain('Justification:\n> löst Ticket „4411“');
     expect(html(mail)).toContain('<td>Zoë &quot;Zed&quot; Ångström-O&#39;Brien 東京</td>');
 
     const { approve } = decisionLinks(mail, harness.links);

@@ -23,23 +23,30 @@ describe('approvalEmail', () => {
     expect(mail.subject).toBe('Approval needed: Zoë "Zed" O\'Brien requests pg-main/analyst for 2h');
   });
 
-  test('lists every fact and both links in the text part, as typed', () => {
+  test('puts the links before anything typed, and quotes the justification, in the text part', () => {
     expect(mail.text.split('\n')).toEqual([
       'Zoë "Zed" O\'Brien asks for pg-main/analyst on pg-main for 2h.',
+      '',
+      `Approve: ${links.approve}`,
+      `Deny:    ${links.deny}`,
+      'Each link opens a page where you confirm; nothing is decided by opening it.',
       '',
       'Requester: Zoë "Zed" O\'Brien',
       'Entitlement: pg-main/analyst',
       'System: pg-main',
       'Risk tier: high',
       'Duration: 2h',
-      'Justification: fix <script>alert(1)</script> & more',
       'Approval rule: 1 approval(s) from approvers',
-      '',
-      `Approve: ${links.approve}`,
-      `Deny:    ${links.deny}`,
-      '',
-      'Each link opens a page where you confirm; nothing is decided by opening it.',
+      'Justification:',
+      '> fix <script>alert(1)</script> & more',
     ]);
+  });
+
+  test('keeps a justification from passing itself off as decision links', () => {
+    const forged = approvalEmail({ ...facts, justification: 'x\n\nApprove: https://evil.example/a' }, links);
+    const lines = forged.text.split('\n');
+    expect(lines.filter((line) => line.startsWith('Approve:'))).toEqual([`Approve: ${links.approve}`]);
+    expect(lines.slice(-3)).toEqual(['> x', '> ', '> Approve: https://evil.example/a']);
   });
 
   test('escapes every fact and link in the HTML part', () => {

@@ -29,13 +29,23 @@ function stateWith(changes: Partial<JitState> = {}): JitState {
     plan,
     status: JitStatus.PENDING,
     createdAt: '2026-12-01T10:00:00.000Z',
-    approvalDeadline: '2026-12-01T14:00:00.000Z',
+    approvalDeadline: '2999-01-01T00:00:00.000Z',
     approvals: [],
     ...changes,
   };
 }
 
 describe('checkDecision', () => {
+  it('refuses a decision that arrives after the approval window, even before the expiry timer fired', () => {
+    const state = stateWith();
+    const afterDeadline = Date.parse(state.approvalDeadline) + 1;
+    expect(checkDecision(state, { actor: 'bob', decision: 'approve' }, afterDeadline)).toEqual({
+      type: 'AlreadyDecided',
+      message: `the approval window of request ${state.requestId} has passed`,
+    });
+    expect(checkDecision(state, { actor: 'bob', decision: 'approve' }, afterDeadline - 2)).toBeUndefined();
+  });
+
   it('accepts an approval from an eligible approver', () => {
     expect(checkDecision(stateWith(), { actor: 'bob', decision: 'approve' })).toBeUndefined();
   });

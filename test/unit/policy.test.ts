@@ -142,6 +142,15 @@ describe('validatePolicy', () => {
     ]);
   });
 
+  it('refuses two entitlements that grant the same role on one system', () => {
+    const document = basePolicy();
+    document.entitlements.push({ ...document.entitlements[0], id: 'pg/analyst-long', maxDuration: '8h' });
+
+    expect(problemsOf(document)).toEqual([
+      { path: 'entitlements[4].role', message: 'role "analyst" on pg is already granted by pg/analyst' },
+    ]);
+  });
+
   it('refuses a non-human identity without an owner', () => {
     const document = basePolicy();
     document.identities[5] = { id: 'ci-bot', kind: 'non-human' };

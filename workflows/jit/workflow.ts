@@ -83,14 +83,17 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
         state.approvals.push({ approver: decision.actor, decision: 'approve', reason: decision.reason, at });
       }
       decisionsBeingRecorded++;
-      await record({
-        step: `decision/${decision.actor}`,
-        actor: decision.actor,
-        action: decision.decision === 'deny' ? 'request.denied' : 'request.approved',
-        approvalPath: approvalPath(),
-        details: decision.reason ? { reason: decision.reason } : undefined,
-      });
-      decisionsBeingRecorded--;
+      try {
+        await record({
+          step: `decision/${decision.actor}`,
+          actor: decision.actor,
+          action: decision.decision === 'deny' ? 'request.denied' : 'request.approved',
+          approvalPath: approvalPath(),
+          details: decision.reason ? { reason: decision.reason } : undefined,
+        });
+      } finally {
+        decisionsBeingRecorded--;
+      }
       notify('decision', `decision/${decision.actor}`);
       if (decision.decision === 'deny') notify('denied');
       // The approval that completes the quorum answers once the grant has been made (or failed).
