@@ -6,7 +6,7 @@ import { parseDuration } from '../domain/duration';
 import type { JitState } from '../domain/jit';
 import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
 import { releaseRequest, reserveRequest } from '../store/requests';
-import { decideUpdate, jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
+import { decideUpdate, jitWorkflowId, revokeUpdate, statusQuery } from '../workflows/jit/definitions';
 import type { jitWorkflow } from '../workflows/jit/workflow';
 import type { Deps } from './app';
 import { fromTemporal, HttpError, statusForFailure } from './errors';
@@ -135,6 +135,14 @@ export class AccessService {
         earlier.duration_ms === input.durationMs &&
         earlier.reason === input.reason);
     if (!same) throw new HttpError(422, 'this Idempotency-Key was first used for a different request');
+  }
+
+  /** The request's state, from its workflow. */
+  status(requestId: string): Promise<JitState> {
+    return this.deps.temporal.workflow
+      .getHandle(jitWorkflowId(requestId))
+      .query(statusQuery)
+      .catch((err) => Promise.reject(fromTemporal(err, requestId)));
   }
 
   decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {

@@ -54,20 +54,19 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
       const { token } = Form.parse(request.query);
       const link = await claims(reply, token);
       if (!link) return reply;
-      const request_ = await deps.db
-        .selectFrom('requests')
-        .selectAll()
-        .where('id', '=', link.requestId)
-        .executeTakeFirst();
-      if (!request_) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
       // Say at once that there is nothing left to decide, rather than offer a button that cannot work.
       if (await emailLinkUsed(deps.db, link.nonce)) {
         return page(reply, 409, 'Link already used', '<p>This link has already been used; a link decides once.</p>');
       }
-      if (request_.status !== 'PENDING') {
-        const status = escapeHtml(request_.status.toLowerCase());
+      // The request's state comes from its workflow, which is ahead of the records it writes.
+      const state = await access.status(link.requestId).catch(() => undefined);
+      if (!state) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
+      const open = state.status === 'PENDING' && state.approvals.length < state.plan.required;
+      if (!open) {
+        const status = escapeHtml(state.status === 'PENDING' ? 'approved' : state.status.toLowerCase());
         return page(reply, 409, 'Nothing to decide', `<p>This request is already ${status}.</p>`);
       }
+      const requester = deps.policy().identity(state.requester)?.name ?? state.requester;
       const verb = link.decision === 'approve' ? 'Approve' : 'Deny';
       const reason =
         link.decision === 'deny'
@@ -78,8 +77,8 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
         reply,
         200,
         `${verb} this request?`,
-        `<p><b>${escapeHtml(request_.requester)}</b> asks for <b>${escapeHtml(request_.entitlement_id)}</b> ` +
-          `for ${formatDuration(request_.duration_ms)}.</p><p>Reason: ${escapeHtml(request_.reason || '(none)')}</p>` +
+        `<p><b>${escapeHtml(requester)}</b> asks for <b>${escapeHtml(state.plan.entitlementId)}</b> ` +
+          `for ${formatDuration(state.plan.durationMs)}.</p><p>Reason: ${escapeHtml(state.reason || '(none)')}</p>` +
           `<p>You are deciding as <b>${escapeHtml(link.approver)}</b>.</p>` +
           `<form method="post" action="/email/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
           `${reason}<button type="submit">${verb}</button></form>`,
