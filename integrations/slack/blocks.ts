@@ -22,7 +22,12 @@ export function slackTime(iso: string): string {
 }
 
 const plain = (text: string) => ({ type: 'plain_text', text: text.slice(0, 150), emoji: false });
-const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${escapeMrkdwn(value)}` });
+// verbatim: Slack would otherwise turn bare URLs and #channel names that people typed into links.
+const field = (label: string, value: string) => ({
+  type: 'mrkdwn',
+  text: `*${label}*\n${escapeMrkdwn(value)}`,
+  verbatim: true,
+});
 
 /** The approval message; with `pending` false its buttons are gone and `outcome` says why. */
 export function approvalBlocks(facts: RequestFacts, outcome: string, pending: boolean): Block[] {
@@ -39,11 +44,14 @@ export function approvalBlocks(facts: RequestFacts, outcome: string, pending: bo
         field('Approval rule', facts.rule),
       ],
     },
-    { type: 'section', text: { type: 'mrkdwn', text: `*Justification*\n${escapeMrkdwn(facts.justification)}` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*Justification*\n${escapeMrkdwn(facts.justification)}`, verbatim: true },
+    },
     {
       type: 'context',
       elements: [
-        { type: 'mrkdwn', text: outcome },
+        { type: 'mrkdwn', text: outcome, verbatim: true },
         { type: 'mrkdwn', text: `Request \`${facts.requestId}\`` },
       ],
     },
