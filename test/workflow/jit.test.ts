@@ -10,9 +10,10 @@ import { JitHarness, TARGET_ENV } from '../support/jit-harness';
 import { testServers, uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
-const analyst = uniqueName('analyst');
+// Names that only work when every identifier sent to the target is quoted.
+const analyst = uniqueName('Analyst "Read"; DROP ROLE x');
 const admin = uniqueName('admin');
-const aliceLogin = uniqueName('alice');
+const aliceLogin = uniqueName("zoë o'brien");
 
 const harness = JitHarness.fromDocument({
   version: 1,
