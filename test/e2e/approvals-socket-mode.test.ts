@@ -4,7 +4,8 @@ import { SlackDirectory } from '../../integrations/slack/directory';
 import { slackPorts } from '../../server/slack';
 import { statusQuery } from '../../workflows/jit/definitions';
 import { FakeSlackSocket } from '../support/fake-slack-socket';
-import { JitHarness, TARGET_ENV } from '../support/jit-harness';
+import { JitHarness } from '../support/jit-harness';
+import { targetEntitlement, targetSystem } from '../support/policies';
 import { uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -22,16 +23,8 @@ const harness = JitHarness.fromDocument({
     { id: 'approvers', members: ['bob'] },
     { id: 'security', members: ['dana'] },
   ],
-  systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
-  entitlements: [
-    {
-      id: 'target/analyst',
-      system: 'target',
-      role: analyst,
-      maxDuration: '1h',
-      approval: { required: 1, from: ['approvers'] },
-    },
-  ],
+  systems: [targetSystem],
+  entitlements: [targetEntitlement('analyst', analyst)],
 });
 let app: App;
 

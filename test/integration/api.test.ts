@@ -3,7 +3,8 @@ import { JitStatus } from '../../domain/jit';
 import { revokeTokensOf } from '../../store/tokens';
 import { jitWorkflowId } from '../../workflows/jit/definitions';
 import { ApiHarness } from '../support/api-harness';
-import { JitHarness, TARGET_ENV } from '../support/jit-harness';
+import { JitHarness } from '../support/jit-harness';
+import { targetEntitlement, targetSystem } from '../support/policies';
 import { uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -27,16 +28,8 @@ const harness = JitHarness.fromDocument({
     { id: 'approvers', members: ['alice', 'bob', 'carol'] },
     { id: 'security', members: ['dana'] },
   ],
-  systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
-  entitlements: [
-    {
-      id: 'target/analyst',
-      system: 'target',
-      role: analyst,
-      maxDuration: '1h',
-      approval: { required: 1, from: ['approvers'] },
-    },
-  ],
+  systems: [targetSystem],
+  entitlements: [targetEntitlement('analyst', analyst)],
 });
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

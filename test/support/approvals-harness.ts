@@ -13,7 +13,8 @@ import { notificationChannels } from '../../workers/channels';
 import type { RuntimeConfig } from '../../workers/config';
 import { jitWorkflowId, revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
 import { deliverToSlackEndpoint, FakeSlack } from './fake-slack';
-import { JitHarness, TARGET_ENV } from './jit-harness';
+import { JitHarness } from './jit-harness';
+import { targetEntitlement, targetSystem } from './policies';
 import { uniqueName } from './servers';
 import { TestSmtpServer } from './smtp';
 import type { ReceivedMail } from './smtp';
@@ -362,24 +363,11 @@ export function approvalsPolicy() {
       { id: 'approvers', members: ['bob', 'carol'] },
       { id: 'security', members: ['dana'] },
     ],
-    systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
+    systems: [targetSystem],
     entitlements: [
-      {
-        id: 'target/analyst',
-        system: 'target',
-        role: analyst,
-        maxDuration: '1h',
-        approval: { required: 1, from: ['approvers'] },
-      },
+      targetEntitlement('analyst', analyst),
       // A second entitlement, for tests that need two live requests of one person at once.
-      {
-        id: 'target/reporting',
-        system: 'target',
-        role: reporting,
-        riskTier: 'low',
-        maxDuration: '4h',
-        approval: { required: 1, from: ['approvers'] },
-      },
+      targetEntitlement('reporting', reporting, { riskTier: 'low', maxDuration: '4h' }),
     ],
   };
   // carol has no slackUserId in the policy: Slack's directory finds her through her email.

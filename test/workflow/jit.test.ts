@@ -6,7 +6,8 @@ import { findGrant } from '../../store/grants';
 import { decideUpdate, revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
 import { sweepWorkflow } from '../../workflows/sweep/workflow';
 import { Client } from 'pg';
-import { JitHarness, TARGET_ENV } from '../support/jit-harness';
+import { JitHarness } from '../support/jit-harness';
+import { targetEntitlement, targetSystem } from '../support/policies';
 import { testServers, uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
@@ -29,23 +30,10 @@ const harness = JitHarness.fromDocument({
     { id: 'approvers', members: ['bob', 'carol', 'alice'] },
     { id: 'security', members: ['dana'] },
   ],
-  systems: [{ id: 'target', type: 'postgres', connection: `env:${TARGET_ENV}` }],
+  systems: [targetSystem],
   entitlements: [
-    {
-      id: 'target/analyst',
-      system: 'target',
-      role: analyst,
-      maxDuration: '1h',
-      approval: { required: 1, from: ['approvers'] },
-    },
-    {
-      id: 'target/admin',
-      system: 'target',
-      role: admin,
-      riskTier: 'high',
-      maxDuration: '1h',
-      approval: { required: 2, from: ['approvers'] },
-    },
+    targetEntitlement('analyst', analyst),
+    targetEntitlement('admin', admin, { riskTier: 'high', approval: { required: 2, from: ['approvers'] } }),
   ],
 });
 
@@ -160,10 +148,10 @@ describe('JIT elevation', () => {
 
     await decide(handle, 'bob', 'approve');
     expect(await rejection(decide(handle, 'carol', 'deny', 'too late'))).toMatchObject({ type: 'AlreadyDecided' });
-    await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana' }] });
     expect(await rejection(handle.executeUpdate(revokeUpdate, { args: [{ actor: 'mallory' }] }))).toMatchObject({
       type: 'NotAllowed',
     });
+    await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana' }] });
     const final = await handle.result();
     expect(final).toMatchObject({ status: JitStatus.REVOKED, revokedBy: 'dana' });
   });
