@@ -95,12 +95,16 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     await ack();
     const requestId = (action as { value?: string }).value ?? '';
     const channel = (body as { channel?: { id: string } }).channel?.id;
-    const { identity, refusal } = await identityOf(body.user.id);
+    // The modal's trigger expires three seconds after the click: both look-ups run at once, and
+    // the identity is checked again when the reason is submitted.
+    const [{ identity, refusal }, entitlement] = await Promise.all([
+      identityOf(body.user.id),
+      ports.entitlementOf(requestId).catch(() => undefined),
+    ]);
     if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
-    const entitlement = (await ports.entitlementOf(requestId)) ?? 'this request';
     await client.views.open({
       trigger_id: (body as { trigger_id: string }).trigger_id,
-      view: denyReasonModal(requestId, entitlement) as never,
+      view: denyReasonModal(requestId, entitlement ?? 'this request') as never,
     });
   });
 
