@@ -53,7 +53,8 @@ export interface RevokeInput {
   reason?: string;
 }
 
-function groupsText(groups: string[]): string {
+/** "group approvers" or "groups approvers, security", for messages. */
+export function groupsText(groups: string[]): string {
   if (groups.length === 0) return 'no group';
   return `${groups.length === 1 ? 'group' : 'groups'} ${groups.join(', ')}`;
 }

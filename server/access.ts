@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@te
 import { z } from 'zod';
 import { evaluateRequest } from '../domain/access';
 import { parseDuration } from '../domain/duration';
+import { groupsText } from '../domain/jit';
 import type { JitState } from '../domain/jit';
 import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
 import { releaseRequest, reserveRequest } from '../store/requests';
@@ -119,6 +120,28 @@ export class AccessService {
     return created;
   }
 
+  /**
+   * The workflow knows who could approve when the request was made; the policy may have changed
+   * since. Someone taken out of the approver groups decides nothing, whatever the snapshot says.
+   */
+  private async checkStillApprover(actor: string, requestId: string): Promise<void> {
+    const row = await this.deps.db
+      .selectFrom('requests')
+      .select('entitlement_id')
+      .where('id', '=', requestId)
+      .executeTakeFirst();
+    const entitlement = row && this.deps.policy().entitlement(row.entitlement_id);
+    if (!entitlement) return;
+    const approvers = entitlement.approval.from.flatMap((group) => this.deps.policy().members(group));
+    if (!approvers.includes(actor)) {
+      const groups = groupsText(entitlement.approval.from);
+      throw new HttpError(
+        403,
+        `${actor} is not an approver for ${entitlement.id} (its approvers are the members of ${groups})`,
+      );
+    }
+  }
+
   /** A key repeated with another body is a client bug: answering "repeated" would hide it. */
   private async checkSameRequest(
     requestId: string,
@@ -145,7 +168,8 @@ export class AccessService {
       .catch((err) => Promise.reject(fromTemporal(err, requestId)));
   }
 
-  decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {
+  async decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {
+    await this.checkStillApprover(actor, requestId);
     return this.deps.temporal.workflow
       .getHandle(jitWorkflowId(requestId))
       .executeUpdate(decideUpdate, { args: [{ actor, decision, reason }] })

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { PolicyView } from '../../domain/access';
 import { JitStatus } from '../../domain/jit';
 import { revokeTokensOf } from '../../store/tokens';
 import { jitWorkflowId } from '../../workflows/jit/definitions';
@@ -266,6 +267,24 @@ describe('GET /v1/requests/:id', () => {
 });
 
 describe('deciding and revoking', () => {
+  test('refuses a decision from someone taken out of the approver groups since the request was made', async () => {
+    const id = await newRequest('alice');
+    const original = harness.policy;
+    const document = structuredClone(original.policy);
+    document.groups = document.groups.map((g) => (g.id === 'approvers' ? { ...g, members: ['alice', 'carol'] } : g));
+    Object.assign(harness, { policy: new PolicyView(document) });
+    try {
+      const refused = await api.as('bob').post(`/v1/requests/${id}/approve`);
+      expect(refused.status).toBe(403);
+      expect(refused.body.error).toBe(
+        'bob is not an approver for target/analyst (its approvers are the members of group approvers)',
+      );
+    } finally {
+      Object.assign(harness, { policy: original });
+    }
+    expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
+  });
+
   test("refuses self-approval, outsiders and a reasonless denial, then grants on an approver's approval", async () => {
     const id = await newRequest('alice');
 
