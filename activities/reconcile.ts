@@ -15,10 +15,18 @@ export interface ReconcileDeps {
 /** How long past its expiry a grant may stay before the sweep steps in for its workflow. */
 const GRACE_MS = 2 * 60_000;
 
+/**
+ * A grant this far past its expiry whose workflow still runs means the workflow cannot make
+ * progress (a worker failing its tasks, say). The sweep leaves it to its workflow but says so.
+ */
+const STUCK_MS = 15 * 60_000;
+
 export interface Sweep {
   revoked: string[];
   abandoned: string[];
   failed: { requestId: string; error: string }[];
+  /** Grants long past expiry whose workflow still runs: reported, left to the workflow. */
+  stuck: string[];
 }
 
 interface Orphan {
@@ -46,6 +54,19 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       if (err instanceof WorkflowNotFoundError) return false;
       throw err;
     }
+  }
+
+  async function reportStuck(grant: Orphan, now: Date): Promise<void> {
+    const overdueMs = now.getTime() - grant.expires_at.getTime();
+    log.warn('Grant overdue while its workflow runs', { requestId: grant.request_id, overdueMs });
+    await appendAuditEvent(db, {
+      key: `sweep/${grant.request_id}/overdue`,
+      actor: 'keyward',
+      action: 'grant.overdue',
+      subject: grant.request_id,
+      workflowId: grant.workflow_id,
+      details: { overdueMs, note: 'past its expiry while its workflow still runs; check the workers' },
+    });
   }
 
   async function revokeOrphan(grant: Orphan): Promise<void> {
@@ -89,12 +110,19 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         .where('grants.expires_at', '<', new Date(now.getTime() - GRACE_MS))
         .execute();
       const revoked: string[] = [];
+      const stuck: string[] = [];
       const failed: { requestId: string; error: string }[] = [];
       for (const grant of overdue) {
         // One grant that cannot be revoked (its system gone from the policy, say) must not keep
         // the sweep from the others: it is reported and tried again on the next run.
         try {
-          if (await workflowRunning(grant.workflow_id)) continue;
+          if (await workflowRunning(grant.workflow_id)) {
+            if (now.getTime() - grant.expires_at.getTime() > STUCK_MS) {
+              await reportStuck(grant, now);
+              stuck.push(grant.request_id);
+            }
+            continue;
+          }
           await revokeOrphan(grant);
           revoked.push(grant.request_id);
         } catch (err) {
@@ -127,7 +155,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         });
         abandoned.push(request.id);
       }
-      return { revoked, abandoned, failed };
+      return { revoked, abandoned, failed, stuck };
     },
   };
 }

@@ -237,6 +237,27 @@ describe('JIT elevation', () => {
     expect(last).toMatchObject({ action: 'grant.revoked', details: { cause: 'orphaned' } });
   });
 
+  test('reports, and leaves to its workflow, a grant long past expiry whose workflow still runs', async () => {
+    const handle = await request('target/analyst', 600_000);
+    await decide(handle, 'bob', 'approve');
+    const { requestId } = await statusOf(handle);
+    const longAgo = new Date(Date.now() - 3_600_000);
+    await harness.db.updateTable('grants').set({ expires_at: longAgo }).where('request_id', '=', requestId).execute();
+
+    const sweep = await harness.client.workflow.execute(sweepWorkflow, {
+      workflowId: uniqueName('sweep'),
+      taskQueue: harness.taskQueue,
+    });
+    expect(sweep.stuck).toContain(requestId);
+    expect(sweep.revoked).not.toContain(requestId);
+    expect(await harness.isMember(analyst, aliceLogin)).toBe(true);
+    const events = await listAuditEvents(harness.db, { subject: requestId });
+    expect(events.map((e) => e.action)).toContain('grant.overdue');
+
+    await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'alice' }] });
+    expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
+  });
+
   test('revokes a grant whose expiry passed while the worker was down, and records how late', async () => {
     const handle = await request('target/analyst', 2_000);
     await decide(handle, 'bob', 'approve');
