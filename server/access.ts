@@ -127,10 +127,11 @@ export class AccessService {
   private async checkStillApprover(actor: string, requestId: string): Promise<void> {
     const row = await this.deps.db
       .selectFrom('requests')
-      .select('entitlement_id')
+      .select(['entitlement_id', 'requester'])
       .where('id', '=', requestId)
       .executeTakeFirst();
-    const entitlement = row && this.deps.policy().entitlement(row.entitlement_id);
+    // The requester hears the reason that matters most to them from the workflow: never their own.
+    const entitlement = row && row.requester !== actor && this.deps.policy().entitlement(row.entitlement_id);
     if (!entitlement) return;
     const approvers = entitlement.approval.from.flatMap((group) => this.deps.policy().members(group));
     if (!approvers.includes(actor)) {
