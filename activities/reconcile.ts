@@ -77,18 +77,28 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
     const revokedAt = new Date().toISOString();
     await recordRevocation(db, grant.request_id, { revokedAt, revokedBy: 'keyward', cause: 'orphaned', latenessMs });
-    await db
-      .updateTable('requests')
-      .set({ status: 'REVOKED', updated_at: new Date() })
-      .where('id', '=', grant.request_id)
-      .execute();
+    await closeRequest(grant.request_id, grant.workflow_id, 'REVOKED', 'grant.revoked', {
+      cause: 'orphaned',
+      latenessMs,
+    });
+  }
+
+  /** Closes a request whose workflow is gone, and says so in the audit log, once. */
+  async function closeRequest(
+    requestId: string,
+    workflowId: string,
+    status: 'REVOKED' | 'CANCELLED',
+    action: string,
+    details: Record<string, unknown> = {},
+  ): Promise<void> {
+    await db.updateTable('requests').set({ status, updated_at: new Date() }).where('id', '=', requestId).execute();
     await appendAuditEvent(db, {
-      key: `sweep/${grant.request_id}/revoked`,
+      key: `sweep/${requestId}/${status.toLowerCase()}`,
       actor: 'keyward',
-      action: 'grant.revoked',
-      subject: grant.request_id,
-      workflowId: grant.workflow_id,
-      details: { cause: 'orphaned', latenessMs, note: 'its workflow was no longer running' },
+      action,
+      subject: requestId,
+      workflowId,
+      details: { ...details, note: 'its workflow was no longer running' },
     });
   }
 
@@ -140,19 +150,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const abandoned: string[] = [];
       for (const request of stale) {
         if (await workflowRunning(request.workflow_id)) continue;
-        await db
-          .updateTable('requests')
-          .set({ status: 'CANCELLED', updated_at: new Date() })
-          .where('id', '=', request.id)
-          .execute();
-        await appendAuditEvent(db, {
-          key: `sweep/${request.id}/abandoned`,
-          actor: 'keyward',
-          action: 'request.cancelled',
-          subject: request.id,
-          workflowId: request.workflow_id,
-          details: { note: 'its workflow was no longer running' },
-        });
+        await closeRequest(request.id, request.workflow_id, 'CANCELLED', 'request.cancelled');
         abandoned.push(request.id);
       }
       return { revoked, abandoned, failed, stuck };

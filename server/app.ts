@@ -14,7 +14,7 @@ import { grantRoutes } from './routes/grants';
 import { requestRoutes } from './routes/requests';
 import { slackRoute } from './slack';
 
-export interface AppDeps {
+export interface Deps {
   db: Db;
   temporal: Client;
   policy: () => PolicyView;
@@ -26,10 +26,8 @@ export interface AppDeps {
   slackReceiver?: EmbeddedSlackReceiver;
 }
 
-export type Deps = AppDeps;
-
 /** The HTTP API: health, then everything else behind a bearer token. */
-export function buildApp(deps: AppDeps): FastifyInstance {
+export function buildApp(deps: Deps): FastifyInstance {
   const app = Fastify({
     logger: {
       level: deps.logLevel ?? 'info',

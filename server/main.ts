@@ -1,7 +1,6 @@
-import { Client, Connection } from '@temporalio/client';
 import { PolicyView } from '../domain/access';
 import { loadPolicyFile } from '../integrations/policy/load';
-import { encryptedDataConverter } from '../integrations/temporal/codec';
+import { connectTemporalClient } from '../integrations/temporal/client';
 import { createDb, migrate } from '../store/db';
 import { readRuntimeConfig } from '../workers/config';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
@@ -16,11 +15,10 @@ async function main(): Promise<void> {
   const policy = new PolicyView(loadPolicyFile(config.policyFile));
   const db = createDb(config.databaseUrl);
   await migrate(db);
-  const connection = await Connection.connect({ address: config.temporalAddress });
-  const temporal = new Client({
-    connection,
+  const temporal = await connectTemporalClient({
+    address: config.temporalAddress,
     namespace: config.namespace,
-    dataConverter: encryptedDataConverter(config.encryptionKey),
+    encryptionKey: config.encryptionKey,
   });
   const deps = { db, temporal, policy: () => policy, taskQueue: JIT_TASK_QUEUE, logLevel: config.logLevel };
   const slack = config.slack
@@ -44,7 +42,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     await slack?.app.stop();
     await app.close();
-    await Promise.allSettled([db.destroy(), connection.close()]);
+    await Promise.allSettled([db.destroy(), temporal.connection.close()]);
     process.exit(0);
   };
   process.once('SIGINT', stop);

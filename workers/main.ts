@@ -1,9 +1,10 @@
-import { Client, Connection, ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { PolicyView } from '../domain/access';
 import { ConnectorRegistry } from '../integrations/connectors/registry';
 import { loadPolicyFile } from '../integrations/policy/load';
-import { encryptedDataConverter } from '../integrations/temporal/codec';
+import { connectTemporalClient } from '../integrations/temporal/client';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
 import { createDb, migrate } from '../store/db';
 import { SWEEP_SCHEDULE_ID } from '../workflows/sweep/definitions';
@@ -42,11 +43,10 @@ async function main(): Promise<void> {
   await migrate(db);
   const connectors = new ConnectorRegistry(() => policy.policy.systems);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
-  const clientConnection = await Connection.connect({ address: config.temporalAddress });
-  const client = new Client({
-    connection: clientConnection,
+  const client = await connectTemporalClient({
+    address: config.temporalAddress,
     namespace: config.namespace,
-    dataConverter: encryptedDataConverter(config.encryptionKey),
+    encryptionKey: config.encryptionKey,
   });
   await ensureSweepSchedule(client);
   const worker = await createKeywardWorker({
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();
-  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close(), clientConnection.close()]);
+  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close(), client.connection.close()]);
 }
 
 main().catch((err) => {

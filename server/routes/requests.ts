@@ -2,10 +2,9 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { JitState } from '../../domain/jit';
 import { listRequests } from '../../store/requests';
-import { jitWorkflowId, statusQuery } from '../../workflows/jit/definitions';
 import type { Deps } from '../app';
 import { AccessService, SafeText } from '../access';
-import { fromTemporal, HttpError } from '../errors';
+import { HttpError } from '../errors';
 
 const Params = z.object({ id: z.uuid('is not a request id') });
 const Approval = z.strictObject({ reason: SafeText.optional() });
@@ -15,13 +14,10 @@ const Revocation = z.strictObject({ reason: SafeText.optional() });
 const ListQuery = z.object({ awaiting: z.literal('me').optional(), all: z.enum(['true', 'false']).optional() });
 
 export function requestRoutes(deps: Deps) {
-  const handleFor = (id: string) => deps.temporal.workflow.getHandle(jitWorkflowId(id));
   const access = new AccessService(deps);
 
   async function visibleState(request: FastifyRequest, id: string): Promise<JitState> {
-    const state = await handleFor(id)
-      .query(statusQuery)
-      .catch((err) => Promise.reject(fromTemporal(err, id)));
+    const state = await access.status(id);
     const who = request.identity;
     const allowed = who === state.requester || state.plan.eligibleApprovers.includes(who) || deps.policy().isAdmin(who);
     if (!allowed) {

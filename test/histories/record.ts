@@ -48,48 +48,31 @@ type Handle = WorkflowHandle;
 const decide = (h: Handle, actor: string, decision: 'approve' | 'deny', reason?: string) =>
   h.executeUpdate(decideUpdate, { args: [{ actor, decision, reason }] });
 
+/** alice asks for `entitlementId`; every scenario starts the same way. */
+const start = (harness: JitHarness, entitlementId: string, durationMs: number) =>
+  harness.request({ requester: 'alice', entitlementId, durationMs, reason: 'replay' });
+
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
   'approved-then-expired': async (harness) => {
-    const handle = await harness.request({
-      requester: 'alice',
-      entitlementId: 'target/analyst',
-      durationMs: 2_000,
-      reason: 'replay',
-    });
+    const handle = await start(harness, 'target/analyst', 2_000);
     await decide(handle, 'bob', 'approve');
     return handle;
   },
   denied: async (harness) => {
-    const handle = await harness.request({
-      requester: 'alice',
-      entitlementId: 'target/analyst',
-      durationMs: 2_000,
-      reason: 'replay',
-    });
+    const handle = await start(harness, 'target/analyst', 2_000);
     await decide(handle, 'carol', 'deny', 'not now');
     return handle;
   },
-  'approval-window-expired': (harness) =>
-    harness.request({ requester: 'alice', entitlementId: 'target/analyst', durationMs: 2_000, reason: 'replay' }),
+  'approval-window-expired': (harness) => start(harness, 'target/analyst', 2_000),
   'quorum-then-revoked-early': async (harness) => {
-    const handle = await harness.request({
-      requester: 'alice',
-      entitlementId: 'target/admin',
-      durationMs: 60_000,
-      reason: 'replay',
-    });
+    const handle = await start(harness, 'target/admin', 60_000);
     await decide(handle, 'bob', 'approve');
     await decide(handle, 'carol', 'approve');
     await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
     return handle;
   },
   'cancelled-after-grant': async (harness) => {
-    const handle = await harness.request({
-      requester: 'alice',
-      entitlementId: 'target/analyst',
-      durationMs: 60_000,
-      reason: 'replay',
-    });
+    const handle = await start(harness, 'target/analyst', 60_000);
     await decide(handle, 'bob', 'approve');
     await handle.cancel();
     return handle;
