@@ -6,7 +6,7 @@ import { outcomeLine, REQUESTER_EVENTS, requestFacts, requesterNotice, utcTime }
 import type { NoticeEvent } from '../domain/notify';
 import type { LinkSigner } from '../integrations/email/links';
 import type { Mailer } from '../integrations/email/mailer';
-import { approvalEmail, noticeEmail } from '../integrations/email/templates';
+import { approvalEmail, factsEmail, noticeEmail } from '../integrations/email/templates';
 import { approvalBlocks, escapeMrkdwn, slackTime } from '../integrations/slack/blocks';
 import type { SlackDirectory } from '../integrations/slack/directory';
 import type { WebClient } from '@slack/web-api';
@@ -18,6 +18,17 @@ export interface NotifyDeps {
   policy: () => PolicyView;
   slack?: { client: WebClient; directory: SlackDirectory };
   mail?: { mailer: Mailer; links: LinkSigner; publicUrl: string; printLinks?: (line: string) => void };
+}
+
+/** A notice to named people that is not about one request: a rotation, an incident, a campaign. */
+export interface PeopleNotice {
+  /** Identities to tell, directly or through their groups. */
+  to: string[];
+  subject: string;
+  text: string;
+  facts: [string, string][];
+  /** Unique per notice; a retried activity sends nothing twice. */
+  key: string;
 }
 
 export interface NotifyInput {
@@ -161,7 +172,50 @@ export function createNotifyActivities(deps: NotifyDeps) {
     );
   }
 
+  /** Runs each channel's work whatever happened to the others; throws the first failure after. */
+  async function everyChannel(works: (() => Promise<void>)[]): Promise<void> {
+    const failures: unknown[] = [];
+    for (const work of works) await work().catch((err: unknown) => void failures.push(err));
+    if (failures.length > 0) throw failures[0];
+  }
+
   return {
+    /**
+     * Tells people something in a Slack DM and by email. With neither channel configured the
+     * notice goes to the worker's log, so an alert is never silently dropped.
+     */
+    async tellPeople(notice: PeopleNotice): Promise<void> {
+      const people = deps.policy().people(notice.to);
+      const { slack, mail } = deps;
+      if (!slack && !mail) {
+        log.warn(notice.subject, { text: notice.text, to: people.join(', ') });
+        return;
+      }
+      const works: (() => Promise<void>)[] = [];
+      for (const person of people) {
+        if (slack) {
+          works.push(async () => {
+            const slackId = await slack.directory.slackIdFor(person);
+            if (!slackId) return;
+            const lines = notice.facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
+            const text = `${escapeMrkdwn(notice.text)}\n${lines}`;
+            await once(`${notice.key}/slack/${person}`, () =>
+              slackCall(() => slack.client.chat.postMessage({ channel: slackId, text })),
+            );
+          });
+        }
+        const identity = deps.policy().identity(person);
+        if (mail && identity?.email) {
+          works.push(() =>
+            once(`${notice.key}/email/${person}`, () =>
+              mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...factsEmail(notice) }),
+            ),
+          );
+        }
+      }
+      await everyChannel(works);
+    },
+
     /** Tells the people concerned about one moment of a request, on every configured channel. */
     async notify(input: NotifyInput): Promise<void> {
       // Each channel is tried whatever happened to the others: Slack being down must not keep an

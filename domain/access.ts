@@ -1,5 +1,5 @@
 import { FailureType } from './failures';
-import type { Entitlement, Identity, Policy, RiskTier } from './policy';
+import type { Credential, Entitlement, Identity, Policy, RiskTier } from './policy';
 import { formatDuration } from './duration';
 import { MAX_TEXT, unsafeTextProblem } from './text';
 
@@ -8,11 +8,23 @@ export class PolicyView {
   private readonly identities: Map<string, Identity>;
   private readonly groups: Map<string, string[]>;
   private readonly entitlements: Map<string, Entitlement>;
+  private readonly credentials: Map<string, Credential>;
 
   constructor(readonly policy: Policy) {
     this.identities = new Map(policy.identities.map((i) => [i.id, i]));
     this.groups = new Map(policy.groups.map((g) => [g.id, g.members]));
     this.entitlements = new Map(policy.entitlements.map((e) => [e.id, e]));
+    this.credentials = new Map((policy.credentials ?? []).map((c) => [c.id, c]));
+  }
+
+  credential(id: string): Credential | undefined {
+    return this.credentials.get(id);
+  }
+
+  /** Identities named directly or through their groups, each once, in the order given. */
+  people(identitiesOrGroups: readonly string[]): string[] {
+    const ids = identitiesOrGroups.flatMap((id) => (this.groups.has(id) ? this.members(id) : [id]));
+    return [...new Set(ids)].filter((id) => this.identities.has(id));
   }
 
   identity(id: string): Identity | undefined {
@@ -52,6 +64,7 @@ export class PolicyView {
       groups,
       systems: this.policy.systems.filter((s) => s.id === entitlement?.system),
       entitlements: entitlement ? [entitlement] : [],
+      credentials: [],
     };
   }
 }

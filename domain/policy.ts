@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { parseDuration } from './duration';
 
@@ -89,6 +90,61 @@ export const EntitlementSchema = z.strictObject({
     .describe("post approval requests to this Slack channel instead of each approver's DMs"),
 });
 
+const Login = z.string().min(1).max(63);
+
+/** The characters a generated secret is drawn from; none needs quoting in a URL or a shell. */
+export const SECRET_ALPHABETS = {
+  alphanumeric: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+  hex: '0123456789abcdef',
+  'alphanumeric-symbols': 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+=',
+} as const;
+
+export const GeneratorSchema = z.strictObject({
+  length: z.number().int().min(16).max(128).default(32),
+  alphabet: z.enum(Object.keys(SECRET_ALPHABETS) as [keyof typeof SECRET_ALPHABETS]).default('alphanumeric'),
+});
+
+/** A five-field cron expression (minute hour day-of-month month day-of-week), read in UTC. */
+export const CronText = z
+  .string()
+  .describe('a cron expression such as "0 3 * * 1" (minute hour day month weekday, UTC)')
+  .superRefine((text, ctx) => {
+    if (text.trim().split(/\s+/).length !== 5) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" must have five fields: minute hour day month weekday` });
+      return;
+    }
+    try {
+      CronExpressionParser.parse(text, { tz: 'UTC', strict: false });
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `"${text}" is not a cron expression: ${(err as Error).message}` });
+    }
+  });
+
+export const WebhookSchema = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+  secret: SecretRef.describe('key of the HMAC-SHA-256 signature on each call'),
+});
+
+export const CredentialSchema = z.strictObject({
+  id: EntitlementId,
+  identity: Slug.describe('the non-human identity that uses the secret'),
+  system: Slug,
+  strategy: z.enum(['single-login', 'alternating-logins']),
+  logins: z
+    .array(Login)
+    .length(2)
+    .optional()
+    .describe("alternating-logins only: the two logins that take turns; single-login uses the identity's login"),
+  every: durationText(366 * 86_400_000).optional(),
+  cron: CronText.optional(),
+  overlap: durationText()
+    .optional()
+    .describe('how long the previous secret keeps working after a rotation (alternating logins; default 1h)'),
+  generator: GeneratorSchema.prefault({}),
+  notify: z.array(Slug).default([]).describe('identities or groups told of each rotation, besides the owner'),
+  webhooks: z.array(WebhookSchema).default([]).describe("the consumers' endpoints, called after each rotation"),
+});
+
 export const SettingsSchema = z.strictObject({
   approvalWindow: durationText().default(4 * 3_600_000),
   expiryWarning: durationText()
@@ -104,6 +160,7 @@ const PolicyObject = z.strictObject({
   groups: z.array(GroupSchema).default([]),
   systems: z.array(SystemSchema).default([]),
   entitlements: z.array(EntitlementSchema).default([]),
+  credentials: z.array(CredentialSchema).default([]),
 });
 
 // What the reference checks read. They run whenever these parts are well formed, even if other
@@ -120,6 +177,19 @@ const ReferenceShape = z.object({
       approval: z.object({ required: z.number(), from: z.array(z.string()) }),
     }),
   ),
+  credentials: z.array(
+    z.object({
+      id: z.string(),
+      identity: z.string(),
+      system: z.string(),
+      strategy: z.string(),
+      logins: z.array(z.string()).optional(),
+      every: z.number().optional(),
+      cron: z.string().optional(),
+      overlap: z.number().optional(),
+      notify: z.array(z.string()),
+    }),
+  ),
 });
 
 export const PolicySchema = PolicyObject.superRefine(checkReferences, {
@@ -132,6 +202,27 @@ export type Identity = z.infer<typeof IdentitySchema>;
 export type Group = z.infer<typeof GroupSchema>;
 export type System = z.infer<typeof SystemSchema>;
 export type Entitlement = z.infer<typeof EntitlementSchema>;
+export type Credential = z.infer<typeof CredentialSchema>;
+
+/** How long the previous secret keeps working: only alternating logins can keep two alive. */
+export const DEFAULT_OVERLAP_MS = 3_600_000;
+
+export function overlapOf(credential: Pick<Credential, 'strategy' | 'overlap'>): number {
+  if (credential.strategy !== 'alternating-logins') return 0;
+  return credential.overlap ?? DEFAULT_OVERLAP_MS;
+}
+
+/** The login on `system` that belongs to `identity`: the one the policy names, or the identity's id. */
+export function loginOf(identity: Pick<Identity, 'id' | 'logins'>, system: string): string {
+  return Object.hasOwn(identity.logins, system) ? identity.logins[system] : identity.id;
+}
+
+/** The logins a credential's secret is set on: the identity's own, or the alternating pair. */
+export function credentialLogins(credential: Credential, identity: Pick<Identity, 'id' | 'logins'>): string[] {
+  return credential.strategy === 'alternating-logins' && credential.logins
+    ? credential.logins
+    : [loginOf(identity, credential.system)];
+}
 
 type Ctx = z.RefinementCtx;
 
@@ -177,7 +268,7 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
     policy.identities.forEach((identity, i) => {
       // A duplicate identity is reported as such, not again as a login clash with itself.
       if (policy.identities.findIndex((other) => other.id === identity.id) !== i) return;
-      const login = Object.hasOwn(identity.logins, system) ? identity.logins[system] : identity.id;
+      const login = loginOf(identity, system);
       const other = owners.get(login);
       if (other) {
         ctx.addIssue({
@@ -211,6 +302,8 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
     if (!other) roleOwners.set(key, entitlement.id);
   });
 
+  checkCredentials(policy, identities, groups, systems, ctx);
+
   const membersOf = new Map(policy.groups.map((g) => [g.id, g.members]));
   policy.entitlements.forEach((entitlement, i) => {
     if (!systems.has(entitlement.system)) missing(['entitlements', i, 'system'], 'system', entitlement.system);
@@ -233,6 +326,68 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
         message: `needs ${required} approvers but its groups have only ${approvers.size} members`,
       });
     }
+  });
+}
+
+function checkCredentials(
+  policy: z.infer<typeof PolicyObject>,
+  identities: Set<string>,
+  groups: Set<string>,
+  systems: Set<string>,
+  ctx: Ctx,
+): void {
+  checkUnique(policy.credentials, 'credentials', ctx);
+  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  // Whose login each name on each system is, so a credential cannot take over somebody else's.
+  const loginOwner = new Map<string, string>();
+  for (const identity of policy.identities) {
+    for (const system of systems) loginOwner.set(`${system}\u0000${loginOf(identity, system)}`, identity.id);
+  }
+  const rotated = new Map<string, string>();
+
+  policy.credentials.forEach((credential, i) => {
+    const at = (...path: (string | number)[]) => ['credentials', i, ...path];
+    const identity = policy.identities.find((candidate) => candidate.id === credential.identity);
+    if (!identity) problem(at('identity'), `unknown identity "${credential.identity}"`);
+    else if (identity.kind !== 'non-human') {
+      problem(at('identity'), `${identity.id} is a person; keyward rotates the secrets of non-human identities`);
+    }
+    if (!systems.has(credential.system)) problem(at('system'), `unknown system "${credential.system}"`);
+    if ((credential.every === undefined) === (credential.cron === undefined)) {
+      problem(at(), 'needs exactly one of "every" or "cron"');
+    }
+    if (credential.every !== undefined && credential.every < 60_000) {
+      problem(at('every'), 'must be at least 1m');
+    }
+    const overlap = overlapOf(credential);
+    if (credential.every !== undefined && overlap >= credential.every) {
+      problem(at('overlap'), 'must be shorter than the rotation interval, or two rotations would overlap');
+    }
+    if (credential.strategy === 'single-login') {
+      if (credential.logins) problem(at('logins'), "single-login rotates the identity's own login; remove logins");
+      if (credential.overlap !== undefined) {
+        problem(at('overlap'), 'a single login holds one password at a time, so it has no overlap');
+      }
+    } else if (!credential.logins) {
+      problem(at('logins'), 'alternating-logins needs the two logins that take turns');
+    } else if (credential.logins[0] === credential.logins[1]) {
+      problem(at('logins'), 'the two logins must differ');
+    }
+    credential.notify.forEach((who, j) => {
+      if (!identities.has(who) && !groups.has(who)) problem(at('notify', j), `unknown identity or group "${who}"`);
+    });
+    if (!identity) return;
+    credentialLogins(credential, identity).forEach((login, j) => {
+      const key = `${credential.system}\u0000${login}`;
+      const path = credential.strategy === 'single-login' ? at('identity') : at('logins', j);
+      const owner = loginOwner.get(key);
+      if (owner && owner !== identity.id) problem(path, `login "${login}" on ${credential.system} is ${owner}'s`);
+      const other = rotated.get(key);
+      if (other && other !== credential.id) {
+        problem(path, `login "${login}" on ${credential.system} is already rotated by ${other}`);
+      }
+      rotated.set(key, credential.id);
+    });
   });
 }
 

@@ -69,6 +69,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     persistent: options.persistent,
     // As root, PostgreSQL refuses to run; the package then runs it as a dedicated system user.
     createPostgresUser: true,
+    // Logins prove their password with SCRAM, so it never crosses the wire in the clear.
+    authMethod: 'scram-sha-256',
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (line: unknown) => options.log?.(String(line).trimEnd()),
     onError: (err: unknown) => options.log?.(String(err).trimEnd()),

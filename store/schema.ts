@@ -78,6 +78,37 @@ export interface EmailLinkUsesTable {
   used_at: Generated<Timestamp>;
 }
 
+export interface CredentialsTable {
+  id: string;
+  identity: string;
+  system_id: string;
+  strategy: string;
+  /** Set when the credential left the policy; its versions are kept for the record. */
+  removed_at: Timestamp | null;
+  last_rotated_at: Timestamp | null;
+  /** The outcome of the last run that got past planning: rotated, failed. */
+  last_status: string | null;
+  last_error: string | null;
+  last_workflow_id: string | null;
+  updated_at: Timestamp;
+}
+
+export type VersionLabel = 'pending' | 'current' | 'previous' | 'retired' | 'failed';
+
+export interface CredentialVersionsTable {
+  id: string;
+  credential_id: string;
+  login: string;
+  label: VersionLabel;
+  /** AES-256-GCM; emptied once the version is retired or failed. */
+  sealed: Buffer | null;
+  workflow_id: string;
+  created_at: Timestamp;
+  set_at: Timestamp | null;
+  promoted_at: Timestamp | null;
+  retired_at: Timestamp | null;
+}
+
 export interface Database {
   requests: RequestsTable;
   grants: GrantsTable;
@@ -86,4 +117,6 @@ export interface Database {
   slack_messages: SlackMessagesTable;
   notices_sent: NoticesSentTable;
   email_link_uses: EmailLinkUsesTable;
+  credentials: CredentialsTable;
+  credential_versions: CredentialVersionsTable;
 }

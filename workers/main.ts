@@ -10,6 +10,7 @@ import { createDb, migrate } from '../store/db';
 import { SWEEP_SCHEDULE_ID } from '../workflows/sweep/definitions';
 import { notificationChannels } from './channels';
 import { readRuntimeConfig } from './config';
+import { syncRotations } from './rotation-sync';
 import { createKeywardWorker } from './worker';
 
 /** The sweep for grants whose workflow is gone runs every five minutes; created once, kept after. */
@@ -49,6 +50,11 @@ async function main(): Promise<void> {
     encryptionKey: config.encryptionKey,
   });
   await ensureSweepSchedule(client);
+  const schedules = await syncRotations(db, client, policy.policy.credentials);
+  if (schedules.created.length + schedules.updated.length + schedules.deleted.length > 0) {
+    const parts = Object.entries(schedules).map(([what, ids]) => `${ids.length} ${what}`);
+    process.stdout.write(`Rotation schedules: ${parts.join(', ')}\n`);
+  }
   const worker = await createKeywardWorker({
     connection,
     namespace: config.namespace,
@@ -62,6 +68,7 @@ async function main(): Promise<void> {
       (line) => process.stdout.write(`${line}\n`),
     ),
     encryptionKey: config.encryptionKey,
+    secretKey: config.encryptionKey,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();

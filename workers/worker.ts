@@ -3,10 +3,12 @@ import type { NativeConnection } from '@temporalio/worker';
 import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
 import { createReconcileActivities } from '../activities/reconcile';
+import { createRotationActivities } from '../activities/rotation';
 import type { ReconcileDeps } from '../activities/reconcile';
 import type { NotifyDeps } from '../activities/notify';
 import type { PolicyView } from '../domain/access';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { createSecretCipher } from '../integrations/secrets/cipher';
 import { encryptedDataConverter } from '../integrations/temporal/codec';
 import type { Db } from '../store/db';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
@@ -23,6 +25,10 @@ export interface KeywardWorkerOptions {
   channels?: Omit<NotifyDeps, 'db' | 'policy'>;
   /** Without a key payloads travel unencrypted; only tests that replay histories do that. */
   encryptionKey?: Buffer;
+  /** The key the secret store's values are sealed under (derived from, never equal to, it). */
+  secretKey: Buffer;
+  /** Where the credentials' webhook secrets are resolved; the process environment by default. */
+  env?: NodeJS.ProcessEnv;
   taskQueue?: string;
   /** A prebuilt workflow bundle; without it the worker bundles the workflows at start. */
   workflowBundlePath?: string;
@@ -42,6 +48,13 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
       ...createJitActivities({ db: options.db, connectors: options.connectors }),
       ...createNotifyActivities({ db: options.db, policy: options.policy, ...options.channels }),
       ...createReconcileActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
+      ...createRotationActivities({
+        db: options.db,
+        connectors: options.connectors,
+        policy: options.policy,
+        cipher: createSecretCipher(options.secretKey),
+        env: options.env,
+      }),
     },
     dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
   });

@@ -1,2 +1,3 @@
 export { jitWorkflow } from './jit/workflow';
 export { sweepWorkflow } from './sweep/workflow';
+export { rotationWorkflow } from './rotation/workflow';

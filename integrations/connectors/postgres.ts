@@ -1,5 +1,7 @@
-import { Pool } from 'pg';
-import { ConnectorError, type ConnectorErrorKind, type RoleConnector } from './types';
+import { Client, Pool } from 'pg';
+import { parseIntoClientConfig } from 'pg-connection-string';
+import { SCRAM_VERIFIER } from './scram';
+import { ConnectorError, type ConnectorErrorKind, type TargetConnector } from './types';
 
 /** PostgreSQL silently truncates longer names (NAMEDATALEN - 1), which would name another role. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -65,8 +67,15 @@ const MEMBERS_SQL = `SELECT u.rolname AS member FROM pg_roles r
   LEFT JOIN pg_auth_members m ON m.roleid = r.oid LEFT JOIN pg_roles u ON u.oid = m.member
   WHERE r.rolname = $1`;
 
-/** Manages role membership in one PostgreSQL cluster through a small pool of connections. */
-export function createPostgresConnector(options: { systemId: string; connectionString: string }): RoleConnector {
+const MEMBERSHIPS_SQL = `SELECT DISTINCT r.rolname AS role FROM pg_auth_members m
+  JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+  WHERE u.rolname = $1 ORDER BY 1`;
+
+/**
+ * Manages role membership and login passwords in one PostgreSQL cluster through a small pool
+ * of connections.
+ */
+export function createPostgresConnector(options: { systemId: string; connectionString: string }): TargetConnector {
   const { systemId, connectionString } = options;
   const pool = new Pool({
     connectionString,
@@ -82,15 +91,17 @@ export function createPostgresConnector(options: { systemId: string; connectionS
   let closing: Promise<void> | undefined;
 
   const secrets = [connectionString, ...passwordsIn(connectionString)].filter((s) => s.length > 0);
-  const redact = (text: string) => secrets.reduce((out, secret) => out.split(secret).join('***'), text);
+  const redact = (text: string, more: string[]) =>
+    [...secrets, ...more].reduce((out, secret) => out.split(secret).join('***'), text);
 
-  async function attempt<T>(action: string, work: () => Promise<T>): Promise<T> {
+  /** Runs one action, turning any failure into a ConnectorError whose message holds no secret. */
+  async function attempt<T>(action: string, work: () => Promise<T>, alsoSecret: string[] = []): Promise<T> {
     try {
       if (closing) throw new ConnectorError('invalid-input', 'the connector is closed');
       return await work();
     } catch (error) {
       const kind = error instanceof ConnectorError ? error.kind : kindOf(error);
-      const detail = redact(String(fieldOf(error, 'message') || fieldOf(error, 'code') || error));
+      const detail = redact(String(fieldOf(error, 'message') || fieldOf(error, 'code') || error), alsoSecret);
       // Only the server's own answer is kept as the cause: other errors (a malformed URL, say) can
       // carry the connection string, which holds the password, in their properties.
       const cause = fieldOf(error, 'severity') === undefined ? undefined : error;
@@ -140,6 +151,50 @@ export function createPostgresConnector(options: { systemId: string; connectionS
         const members = rows.flatMap((row) => (row.member === null ? [] : [row.member]));
         return [...new Set(members)].sort();
       }),
+
+    setPasswordVerifier: (login, verifier, { enableLogin }) =>
+      attempt(`set the password of ${login}`, async () => {
+        // A utility statement takes no parameters, so the verifier is checked to be exactly what
+        // scramVerifier writes (no quote can be in it) before it becomes a literal.
+        if (!SCRAM_VERIFIER.test(verifier)) throw new ConnectorError('invalid-input', 'that is not a SCRAM verifier');
+        await pool.query(`ALTER ROLE ${quoteIdent(login)} WITH ${enableLogin ? 'LOGIN ' : ''}PASSWORD '${verifier}'`);
+      }),
+
+    disableLogin: (login) =>
+      attempt(`disable login ${login}`, async () => {
+        await pool.query(`ALTER ROLE ${quoteIdent(login)} WITH NOLOGIN PASSWORD NULL`);
+      }),
+
+    membershipsOf: (login) =>
+      attempt(`list the roles of ${login}`, async () => {
+        quoteIdent(login);
+        const { rows } = await pool.query<{ role: string }>(MEMBERSHIPS_SQL, [login]);
+        return rows.map((row) => row.role);
+      }),
+
+    checkLogin: (login, password) =>
+      attempt(
+        `log in as ${login}`,
+        async () => {
+          quoteIdent(login);
+          const client = new Client({
+            ...parseIntoClientConfig(connectionString),
+            user: login,
+            password,
+            connectionTimeoutMillis: 5_000,
+            statement_timeout: 5_000,
+            application_name: 'keyward-check',
+          });
+          client.on('error', () => {});
+          try {
+            await client.connect();
+            await client.query('SELECT 1');
+          } finally {
+            await client.end().catch(() => {});
+          }
+        },
+        [password],
+      ),
 
     close: () => (closing ??= pool.end()),
   };

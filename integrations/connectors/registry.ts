@@ -1,19 +1,19 @@
 import type { System } from '../../domain/policy';
 import { resolveSecretRef } from '../secrets/refs';
 import { createPostgresConnector } from './postgres';
-import type { RoleConnector } from './types';
+import type { TargetConnector } from './types';
 import { ConnectorError } from './types';
 
 /** Hands out one connector per target system, created on first use from the policy. */
 export class ConnectorRegistry {
-  private readonly connectors = new Map<string, RoleConnector>();
+  private readonly connectors = new Map<string, TargetConnector>();
 
   constructor(
     private readonly systems: () => readonly System[],
     private readonly env: NodeJS.ProcessEnv = process.env,
   ) {}
 
-  get(systemId: string): RoleConnector {
+  get(systemId: string): TargetConnector {
     const existing = this.connectors.get(systemId);
     if (existing) return existing;
     const system = this.systems().find((s) => s.id === systemId);

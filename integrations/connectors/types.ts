@@ -9,6 +9,23 @@ export interface RoleConnector {
   close(): Promise<void>;
 }
 
+/** What keyward needs from a target system to rotate the passwords of its logins. */
+export interface LoginConnector {
+  /**
+   * Sets the login's password from a verifier computed by keyward, so the password itself never
+   * reaches the target; `enableLogin` also lets the role log in. Sessions already open go on.
+   */
+  setPasswordVerifier(login: string, verifier: string, options: { enableLogin: boolean }): Promise<void>;
+  /** Stops the login from logging in and forgets its password; sessions already open go on. */
+  disableLogin(login: string): Promise<void>;
+  /** The roles `login` is a direct member of, sorted. */
+  membershipsOf(login: string): Promise<string[]>;
+  /** Logs in as `login` with `password` and runs one query; throws a permission-denied error if refused. */
+  checkLogin(login: string, password: string): Promise<void>;
+}
+
+export type TargetConnector = RoleConnector & LoginConnector;
+
 export type ConnectorErrorKind = 'permission-denied' | 'unknown-object' | 'invalid-input' | 'transient';
 
 /**

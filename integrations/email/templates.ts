@@ -23,12 +23,16 @@ function page(title: string, body: string): string {
 }
 
 function factTable(facts: RequestFacts): string {
-  const rows = factRows(facts)
+  return rowsTable(factRows(facts));
+}
+
+function rowsTable(rows: [string, string][]): string {
+  const cells = rows
     .map(
       ([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
     )
     .join('');
-  return `<table>${rows}</table>`;
+  return `<table>${cells}</table>`;
 }
 
 /** The approval request: the same facts as the Slack message, and a link per decision. */
@@ -68,3 +72,10 @@ export function noticeEmail(notice: { subject: string; text: string }, facts: Re
 }
 
 export { escapeHtml };
+
+/** A notice that is not about one request: a line of text and its facts as label and value. */
+export function factsEmail(notice: { subject: string; text: string; facts: [string, string][] }) {
+  const text = `${notice.text}\n\n${notice.facts.map(([k, v]) => `${k}: ${v}`).join('\n')}\n`;
+  const html = page(notice.subject, `<p>${escapeHtml(notice.text)}</p>${rowsTable(notice.facts)}`);
+  return { subject: notice.subject, text, html };
+}

@@ -98,6 +98,7 @@ export class JitHarness {
       workflows: this.client.workflow,
       channels: this.channels,
       encryptionKey: this.options.encrypt ? this.encryptionKey : undefined,
+      secretKey: this.encryptionKey,
       taskQueue: this.taskQueue,
       workflowBundlePath: testServers().bundlePath,
     });

@@ -35,6 +35,7 @@ function basePolicy(): Required<PolicyInput> {
       { id: 'pair', members: ['alice', 'bob'] },
     ],
     systems: [{ id: 'pg', type: 'postgres', connection: 'env:PG_URL' }],
+    credentials: [],
     entitlements: [
       {
         id: 'pg/analyst',

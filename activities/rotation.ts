@@ -1,0 +1,357 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { PolicyView } from '../domain/access';
+import { FailureType } from '../domain/failures';
+import { loginOf, overlapOf, SECRET_ALPHABETS } from '../domain/policy';
+import type { Credential } from '../domain/policy';
+import type { PlanResult, RollbackResult, RotationPlan, RotationStep } from '../domain/rotation';
+import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { scramVerifier } from '../integrations/connectors/scram';
+import { ConnectorError } from '../integrations/connectors/types';
+import type { SecretCipher } from '../integrations/secrets/cipher';
+import { generateSecret } from '../integrations/secrets/generate';
+import { resolveSecretRef, SecretReferenceError } from '../integrations/secrets/refs';
+import { postSignedWebhook } from '../integrations/webhooks/signature';
+import { appendAuditEvent } from '../store/audit';
+import {
+  endVersion,
+  ensureCredential,
+  ensurePendingVersion,
+  findVersion,
+  lastRotatedAt,
+  markVersionSet,
+  promoteVersion,
+  recordRotationOutcome,
+  versionWithLabel,
+} from '../store/credentials';
+import type { VersionRow } from '../store/credentials';
+import type { Db } from '../store/db';
+import { claimNotice, releaseNotice } from '../store/notices';
+
+export interface RotationDeps {
+  db: Db;
+  connectors: Pick<ConnectorRegistry, 'get'>;
+  policy: () => PolicyView;
+  cipher: SecretCipher;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What a sealed value is bound to: it opens only on its own credential and version. */
+export const sealContext = (credentialId: string, versionId: string) => `${credentialId}#${versionId}`;
+
+/** The actor of the audit events a rotation writes: the schedule acts on the policy's behalf. */
+const ACTOR = 'keyward:rotation';
+
+/** Turns a target's or configuration's failure into one Temporal knows whether to retry. */
+function asFailure(err: unknown, doing: string): unknown {
+  if (err instanceof SecretReferenceError) {
+    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
+  }
+  if (!(err instanceof ConnectorError)) return err;
+  const type = {
+    'permission-denied': FailureType.ConnectorPermissionDenied,
+    'unknown-object': FailureType.ConnectorUnknownObject,
+    'invalid-input': FailureType.InvalidInput,
+    transient: FailureType.ConnectorUnavailable,
+  }[err.kind];
+  return ApplicationFailure.create({ message: err.message, type, nonRetryable: !err.retryable });
+}
+
+export function createRotationActivities(deps: RotationDeps) {
+  const { db, cipher } = deps;
+
+  function credentialOf(credentialId: string): Credential {
+    const credential = deps.policy().credential(credentialId);
+    if (!credential) {
+      throw ApplicationFailure.nonRetryable(
+        `credential ${credentialId} is not in the policy`,
+        FailureType.Misconfigured,
+      );
+    }
+    return credential;
+  }
+
+  async function versionOf(versionId: string): Promise<VersionRow> {
+    const version = await findVersion(db, versionId);
+    if (!version)
+      throw ApplicationFailure.nonRetryable(`version ${versionId} does not exist`, FailureType.InvalidInput);
+    return version;
+  }
+
+  function secretOf(version: VersionRow): string {
+    if (!version.sealed) {
+      throw ApplicationFailure.nonRetryable(
+        `version ${version.id} of ${version.credential_id} is ${version.label}; its value is gone`,
+        FailureType.InvalidInput,
+      );
+    }
+    return cipher.open(version.sealed, sealContext(version.credential_id, version.id));
+  }
+
+  async function onTarget<T>(
+    systemId: string,
+    doing: string,
+    work: (c: ReturnType<RotationDeps['connectors']['get']>) => Promise<T>,
+  ) {
+    try {
+      return await work(deps.connectors.get(systemId));
+    } catch (err) {
+      throw asFailure(err, doing);
+    }
+  }
+
+  /** Sends once per key: claimed first, given back if sending fails so that a retry sends. */
+  async function once(key: string, send: () => Promise<void>): Promise<void> {
+    if (!(await claimNotice(db, key))) return;
+    try {
+      await send();
+    } catch (err) {
+      await releaseNotice(db, key);
+      throw err;
+    }
+  }
+
+  return {
+    /**
+     * Decides what a run does: which login gets the new secret and what it falls back to. A run
+     * the schedule started for a time that a later rotation already covered is skipped, so a
+     * credential is rotated once after downtime, not once per missed interval.
+     */
+    async planRotation(input: { credentialId: string; scheduledAt: string }): Promise<PlanResult> {
+      const credential = credentialOf(input.credentialId);
+      const identity = deps.policy().identity(credential.identity)!;
+      await ensureCredential(db, credential);
+      const last = await lastRotatedAt(db, credential.id);
+      if (last && last.getTime() >= Date.parse(input.scheduledAt)) {
+        return {
+          kind: 'skip',
+          reason: `already rotated at ${last.toISOString()}, after this run was due at ${input.scheduledAt}`,
+        };
+      }
+      const current = await versionWithLabel(db, credential.id, 'current');
+      let login = loginOf(identity, credential.system);
+      if (credential.strategy === 'alternating-logins' && credential.logins) {
+        // The login not in use takes the new secret; the one in use keeps working meanwhile.
+        login = credential.logins.find((l) => l !== current?.login) ?? credential.logins[0];
+      }
+      const plan: RotationPlan = {
+        credentialId: credential.id,
+        identity: identity.id,
+        systemId: credential.system,
+        strategy: credential.strategy,
+        login,
+        current: current && { versionId: current.id, login: current.login },
+        overlapMs: overlapOf(credential),
+        tell: deps.policy().people([...(identity.owner ? [identity.owner] : []), ...credential.notify]),
+      };
+      return { kind: 'rotate', plan };
+    },
+
+    /** Generates the new secret and stores it, sealed, as the run's pending version; once per run. */
+    async createPendingVersion(input: {
+      credentialId: string;
+      workflowId: string;
+      login: string;
+    }): Promise<{ versionId: string }> {
+      const { generator } = credentialOf(input.credentialId);
+      const { version, created, abandoned } = await ensurePendingVersion(db, {
+        credentialId: input.credentialId,
+        workflowId: input.workflowId,
+        login: input.login,
+        seal: (versionId) =>
+          cipher.seal(
+            generateSecret(generator.length, SECRET_ALPHABETS[generator.alphabet]),
+            sealContext(input.credentialId, versionId),
+          ),
+      });
+      if (abandoned) log.warn('Replaced a pending version left by an earlier run', { abandoned });
+      if (created) log.info('Generated a pending version', { credentialId: input.credentialId, versionId: version.id });
+      return { versionId: version.id };
+    },
+
+    /**
+     * Puts the pending secret on the target. Alternating logins first give the standby login
+     * exactly the memberships of the one in use, so consumers lose nothing when they switch.
+     */
+    async setOnTarget(input: { plan: RotationPlan; versionId: string }): Promise<void> {
+      const { plan } = input;
+      const version = await versionOf(input.versionId);
+      if (version.label === 'current') return;
+      const verifier = scramVerifier(secretOf(version));
+      const alternating = plan.strategy === 'alternating-logins';
+      await onTarget(plan.systemId, `set the new secret of ${plan.credentialId}`, async (target) => {
+        if (alternating && plan.current && plan.current.login !== version.login) {
+          const [want, have] = await Promise.all([
+            target.membershipsOf(plan.current.login),
+            target.membershipsOf(version.login),
+          ]);
+          for (const role of want.filter((r) => !have.includes(r))) await target.ensureGranted(role, version.login);
+          for (const role of have.filter((r) => !want.includes(r))) await target.ensureRevoked(role, version.login);
+        }
+        await target.setPasswordVerifier(version.login, verifier, { enableLogin: alternating });
+      });
+      await markVersionSet(db, version.id);
+    },
+
+    /** Logs in to the target with the version's secret. */
+    async testVersion(input: { credentialId: string; versionId: string }): Promise<void> {
+      const version = await versionOf(input.versionId);
+      if (version.label === 'current') return;
+      const { system } = credentialOf(input.credentialId);
+      await onTarget(system, `log in as ${version.login} with the new secret`, (target) =>
+        target.checkLogin(version.login, secretOf(version)),
+      );
+    },
+
+    /** Pending becomes current and the previous current is kept for the overlap window. */
+    async promoteVersion(input: {
+      plan: RotationPlan;
+      versionId: string;
+      workflowId: string;
+    }): Promise<{ promotedAt: string; previousVersionId?: string }> {
+      const { plan } = input;
+      const { previous, retired } = await promoteVersion(db, plan.credentialId, input.versionId);
+      const version = await versionOf(input.versionId);
+      await recordRotationOutcome(db, plan.credentialId, { status: 'rotated', workflowId: input.workflowId });
+      await appendAuditEvent(db, {
+        key: `${input.workflowId}/rotated`,
+        actor: ACTOR,
+        action: 'credential.rotated',
+        subject: plan.credentialId,
+        workflowId: input.workflowId,
+        details: {
+          version: version.id,
+          login: version.login,
+          ...(previous && { previous: previous.id }),
+          ...(retired && { retired }),
+        },
+      });
+      return { promotedAt: version.promoted_at!.toISOString(), previousVersionId: previous?.id };
+    },
+
+    /**
+     * Tells the credential's consumers through their webhooks, each signed with its own secret.
+     * The event carries ids and times only; consumers fetch the secret from keyward.
+     */
+    async callWebhooks(input: { plan: RotationPlan; versionId: string; workflowId: string }): Promise<void> {
+      const { webhooks } = credentialOf(input.plan.credentialId);
+      const version = await versionOf(input.versionId);
+      const event = {
+        type: 'credential.rotated',
+        credentialId: input.plan.credentialId,
+        version: version.id,
+        login: version.login,
+        rotatedAt: version.promoted_at?.toISOString(),
+        ...(input.plan.overlapMs > 0 &&
+          version.promoted_at && {
+            previousValidUntil: new Date(version.promoted_at.getTime() + input.plan.overlapMs).toISOString(),
+          }),
+      };
+      const failures: string[] = [];
+      for (const [index, hook] of webhooks.entries()) {
+        await once(`${input.workflowId}/webhook/${index}`, async () => {
+          await postSignedWebhook(hook.url, resolveSecretRef(hook.secret, deps.env), event);
+        }).catch((err: unknown) => failures.push((err as Error).message));
+      }
+      if (failures.length) throw new Error(`webhooks failed: ${failures.join('; ')}`);
+    },
+
+    /** After the overlap: the previous secret stops working and its value is erased. */
+    async retirePrevious(input: {
+      plan: RotationPlan;
+      previousVersionId: string;
+      currentVersionId: string;
+      workflowId: string;
+    }): Promise<void> {
+      const { plan } = input;
+      const [previous, current] = await Promise.all([
+        versionOf(input.previousVersionId),
+        versionOf(input.currentVersionId),
+      ]);
+      if (previous.label !== 'previous') return;
+      // A single login's old password stopped working when the new one was set; an alternating
+      // login that is not the current one is shut.
+      if (previous.login !== current.login) {
+        await onTarget(plan.systemId, `retire login ${previous.login}`, (target) =>
+          target.disableLogin(previous.login),
+        );
+      }
+      await endVersion(db, previous.id, 'retired');
+      await appendAuditEvent(db, {
+        key: `${input.workflowId}/retired`,
+        actor: ACTOR,
+        action: 'credential.retired',
+        subject: plan.credentialId,
+        workflowId: input.workflowId,
+        details: { version: previous.id, login: previous.login },
+      });
+    },
+
+    /**
+     * Undoes a rotation that failed to set or test: the previous secret goes back on the target
+     * and is tested, the standby login is shut, and the pending version is failed and erased.
+     * It reports what it achieved rather than throwing, so the run can say it and fail cleanly.
+     */
+    async rollBack(input: { plan: RotationPlan; versionId: string; workflowId: string }): Promise<RollbackResult> {
+      const { plan } = input;
+      const pending = await versionOf(input.versionId);
+      const result: RollbackResult = { hadPrevious: Boolean(plan.current), restored: false, verified: false };
+      const problems: string[] = [];
+      const step = async (work: () => Promise<void>) =>
+        work().catch((err: unknown) => void problems.push((err as Error).message));
+      const target = deps.connectors.get(plan.systemId);
+
+      if (
+        pending.label === 'pending' &&
+        plan.current?.login !== pending.login &&
+        plan.strategy === 'alternating-logins'
+      ) {
+        await step(() => target.disableLogin(pending.login));
+      }
+      if (plan.current) {
+        const previous = await versionOf(plan.current.versionId);
+        const secret = secretOf(previous);
+        if (plan.strategy === 'single-login') {
+          await step(async () => {
+            await target.setPasswordVerifier(previous.login, scramVerifier(secret), { enableLogin: false });
+            result.restored = true;
+          });
+        } else {
+          // The login in use was never touched.
+          result.restored = true;
+        }
+        await step(async () => {
+          await target.checkLogin(previous.login, secret);
+          result.verified = true;
+        });
+      }
+      await endVersion(db, pending.id, 'failed');
+      if (problems.length) result.detail = problems.join('; ');
+      return result;
+    },
+
+    async recordRotationFailure(input: {
+      plan: RotationPlan;
+      versionId: string;
+      workflowId: string;
+      failure: { step: RotationStep; message: string };
+      rollback: RollbackResult;
+    }): Promise<void> {
+      const { plan, failure } = input;
+      await recordRotationOutcome(db, plan.credentialId, {
+        status: 'failed',
+        workflowId: input.workflowId,
+        error: `${failure.step}: ${failure.message}`,
+      });
+      await appendAuditEvent(db, {
+        key: `${input.workflowId}/failed`,
+        actor: ACTOR,
+        action: 'credential.rotation_failed',
+        subject: plan.credentialId,
+        workflowId: input.workflowId,
+        details: { version: input.versionId, step: failure.step, reason: failure.message, rollback: input.rollback },
+      });
+    },
+  };
+}
+
+export type RotationActivities = ReturnType<typeof createRotationActivities>;
