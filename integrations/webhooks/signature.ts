@@ -23,12 +23,7 @@ export function verifyWebhookSignature(secret: string, timestamp: number, body: 
  * Posts a signed JSON event. Anything but a 2xx answer throws, naming the status, so the caller
  * retries; the secret is never part of what is thrown.
  */
-export async function postSignedWebhook(
-  url: string,
-  secret: string,
-  event: unknown,
-  now = Date.now(),
-): Promise<void> {
+export async function postSignedWebhook(url: string, secret: string, event: unknown, now = Date.now()): Promise<void> {
   const body = JSON.stringify(event);
   const timestamp = Math.floor(now / 1000);
   const response = await fetch(url, {

@@ -107,7 +107,9 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
     throw ApplicationFailure.create({
       type: ROTATION_FAILED,
       nonRetryable: true,
-      message: `rotation of ${credentialId} failed while ${failure.step}: ${failure.message}; previous secret: ${rollbackSummary(state.rollback!)}`,
+      message:
+        `rotation of ${credentialId} failed while ${failure.step}: ${failure.message}; ` +
+        `previous secret: ${rollbackSummary(state.rollback!)}`,
     });
   }
 
