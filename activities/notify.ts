@@ -29,6 +29,8 @@ export interface PeopleNotice {
   facts: [string, string][];
   /** Unique per notice; a retried activity sends nothing twice. */
   key: string;
+  /** An alert is logged as a warning when no channel can carry it; news only as information. */
+  alert?: boolean;
 }
 
 export interface NotifyInput {
@@ -188,7 +190,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
       const people = deps.policy().people(notice.to);
       const { slack, mail } = deps;
       if (!slack && !mail) {
-        log.warn(notice.subject, { text: notice.text, to: people.join(', ') });
+        const line = { text: notice.text, to: people.join(', ') };
+        if (notice.alert) log.warn(notice.subject, line);
+        else log.info(notice.subject, line);
         return;
       }
       const works: (() => Promise<void>)[] = [];

@@ -21,6 +21,7 @@ import {
   markVersionSet,
   promoteVersion,
   recordRotationOutcome,
+  sealContext,
   versionWithLabel,
 } from '../store/credentials';
 import type { VersionRow } from '../store/credentials';
@@ -35,8 +36,7 @@ export interface RotationDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-/** What a sealed value is bound to: it opens only on its own credential and version. */
-export const sealContext = (credentialId: string, versionId: string) => `${credentialId}#${versionId}`;
+const SCHEDULE_PRECISION_MS = 1_000;
 
 /** The actor of the audit events a rotation writes: the schedule acts on the policy's behalf. */
 const ACTOR = 'keyward:rotation';
@@ -121,7 +121,9 @@ export function createRotationActivities(deps: RotationDeps) {
       const identity = deps.policy().identity(credential.identity)!;
       await ensureCredential(db, credential);
       const last = await lastRotatedAt(db, credential.id);
-      if (last && last.getTime() >= Date.parse(input.scheduledAt)) {
+      // Temporal keeps the time a run was due to the second, so a rotation that finished within
+      // that second (just before someone asked for another) does not count as covering it.
+      if (last && last.getTime() - Date.parse(input.scheduledAt) >= SCHEDULE_PRECISION_MS) {
         return {
           kind: 'skip',
           reason: `already rotated at ${last.toISOString()}, after this run was due at ${input.scheduledAt}`,

@@ -21,6 +21,9 @@ const INFO_COLUMNS = [
   'retired_at',
 ] as const;
 
+/** What a sealed value is bound to: it opens only on its own credential and version. */
+export const sealContext = (credentialId: string, versionId: string) => `${credentialId}#${versionId}`;
+
 type CredentialFacts = { id: string; identity: string; system: string; strategy: string };
 
 /** Records a credential of the policy, or brings its row up to date. */

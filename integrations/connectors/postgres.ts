@@ -91,8 +91,9 @@ export function createPostgresConnector(options: { systemId: string; connectionS
   let closing: Promise<void> | undefined;
 
   const secrets = [connectionString, ...passwordsIn(connectionString)].filter((s) => s.length > 0);
+  // An empty secret would split the text between every character, so it is left out.
   const redact = (text: string, more: string[]) =>
-    [...secrets, ...more].reduce((out, secret) => out.split(secret).join('***'), text);
+    [...secrets, ...more].filter((s) => s.length > 0).reduce((out, secret) => out.split(secret).join('***'), text);
 
   /** Runs one action, turning any failure into a ConnectorError whose message holds no secret. */
   async function attempt<T>(action: string, work: () => Promise<T>, alsoSecret: string[] = []): Promise<T> {
@@ -177,6 +178,8 @@ export function createPostgresConnector(options: { systemId: string; connectionS
         `log in as ${login}`,
         async () => {
           quoteIdent(login);
+          // pg refuses an empty password itself with an error that carries no code and would read as transient.
+          if (password.length === 0) throw new ConnectorError('invalid-input', 'the password is empty');
           const client = new Client({
             ...parseIntoClientConfig(connectionString),
             user: login,

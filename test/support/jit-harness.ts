@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import type { Worker } from '@temporalio/worker';
+import Long from 'long';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { PolicyView } from '../../domain/access';
 import { validatePolicy } from '../../domain/policy';
 import type { PolicyInput } from '../../domain/policy';
@@ -37,6 +37,12 @@ export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
  * A keyward worker on its own task queue, with its own database and a target database,
  * against the suite's shared Temporal and PostgreSQL servers.
  */
+export interface HarnessOptions {
+  encrypt: boolean;
+  /** A namespace of the harness's own (registered on start), for tests that list what Temporal holds. */
+  namespace?: string;
+}
+
 export class JitHarness {
   readonly taskQueue = uniqueName('jit');
   readonly encryptionKey = randomBytes(32);
@@ -55,16 +61,25 @@ export class JitHarness {
   /** Histories recorded for replay are kept unencrypted, so the replay needs no key. */
   constructor(
     readonly policy: PolicyView,
-    private readonly options: { encrypt: boolean } = { encrypt: true },
+    private readonly options: HarnessOptions = { encrypt: true },
   ) {}
 
-  static fromDocument(document: PolicyInput, options?: { encrypt: boolean }): JitHarness {
+  static fromDocument(document: PolicyInput, options?: HarnessOptions): JitHarness {
     const result = validatePolicy(document);
     if (!result.ok) throw new Error(`test policy is invalid: ${JSON.stringify(result.problems)}`);
     return new JitHarness(new PolicyView(result.policy), options);
   }
 
-  private get dataConverter() {
+  get namespace(): string {
+    return this.options.namespace ?? 'default';
+  }
+
+  /** The target database, as its superuser. */
+  get targetUrl(): string {
+    return this.target?.url ?? '';
+  }
+
+  get dataConverter() {
     return this.options.encrypt ? encryptedDataConverter(this.encryptionKey) : undefined;
   }
 
@@ -74,7 +89,12 @@ export class JitHarness {
     this.db = createDb(this.keywardDb.url, 4);
     await migrate(this.db);
     this.connection = await Connection.connect({ address });
-    this.client = new Client({ connection: this.connection, dataConverter: this.dataConverter });
+    if (this.options.namespace) await registerNamespace(this.connection, this.options.namespace);
+    this.client = new Client({
+      connection: this.connection,
+      namespace: this.namespace,
+      dataConverter: this.dataConverter,
+    });
     this.nativeConnection = await NativeConnection.connect({ address });
     this.connectors = new ConnectorRegistry(() => this.policy.policy.systems, { [TARGET_ENV]: this.target.url });
     await this.startWorker();
@@ -88,10 +108,27 @@ export class JitHarness {
     }
   }
 
+  /** A worker with only the given activities, for tests that stop a run at a chosen step. */
+  async startWorkerWith(activities: object): Promise<void> {
+    const worker = await Worker.create({
+      connection: this.nativeConnection,
+      namespace: this.namespace,
+      taskQueue: this.taskQueue,
+      workflowBundle: { codePath: testServers().bundlePath },
+      activities,
+      dataConverter: this.dataConverter,
+    });
+    this.worker = { worker, running: worker.run() };
+  }
+
+  get connectorRegistry(): ConnectorRegistry {
+    return this.connectors;
+  }
+
   async startWorker(): Promise<void> {
     const worker = await createKeywardWorker({
       connection: this.nativeConnection,
-      namespace: 'default',
+      namespace: this.namespace,
       db: this.db,
       connectors: this.connectors,
       policy: () => this.policy,
@@ -140,5 +177,27 @@ export class JitHarness {
     await this.connection?.close();
     for (const role of this.roles.reverse()) await superuserQuery(`DROP ROLE IF EXISTS ${ident(role)}`);
     await Promise.all([this.keywardDb?.drop(), this.target?.drop()]);
+  }
+}
+
+/** Registers a namespace on the dev server and waits until it answers. */
+async function registerNamespace(connection: Connection, namespace: string): Promise<void> {
+  try {
+    await connection.workflowService.registerNamespace({
+      namespace,
+      workflowExecutionRetentionPeriod: { seconds: Long.fromNumber(86_400) },
+    });
+  } catch (err) {
+    // ALREADY_EXISTS: a second harness in the same file.
+    if ((err as { code?: number }).code !== 6) throw err;
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await connection.workflowService.describeNamespace({ namespace });
+      return;
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 }

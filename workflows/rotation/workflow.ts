@@ -100,7 +100,12 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
       state.step = RotationStep.FAILED;
       await store.recordRotationFailure({ plan, versionId, workflowId, failure, rollback: state.rollback });
       await notifier
-        .tellPeople({ to: plan.tell, key: `${workflowId}/alert`, ...failedNotice(plan, failure, state.rollback) })
+        .tellPeople({
+          to: plan.tell,
+          key: `${workflowId}/alert`,
+          alert: true,
+          ...failedNotice(plan, failure, state.rollback),
+        })
         .catch(() => log.error('The rotation failure alert could not be sent', { credentialId }));
     });
     if (isCancellation(err)) throw err;
