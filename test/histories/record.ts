@@ -1,5 +1,5 @@
 /**
- * Records the JIT workflow's histories that the replay test checks every change against.
+ * Records the JIT and rotation workflows' histories that the replay test checks every change against.
  * Run it when the workflow changes on purpose, and commit the new files:
  *
  *   npx tsx test/histories/record.ts
@@ -13,6 +13,7 @@ import { findTemporalCli } from '../../integrations/temporal/executable';
 import { testServers } from '../support/servers';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
+import { rotationWorkflow } from '../../workflows/rotation/workflow';
 import globalSetup from '../support/globalSetup';
 import globalTeardown from '../support/globalTeardown';
 import { JitHarness, TARGET_ENV } from '../support/jit-harness';
@@ -20,7 +21,14 @@ import { JitHarness, TARGET_ENV } from '../support/jit-harness';
 const policy = {
   version: 1 as const,
   settings: { approvalWindow: '3s' },
-  identities: [{ id: 'alice', logins: { target: 'replay_alice' } }, { id: 'bob' }, { id: 'carol' }, { id: 'dana' }],
+  identities: [
+    { id: 'alice', logins: { target: 'replay_alice' } },
+    { id: 'bob' },
+    { id: 'carol' },
+    { id: 'dana' },
+    { id: 'svc-etl', kind: 'non-human' as const, owner: 'alice' },
+    { id: 'svc-gone', kind: 'non-human' as const, owner: 'alice', logins: { target: 'replay_gone' } },
+  ],
   groups: [
     { id: 'approvers', members: ['bob', 'carol'] },
     { id: 'security', members: ['dana'] },
@@ -42,6 +50,19 @@ const policy = {
       approval: { required: 2, from: ['approvers'] },
     },
   ],
+  credentials: [
+    {
+      id: 'target/etl',
+      identity: 'svc-etl',
+      system: 'target',
+      strategy: 'alternating-logins' as const,
+      logins: ['replay_etl_a', 'replay_etl_b'],
+      every: '7d',
+      overlap: '2s',
+    },
+    // Its login does not exist on the target, so setting the secret fails and the run rolls back.
+    { id: 'target/gone', identity: 'svc-gone', system: 'target', strategy: 'single-login' as const, every: '7d' },
+  ],
 };
 
 type Handle = WorkflowHandle;
@@ -52,26 +73,39 @@ const decide = (h: Handle, actor: string, decision: 'approve' | 'deny', reason?:
 const start = (harness: JitHarness, entitlementId: string, durationMs: number) =>
   harness.request({ requester: 'alice', entitlementId, durationMs, reason: 'replay' });
 
+const rotate = async (harness: JitHarness, credentialId: string, run: string) =>
+  harness.client.workflow.start(rotationWorkflow, {
+    workflowId: `rotation/${credentialId}-${run}`,
+    taskQueue: harness.taskQueue,
+    args: [{ credentialId }],
+  });
+
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
-  'approved-then-expired': async (harness) => {
+  'rotation-alternating-overlap': async (harness) => {
+    // The first rotation has nothing to retire; the second waits out the overlap and retires.
+    await (await rotate(harness, 'target/etl', 'first')).result();
+    return rotate(harness, 'target/etl', 'second');
+  },
+  'rotation-rolled-back': (harness) => rotate(harness, 'target/gone', 'first'),
+  'jit-approved-then-expired': async (harness) => {
     const handle = await start(harness, 'target/analyst', 2_000);
     await decide(handle, 'bob', 'approve');
     return handle;
   },
-  denied: async (harness) => {
+  'jit-denied': async (harness) => {
     const handle = await start(harness, 'target/analyst', 2_000);
     await decide(handle, 'carol', 'deny', 'not now');
     return handle;
   },
-  'approval-window-expired': (harness) => start(harness, 'target/analyst', 2_000),
-  'quorum-then-revoked-early': async (harness) => {
+  'jit-approval-window-expired': (harness) => start(harness, 'target/analyst', 2_000),
+  'jit-quorum-then-revoked-early': async (harness) => {
     const handle = await start(harness, 'target/admin', 60_000);
     await decide(handle, 'bob', 'approve');
     await decide(handle, 'carol', 'approve');
     await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
     return handle;
   },
-  'cancelled-after-grant': async (harness) => {
+  'jit-cancelled-after-grant': async (harness) => {
     const handle = await start(harness, 'target/analyst', 60_000);
     await decide(handle, 'bob', 'approve');
     await handle.cancel();
@@ -88,11 +122,13 @@ async function main(): Promise<void> {
       { name: 'replay_analyst' },
       { name: 'replay_admin' },
       { name: 'replay_alice', login: true },
+      { name: 'replay_etl_a' },
+      { name: 'replay_etl_b' },
     );
     for (const [name, run] of Object.entries(scenarios)) {
       const handle = await run(harness);
       await handle.result().catch(() => undefined);
-      const file = join(__dirname, `jit-${name}.json`);
+      const file = join(__dirname, `${name}.json`);
       // The CLI writes the same JSON that the Temporal UI exports and historyFromJSON reads.
       const json = execFileSync(findTemporalCli()!, [
         'workflow',

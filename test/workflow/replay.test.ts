@@ -12,9 +12,10 @@ const histories = readdirSync(dir).filter((file) => file.endsWith('.json'));
 
 // A change that makes the workflow code issue different commands for a recorded history is
 // not deterministic: running workflows would fail on deploy. These replays catch it first.
-describe('recorded JIT histories', () => {
+describe('recorded workflow histories', () => {
   test('are present', () => {
-    expect(histories.length).toBeGreaterThanOrEqual(5);
+    expect(histories.filter((f) => f.startsWith('jit-')).length).toBeGreaterThanOrEqual(5);
+    expect(histories.filter((f) => f.startsWith('rotation-')).length).toBeGreaterThanOrEqual(2);
   });
 
   test.each(histories)('%s replays without a determinism error', async (file) => {
