@@ -7,11 +7,14 @@ import type { Db } from '../store/db';
 import { bearerAuth } from './auth';
 import { HttpError } from './errors';
 import type { LinkSigner } from '../integrations/email/links';
+import type { SecretCipher } from '../integrations/secrets/cipher';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
 import { emailRoutes } from './routes/email';
 import { grantRoutes } from './routes/grants';
 import { requestRoutes } from './routes/requests';
+import { rotationRoutes } from './routes/rotations';
+import { secretRoutes } from './routes/secrets';
 import { slackRoute } from './slack';
 
 export interface Deps {
@@ -22,6 +25,8 @@ export interface Deps {
   logLevel?: string;
   /** Checks email decision links; without it the email link pages are not served. */
   links?: LinkSigner;
+  /** Opens the secret store's values for their identities; without it /v1/secrets is not served. */
+  secretCipher?: SecretCipher;
   /** Slack's HTTP receiver, when Slack is on in HTTP mode. */
   slackReceiver?: EmbeddedSlackReceiver;
 }
@@ -70,6 +75,8 @@ export function buildApp(deps: Deps): FastifyInstance {
     await api.register(requestRoutes(deps));
     await api.register(grantRoutes(deps));
     await api.register(auditRoutes(deps));
+    await api.register(rotationRoutes(deps));
+    if (deps.secretCipher) await api.register(secretRoutes(deps, deps.secretCipher));
   });
   return app;
 }

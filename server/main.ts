@@ -5,6 +5,7 @@ import { createDb, migrate } from '../store/db';
 import { readRuntimeConfig } from '../workers/config';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
 import { LinkSigner } from '../integrations/email/links';
+import { createSecretCipher } from '../integrations/secrets/cipher';
 import { createSlackApp } from '../integrations/slack/app';
 import { SlackDirectory } from '../integrations/slack/directory';
 import { buildApp } from './app';
@@ -29,7 +30,12 @@ async function main(): Promise<void> {
         onError: (err) => process.stderr.write(`slack: ${err instanceof Error ? err.message : String(err)}\n`),
       })
     : undefined;
-  const app = buildApp({ ...deps, links: new LinkSigner(config.encryptionKey), slackReceiver: slack?.receiver });
+  const app = buildApp({
+    ...deps,
+    links: new LinkSigner(config.encryptionKey),
+    secretCipher: createSecretCipher(config.encryptionKey),
+    slackReceiver: slack?.receiver,
+  });
   await app.listen({ host: config.apiHost, port: config.apiPort });
   // Socket Mode dials out to Slack; in HTTP mode Slack calls /slack/events and start() does nothing.
   // Slack refusing us (a revoked app token) must not take the API and the email links down with it.

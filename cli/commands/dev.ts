@@ -42,8 +42,14 @@ export function registerDevCommand(program: Command): void {
       });
       const requester = policy.identities.find((i) => i.kind === 'human')?.id ?? policy.identities[0].id;
       const entitlement = policy.entitlements[0]?.id ?? '<entitlement>';
+      const admin = policy.groups.find((g) => g.id === policy.settings.adminGroup)?.members[0] ?? requester;
       // The CLI finds the stack through its data directory; a non-default one must be named.
       const where = dataDir === resolve('.keyward') ? '' : ` --data-dir ${dataDir}`;
+      const tries = [`request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}`];
+      const credential = policy.credentials[0];
+      if (credential) {
+        tries.push(`rotation list --as ${admin}`, `secret get ${credential.id} --as ${credential.identity}`);
+      }
       log(`
 keyward is running (data in ${dataDir})
   API          ${info.apiUrl}
@@ -53,7 +59,7 @@ keyward is running (data in ${dataDir})
   endpoints    ${join(dataDir, 'stack.json')}
 
 Try, in another terminal:
-  npx keyward request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}${where}
+${tries.map((line) => `  npx keyward ${line}${where}`).join('\n')}
 
 Ctrl-C stops everything.`);
 

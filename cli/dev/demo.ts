@@ -34,6 +34,8 @@ export async function provisionDemoTargets(
 /**
  * Creates the roles the policy's entitlements grant and a login per identity, as a real
  * database would already have them. Roles are cluster-wide in PostgreSQL, so this runs once.
+ * Alternating logins start without LOGIN (a rotation enables them) and share a role of their
+ * identity's, as a service's two logins would, so the rotation's equal memberships can be seen.
  */
 export async function seedDemoRoles(policy: Policy, url: string, systemIds: string[]): Promise<void> {
   const wanted = new Map<string, 'LOGIN' | 'NOLOGIN'>();
@@ -42,6 +44,16 @@ export async function seedDemoRoles(policy: Policy, url: string, systemIds: stri
   }
   for (const identity of policy.identities) {
     for (const systemId of systemIds) wanted.set(identity.logins[systemId] ?? identity.id, 'LOGIN');
+  }
+  const memberships: [role: string, login: string][] = [];
+  for (const credential of policy.credentials) {
+    if (!systemIds.includes(credential.system) || credential.strategy !== 'alternating-logins') continue;
+    const shared = `${credential.identity.replace(/[^A-Za-z0-9]/g, '_')}_writer`;
+    wanted.set(shared, 'NOLOGIN');
+    for (const login of credential.logins ?? []) {
+      if (!wanted.has(login)) wanted.set(login, 'NOLOGIN');
+      memberships.push([shared, login]);
+    }
   }
   const client = new Client({ connectionString: url });
   await client.connect();
@@ -52,6 +64,10 @@ export async function seedDemoRoles(policy: Policy, url: string, systemIds: stri
     const existing = new Set(rows.map((r) => r.rolname));
     for (const [role, kind] of wanted) {
       if (!existing.has(role)) await client.query(`CREATE ROLE ${quoteIdent(role)} ${kind}`);
+    }
+    // Only on creation: a later start must not undo what rotations and grants changed since.
+    for (const [role, login] of memberships) {
+      if (!existing.has(login)) await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(login)}`);
     }
   } finally {
     await client.end();

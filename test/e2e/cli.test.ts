@@ -34,9 +34,29 @@ async function json<T>(...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
+const demoUrl = (): string => JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')).targets['pg-demo'];
+
+/** The demo target's URL with another user and password, as a consumer of a rotated secret uses it. */
+function demoUrlAs(user: string, password: string): string {
+  const url = new URL(demoUrl());
+  url.username = user;
+  url.password = password;
+  return url.toString();
+}
+
+/** Who the demo target says we are, logged in with exactly these credentials. */
+async function loginAs(user: string, password: string): Promise<string> {
+  const client = new Client({ connectionString: demoUrlAs(user, password) });
+  await client.connect();
+  try {
+    return (await client.query('SELECT current_user AS me')).rows[0].me;
+  } finally {
+    await client.end();
+  }
+}
+
 async function demoMembers(): Promise<string[]> {
-  const { targets } = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8'));
-  const client = new Client({ connectionString: targets['pg-demo'] });
+  const client = new Client({ connectionString: demoUrl() });
   await client.connect();
   try {
     const { rows } = await client.query(
@@ -96,6 +116,57 @@ describe('the keyward command against a started dev stack', () => {
     const info = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8'));
     expect(Object.keys(info).sort()).toEqual(['apiUrl', 'databaseUrl', 'targets', 'temporalAddress', 'temporalUiUrl']);
     expect(Object.keys(info.targets)).toEqual(['pg-demo']);
+  });
+
+  test('rotates both example credentials at start, and hands the secret to its own identity only', async () => {
+    type Listed = { id: string; lastStatus: string | null; currentVersion: { login: string } | null };
+    const rotations = await waitFor(
+      'both example credentials to be rotated',
+      async () => {
+        const listed = await json<Listed[]>('rotation', 'list', '--as', 'dana');
+        return listed.length === 2 && listed.every((r) => r.lastStatus === 'rotated') && listed;
+      },
+      90_000,
+    );
+    expect(rotations.map((r) => [r.id, r.currentVersion?.login])).toEqual([
+      ['pg-demo/svc-reports', 'svc_reports'],
+      ['pg-demo/svc-etl', 'svc_etl_blue'],
+    ]);
+    const table = await keyward('rotation', 'list', '--as', 'alice');
+    expect(table.stdout).toMatch(/^CREDENTIAL\s+STRATEGY\s+LAST ROTATION\s+NEXT DUE\s+STATUS\s+OVERDUE\s+PAUSED$/m);
+    expect(table.stdout).toMatch(/^pg-demo\/svc-reports\s+single-login\s.*\srotated\s+no\s+no$/m);
+    expect(table.stdout).not.toContain('svc-etl');
+
+    const read = await keyward('secret', 'get', 'pg-demo/svc-reports', '--as', 'svc-reports');
+    expect(read.code).toBe(0);
+    const secret = read.stdout.replace(/\n$/, '');
+    expect(secret).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(await loginAs('svc_reports', secret)).toBe('svc_reports');
+    await expect(loginAs('svc_reports', `${secret}x`)).rejects.toThrow(/password authentication failed/);
+
+    const etl = await json<{ login: string; secret: string }>('secret', 'get', 'pg-demo/svc-etl', '--as', 'svc-etl');
+    expect(await loginAs(etl.login, etl.secret)).toBe('svc_etl_blue');
+    const client = new Client({ connectionString: demoUrl() });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `SELECT u.rolname AS login, u.rolcanlogin AS "canLogin" FROM pg_auth_members m
+           JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
+          WHERE r.rolname = 'svc_etl_writer' ORDER BY 1`,
+      );
+      // Both logins hold the same roles; the one not in use stays shut until a rotation needs it.
+      expect(rows).toEqual([
+        { login: 'svc_etl_blue', canLogin: true },
+        { login: 'svc_etl_green', canLogin: false },
+      ]);
+    } finally {
+      await client.end();
+    }
+
+    const refused = await keyward('secret', 'get', 'pg-demo/svc-reports', '--as', 'dana');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('dana may not read the secret of pg-demo/svc-reports');
+    expect(refused.stdout).toBe('');
   });
 
   test('requests, approves, grants on the target, and revokes at expiry', async () => {

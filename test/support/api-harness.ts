@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { buildApp } from '../../server/app';
 import { mintToken } from '../../store/tokens';
 import type { JitHarness } from './jit-harness';
@@ -36,6 +37,8 @@ export class ApiHarness {
       policy: () => harness.policy,
       taskQueue: harness.taskQueue,
       logLevel: 'silent',
+      // The worker seals under the same key, so what it stores the API opens.
+      secretCipher: createSecretCipher(harness.encryptionKey),
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const { port } = app.server.address() as AddressInfo;
@@ -73,7 +76,19 @@ export class ApiHarness {
     return {
       get: (path: string) => send('GET', path),
       post: (path: string, body?: unknown, headers?: Record<string, string>) => send('POST', path, { body, headers }),
+      /** A POST whose body is sent as it is, with the content type given: for malformed bodies. */
+      postRaw: (path: string, raw: string, contentType: string) => this.postRaw(identity, path, raw, contentType),
     };
+  }
+
+  private async postRaw(identity: string, path: string, raw: string, contentType: string): Promise<ApiResponse> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await this.tokenFor(identity)}`, 'content-type': contentType },
+      body: raw,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined, text };
   }
 
   async close(): Promise<void> {
