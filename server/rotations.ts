@@ -23,7 +23,7 @@ const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 /** A credential id from a path; refused without echoing it, since paths can carry anything. */
 export function credentialIdFrom(text: string | undefined): string {
   if (!text || !CREDENTIAL_ID.test(text)) {
-    throw new HttpError(400, 'the path names no credential id (such as pg-demo/svc-reports)');
+    throw new HttpError(400, 'the path does not name a credential (ids look like pg-demo/svc-reports)');
   }
   return text;
 }
