@@ -22,6 +22,9 @@ export const SafeText = z
   })
   .transform((text) => text.normalize('NFC'));
 
+/** A missing body means no options; any body sent, JSON `null` included, is for the schema to judge. */
+export const bodyOrEmpty = (body: unknown): unknown => (body === undefined ? {} : body);
+
 export const NewRequest = z.strictObject({
   entitlement: z
     .string()
@@ -72,7 +75,6 @@ export class AccessService {
 
     const requestId = requestIdFor(requester, idempotencyKey);
     const { plan } = evaluation;
-    if (idempotencyKey) await this.checkSameRequest(requestId, input);
     const now = Date.now();
     const reservation = await reserveRequest(
       this.deps.db,
@@ -95,6 +97,9 @@ export class AccessService {
         `${requester} already has request ${reservation.liveId} for ${input.entitlementId} (${status})`,
       );
     }
+    // Compared once the row is there, whoever wrote it: two posts racing with one key and
+    // different bodies cannot both be answered as the same request.
+    if (idempotencyKey) await this.checkSameRequest(requestId, input);
     const created: Created = {
       id: requestId,
       repeated: false,

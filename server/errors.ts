@@ -23,7 +23,10 @@ const STATUS_BY_TYPE: Record<string, number> = {
 export function fromTemporal(err: unknown, requestId: string): unknown {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause as { type?: string; message?: string } | undefined;
-    return new HttpError(STATUS_BY_TYPE[cause?.type ?? ''] ?? 500, cause?.message ?? 'the request refused the update');
+    const status = STATUS_BY_TYPE[cause?.type ?? ''];
+    // A refusal of a kind nobody mapped is a fault of ours: logged, and answered without its text.
+    if (!status) return err;
+    return new HttpError(status, cause?.message ?? 'the request refused the update');
   }
   // Updates to a workflow that has finished fail before any validator runs. The client reports
   // them as WorkflowNotFoundError, so this comes first: the request exists, it has ended.

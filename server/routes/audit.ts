@@ -4,9 +4,13 @@ import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
 
+// Subjects are request ids, credential ids and identity ids; anything else matches no event.
+const Name = (max: number) =>
+  z.string().regex(new RegExp(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,${max - 1}}$`), 'is not an id keyward knows');
+
 const Query = z.object({
-  subject: z.string().max(200).optional(),
-  actor: z.string().max(63).optional(),
+  subject: Name(200).optional(),
+  actor: Name(63).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 });
 

@@ -5,7 +5,10 @@ import type { Deps } from '../app';
 import { HttpError } from '../errors';
 
 const Query = z.object({
-  identity: z.string().max(63).optional(),
+  identity: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'is not an identity id')
+    .optional(),
   active: z.enum(['true', 'false']).optional(),
 });
 

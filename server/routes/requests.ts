@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { JitState } from '../../domain/jit';
 import { listRequests } from '../../store/requests';
 import type { Deps } from '../app';
-import { AccessService, SafeText } from '../access';
+import { AccessService, bodyOrEmpty, SafeText } from '../access';
 import { HttpError } from '../errors';
 
 const Params = z.object({ id: z.uuid('is not a request id') });
@@ -12,6 +12,16 @@ const NEEDS_REASON = 'a denial needs a reason';
 const Denial = z.strictObject({ reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).pipe(SafeText) });
 const Revocation = z.strictObject({ reason: SafeText.optional() });
 const ListQuery = z.object({ awaiting: z.literal('me').optional(), all: z.enum(['true', 'false']).optional() });
+
+/** The Idempotency-Key header, if sent: a key that is blank, repeated or too long is refused. */
+function idempotencyKeyOf(request: FastifyRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
+    throw new HttpError(400, 'Idempotency-Key must be one header of 1 to 255 visible ASCII characters');
+  }
+  return key;
+}
 
 export function requestRoutes(deps: Deps) {
   const access = new AccessService(deps);
@@ -28,8 +38,7 @@ export function requestRoutes(deps: Deps) {
 
   return async (app: FastifyInstance) => {
     app.post('/v1/requests', async (request, reply) => {
-      const key = request.headers['idempotency-key'];
-      const created = await access.create(request.identity, request.body, typeof key === 'string' ? key : undefined);
+      const created = await access.create(request.identity, request.body, idempotencyKeyOf(request));
       // A repeat says only which request it named: that request may have moved on since.
       if (created.repeated) return reply.status(200).send({ id: created.id, repeated: true });
       const { repeated: _, ...fresh } = created;
@@ -53,7 +62,7 @@ export function requestRoutes(deps: Deps) {
 
     const decide = (decision: 'approve' | 'deny') => async (request: FastifyRequest) => {
       const { id } = Params.parse(request.params);
-      const { reason } = (decision === 'deny' ? Denial : Approval).parse(request.body ?? {});
+      const { reason } = (decision === 'deny' ? Denial : Approval).parse(bodyOrEmpty(request.body));
       return access.decide(request.identity, id, decision, reason);
     };
     app.post('/v1/requests/:id/approve', decide('approve'));
@@ -61,7 +70,7 @@ export function requestRoutes(deps: Deps) {
 
     app.post('/v1/requests/:id/revoke', async (request) => {
       const { id } = Params.parse(request.params);
-      const { reason } = Revocation.parse(request.body ?? {});
+      const { reason } = Revocation.parse(bodyOrEmpty(request.body));
       return access.revoke(request.identity, id, reason);
     });
   };

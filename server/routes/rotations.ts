@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Deps } from '../app';
-import { SafeText } from '../access';
+import { bodyOrEmpty, SafeText } from '../access';
 import { credentialIdFrom, RotationService } from '../rotations';
 
 const Reason = z.strictObject({ reason: SafeText.optional() });
@@ -14,7 +14,7 @@ export function rotationRoutes(deps: Deps) {
   const idOf = (request: FastifyRequest) =>
     credentialIdFrom((request.params as Record<string, string | undefined>).credentialId);
   // The body is read after the id is known to be well formed, so bad input is named in that order.
-  const reasonOf = (request: FastifyRequest) => Reason.parse(request.body ?? {}).reason;
+  const reasonOf = (request: FastifyRequest) => Reason.parse(bodyOrEmpty(request.body)).reason;
 
   return async (app: FastifyInstance) => {
     app.get('/v1/rotations', async (request) => ({ rotations: await rotations.list(request.identity) }));

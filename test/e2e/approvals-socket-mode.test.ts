@@ -46,7 +46,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // The fake closes the socket first, so the client's own close has nothing left to wait for.
+  // The fake closes its sockets with a handshake first, as Slack would; a socket the client
+  // closed itself would leave it waiting half a minute for the answer, past the end of the file.
   await slack.stop();
   await app?.stop();
   await harness.stop();

@@ -224,6 +224,26 @@ describe('Idempotency-Key', () => {
     expect(changed.body.error).toBe('this Idempotency-Key was first used for a different request');
   });
 
+  test('refuses a blank, overlong or non-ASCII key and starts nothing', async () => {
+    const before = (await api.as('erin').get('/v1/requests')).body.requests;
+    for (const key of ['', ' ', 'k'.repeat(256), 'clé']) {
+      const response = await api.as('erin').post('/v1/requests', body(), keyed(key));
+      expect(response.status).toBe(400);
+      expect(response.body.error).toBe('Idempotency-Key must be one header of 1 to 255 visible ASCII characters');
+    }
+    expect((await api.as('erin').get('/v1/requests')).body.requests).toEqual(before);
+  });
+
+  test('answers one of two racing posts with one key and different bodies as a conflict', async () => {
+    const key = randomUUID();
+    const answers = await Promise.all([
+      api.as('alice').post('/v1/requests', body(), keyed(key)),
+      api.as('alice').post('/v1/requests', body({ duration: '20m' }), keyed(key)),
+    ]);
+    for (const answer of answers) if (answer.status === 201) started.add(answer.body.id);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 422]);
+  });
+
   test('starts nothing new when a POST is repeated after its request has ended', async () => {
     const key = randomUUID();
     const id = await newRequest('alice', keyed(key));
@@ -371,6 +391,27 @@ describe('GET /v1/grants', () => {
     }
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
     expect(await harness.isMember(analyst, bobLogin)).toBe(false);
+  });
+});
+
+describe('bad input', () => {
+  test('refuses a JSON null body to a decision, and records nothing', async () => {
+    const id = await newRequest('carol');
+    const refused = await api.as('bob').postRaw(`/v1/requests/${id}/approve`, 'null', 'application/json');
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatch(/^invalid request: body: /);
+    expect((await api.as('bob').get(`/v1/requests/${id}`)).body).toMatchObject({
+      status: JitStatus.PENDING,
+      approvals: [],
+    });
+  });
+
+  test('refuses ids in query strings that no id could be, such as a NUL, with a 400', async () => {
+    for (const path of ['/v1/audit?subject=%00', '/v1/audit?actor=a%00b', '/v1/grants?identity=a%00b']) {
+      const response = await api.as('dana').get(path);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toMatch(/^invalid request: (subject|actor|identity): is not an/);
+    }
   });
 });
 

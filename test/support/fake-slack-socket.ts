@@ -55,8 +55,22 @@ export class FakeSlackSocket {
     );
   }
 
+  /** Closes each socket with a close handshake, as Slack does, so the client has nothing to wait for. */
   async stop(): Promise<void> {
-    for (const socket of this.sockets?.clients ?? []) socket.terminate();
+    const open = [...(this.sockets?.clients ?? [])];
+    await Promise.all(
+      open.map(
+        (socket) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => socket.terminate(), 2_000);
+            socket.once('close', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            socket.close(1000, 'test over');
+          }),
+      ),
+    );
     await new Promise<void>((resolve) => this.sockets?.close(() => resolve()) ?? resolve());
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
   }
