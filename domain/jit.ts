@@ -21,7 +21,8 @@ export interface Decision {
   at: string;
 }
 
-export type RevokeCause = 'expired' | 'revoked' | 'cancelled';
+/** Why access ended; `failed` is a request whose own records failed after the grant was made. */
+export type RevokeCause = 'expired' | 'revoked' | 'cancelled' | 'failed';
 
 export interface JitState {
   requestId: string;

@@ -62,10 +62,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 }
 
-/**
- * The data converter for clients and workers. Failure messages stay readable in the Temporal
- * UI; they carry names and reasons, never secret values, which activities keep out of them.
- */
+/** Where the workflow sandbox, and any bundle made ahead of time, loads the failure converter from. */
+export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
+
+/** The data converter for clients and workers: payloads and failures encrypted alike. */
 export function encryptedDataConverter(key: Buffer): DataConverter {
-  return { payloadCodecs: [new AesGcmPayloadCodec(key)] };
+  return { payloadCodecs: [new AesGcmPayloadCodec(key)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }

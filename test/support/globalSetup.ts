@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { FAILURE_CONVERTER_PATH } from '../../integrations/temporal/codec';
 import { resolveTemporalExecutable } from '../../integrations/temporal/executable';
 import { freePort } from '../../integrations/net/ports';
 import { startEmbeddedPostgres } from '../../store/embedded';
@@ -21,7 +22,11 @@ export default async function globalSetup(): Promise<void> {
   const [temporal, postgres, bundle] = await Promise.all([
     TestWorkflowEnvironment.createLocal({ server: { executable, ip: '127.0.0.1' } }),
     startEmbeddedPostgres({ dir: join(dir, 'postgres'), port: pgPort, persistent: false }),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietLogger }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../workflows'),
+      failureConverterPath: FAILURE_CONVERTER_PATH,
+      logger: quietLogger,
+    }),
   ]);
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);

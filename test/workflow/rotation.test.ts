@@ -349,6 +349,11 @@ describe('a rotation that fails', () => {
     expect(message).toContain('rotation of target/broken failed while testing');
     expect(message).toContain(`log in as ${logins.broken[1]}`);
     expect(message).toContain('previous secret: back in place and working');
+    // Temporal keeps that text encrypted: the history as stored names neither the step nor the login.
+    const stored = JSON.stringify(await harness.client.workflow.getHandle(runs.at(-1)!.workflowId).fetchHistory());
+    expect(stored).toContain('Encoded failure');
+    expect(stored).not.toContain('failed while testing');
+    expect(stored).not.toContain(logins.broken[1]);
 
     expect(await canLogIn(logins.broken[0], before.secret)).toBe(true);
     expect((await secretOf('target/broken'))!.versionId).toBe(before.versionId);

@@ -178,7 +178,8 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   }
 
   let cause: RevokeCause = 'expired';
-  let cancellation: unknown;
+  // What ends the workflow once access is gone: a cancellation, or a failure after the grant.
+  let rethrow: unknown;
   try {
     // The grant and its record run to the end even if a cancellation arrives meanwhile: the
     // cancellation is then seen while holding the grant, and revokes it.
@@ -196,14 +197,12 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     notify('granted');
     if (await holdUntilExpiry()) cause = 'revoked';
   } catch (err) {
-    if (isCancellation(err)) {
-      cause = 'cancelled';
-      cancellation = err;
-    } else if (state.status !== JitStatus.GRANTED) {
+    if (state.status !== JitStatus.GRANTED && !isCancellation(err)) {
       return await CancellationScope.nonCancellable(() => grantFailed(err));
-    } else {
-      throw err;
     }
+    // Whatever failed once access was granted, the access is not left behind it.
+    cause = isCancellation(err) ? 'cancelled' : 'failed';
+    rethrow = err;
   }
 
   // Revocation must finish even when the workflow is being cancelled: that is the whole point.
@@ -213,7 +212,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     notify('revoked');
     await notices;
   });
-  if (cancellation) throw cancellation;
+  if (rethrow) throw rethrow;
   return await finish();
 
   /** Waits for expiry, warning the requester before it; true when someone ended it early. */
