@@ -1,6 +1,7 @@
 import { ErrorCode } from '@slack/web-api';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { PolicyView } from '../domain/access';
+import { FailureType } from '../domain/failures';
 import type { JitState } from '../domain/jit';
 import { outcomeLine, REQUESTER_EVENTS, requestFacts, requesterNotice, utcTime } from '../domain/notify';
 import type { NoticeEvent } from '../domain/notify';
@@ -66,7 +67,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
       if (limited.code !== ErrorCode.RateLimitedError) throw err;
       throw ApplicationFailure.create({
         message: 'Slack asked keyward to slow down',
-        type: 'SlackRateLimited',
+        type: FailureType.SlackRateLimited,
         nextRetryDelay: `${Math.max(1, limited.retryAfter ?? 1)}s`,
       });
     }

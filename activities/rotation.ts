@@ -249,12 +249,23 @@ export function createRotationActivities(deps: RotationDeps) {
           }),
       };
       const failures: string[] = [];
+      let retryable = false;
       for (const [index, hook] of webhooks.entries()) {
         await once(`${input.workflowId}/webhook/${index}`, async () => {
           await postSignedWebhook(hook.url, resolveSecretRef(hook.secret, deps.env), event);
-        }).catch((err: unknown) => failures.push((err as Error).message));
+        }).catch((err: unknown) => {
+          // A webhook whose secret cannot be read fails the same way on every retry.
+          retryable ||= !(err instanceof SecretReferenceError);
+          failures.push((err as Error).message);
+        });
       }
-      if (failures.length) throw new Error(`webhooks failed: ${failures.join('; ')}`);
+      if (failures.length) {
+        const message = `webhooks of ${input.plan.credentialId} failed: ${failures.join('; ')}`;
+        // Webhooks already called are not called again: each one's success is remembered.
+        throw retryable
+          ? ApplicationFailure.retryable(message, FailureType.WebhookFailed)
+          : ApplicationFailure.nonRetryable(message, FailureType.Misconfigured);
+      }
     },
 
     /** After the overlap: the previous secret stops working and its value is erased. */

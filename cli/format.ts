@@ -18,7 +18,11 @@ export function table(headers: string[], rows: (string | number | null | undefin
     .join('\n');
 }
 
-const time = (iso: string | undefined) => (iso ? new Date(iso).toLocaleString() : '-');
+/** Every time the CLI prints is UTC, as the audit log's are: one clock for everyone reading. */
+export const shownTime = (iso: string | null | undefined): string | null =>
+  iso ? `${new Date(iso).toISOString().slice(0, 19).replace('T', ' ')} UTC` : null;
+
+const time = (iso: string | undefined) => shownTime(iso) ?? '-';
 
 export function describeRequest(state: JitState): string {
   const { plan } = state;

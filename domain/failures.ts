@@ -22,6 +22,12 @@ export const FailureType = {
   ConnectorPermissionDenied: 'ConnectorPermissionDenied',
   /** A target system does not know the role or login; the policy or the target is wrong. */
   ConnectorUnknownObject: 'ConnectorUnknownObject',
+  /** A credential rotation could not be completed; the previous secret was put back. */
+  RotationFailed: 'RotationFailed',
+  /** A consumer's webhook did not answer with 2xx; it is called again later. */
+  WebhookFailed: 'WebhookFailed',
+  /** Slack asked us to slow down; the notice is retried after the pause it named. */
+  SlackRateLimited: 'SlackRateLimited',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

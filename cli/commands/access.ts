@@ -4,7 +4,7 @@ import type { GrantRecord } from '../../store/grants';
 import type { RequestSummary } from '../../store/requests';
 import { Api } from '../api';
 import type { GlobalOptions } from '../api';
-import { describeRequest, table } from '../format';
+import { describeRequest, shownTime, table } from '../format';
 
 type Opts = GlobalOptions & Record<string, unknown>;
 
@@ -80,7 +80,7 @@ export function registerAccessCommands(program: Command): void {
       print(options, requests, () =>
         table(
           ['ID', 'REQUESTER', 'ENTITLEMENT', 'STATUS', 'CREATED'],
-          requests.map((r) => [r.id, r.requester, r.entitlementId, r.status, new Date(r.createdAt).toLocaleString()]),
+          requests.map((r) => [r.id, r.requester, r.entitlementId, r.status, shownTime(r.createdAt)]),
         ),
       );
     });
@@ -96,7 +96,6 @@ export function registerAccessCommands(program: Command): void {
       if (options.active) params.set('active', 'true');
       if (options.identity) params.set('identity', String(options.identity));
       const { grants } = await Api.from(options).call<{ grants: GrantRecord[] }>('GET', `/v1/grants?${params}`);
-      const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : null);
       print(options, grants, () =>
         table(
           ['REQUEST', 'IDENTITY', 'ENTITLEMENT', 'APPROVED BY', 'GRANTED', 'UNTIL', 'REVOKED', 'BY'],
@@ -105,9 +104,9 @@ export function registerAccessCommands(program: Command): void {
             g.identity,
             g.entitlementId,
             g.approvals.map((a) => a.approver).join(',') || 'auto',
-            when(g.grantedAt),
-            when(g.expiresAt),
-            when(g.revokedAt),
+            shownTime(g.grantedAt),
+            shownTime(g.expiresAt),
+            shownTime(g.revokedAt),
             g.revokedBy,
           ]),
         ),

@@ -3,7 +3,7 @@ import type { RotationSummary } from '../../domain/rotation-status';
 import type { ScheduleSyncResult } from '../../integrations/temporal/schedules';
 import { Api } from '../api';
 import type { GlobalOptions } from '../api';
-import { table } from '../format';
+import { shownTime, table } from '../format';
 
 type Opts = GlobalOptions & Record<string, unknown>;
 
@@ -18,7 +18,6 @@ const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 
-const when = (iso: string | null | undefined) => (iso ? new Date(iso).toLocaleString() : null);
 const path = (id: string) => `/v1/rotations/${encodeURIComponent(id)}`;
 const reasonBody = (options: Opts) => (typeof options.reason === 'string' ? { reason: options.reason } : {});
 
@@ -59,8 +58,8 @@ export function registerRotationCommands(program: Command): void {
           rotations.map((r) => [
             r.id,
             r.strategy,
-            when(r.lastRotatedAt) ?? 'never',
-            when(r.schedule?.nextDueAt),
+            shownTime(r.lastRotatedAt) ?? 'never',
+            shownTime(r.schedule?.nextDueAt),
             statusOf(r),
             r.overdue ? 'yes' : 'no',
             r.schedule ? (r.schedule.paused ? 'yes' : 'no') : null,

@@ -51,8 +51,10 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
     );
 
     app.get('/email/decide', async (request, reply) => {
-      const { token } = Form.parse(request.query);
-      const link = await claims(reply, token);
+      // A link cut short or pasted twice is answered with a page, like any other bad link.
+      const query = Form.safeParse(request.query);
+      if (!query.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      const link = await claims(reply, query.data.token);
       if (!link) return reply;
       // Say at once that there is nothing left to decide, rather than offer a button that cannot work.
       if (await emailLinkUsed(deps.db, link.nonce)) {
@@ -80,7 +82,8 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
         `<p><b>${escapeHtml(requester)}</b> asks for <b>${escapeHtml(state.plan.entitlementId)}</b> ` +
           `for ${formatDuration(state.plan.durationMs)}.</p><p>Reason: ${escapeHtml(state.reason || '(none)')}</p>` +
           `<p>You are deciding as <b>${escapeHtml(link.approver)}</b>.</p>` +
-          `<form method="post" action="/email/decide"><input type="hidden" name="token" value="${escapeHtml(token)}">` +
+          '<form method="post" action="/email/decide">' +
+          `<input type="hidden" name="token" value="${escapeHtml(query.data.token)}">` +
           `${reason}<button type="submit">${verb}</button></form>`,
       );
     });

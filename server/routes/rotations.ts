@@ -4,7 +4,12 @@ import type { Deps } from '../app';
 import { bodyOrEmpty, SafeText } from '../access';
 import { credentialIdFrom, RotationService } from '../rotations';
 
-const Reason = z.strictObject({ reason: SafeText.optional() });
+// The reason becomes the schedule's note, which Temporal bounds and keeps outside the codec:
+// a short line, with the audit log as the record.
+const MAX_REASON = 200;
+const Reason = z.strictObject({
+  reason: SafeText.pipe(z.string().max(MAX_REASON, `must be at most ${MAX_REASON} characters`)).optional(),
+});
 
 /** Credential rotation: the list, and what admins and owners do to one credential's schedule. */
 export function rotationRoutes(deps: Deps) {

@@ -183,6 +183,11 @@ describe('approvals through email links', () => {
       expect({ what, ...posted }).toMatchObject({ what, status: 400 });
       expect(posted.body).toContain(says);
     }
+    for (const query of ['', `?token=${approve.token}&token=${approve.token}`]) {
+      const opened = await page(await harness.open(`${harness.baseUrl}/email/decide${query}`));
+      expect({ query, ...opened }).toMatchObject({ query, status: 400 });
+      expect(opened.body).toContain('This link is incomplete or damaged');
+    }
     await expectUndecided(requestId);
 
     // The genuine link was never spent by the refused ones.

@@ -303,6 +303,9 @@ describe('POST /v1/rotations/:credentialId/pause and /resume', () => {
     const wrongType = await api.as('bob').post(`${path(CRON)}/pause`, { reason: 42 });
     expect(wrongType.status).toBe(400);
     expect(wrongType.body.error).toMatch(/^invalid request: reason: /);
+    const long = await api.as('bob').post(`${path(CRON)}/pause`, { reason: 'r'.repeat(201) });
+    expect(long.status).toBe(400);
+    expect(long.body.error).toBe('invalid request: reason: must be at most 200 characters');
     const malformed = await api.as('bob').post('/v1/rotations/%2Fetc/pause');
     expect(malformed.status).toBe(400);
 

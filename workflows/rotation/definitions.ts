@@ -1,4 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
+import { FailureType } from '../../domain/failures';
 import type { RotationState } from '../../domain/rotation';
 
 export interface RotationWorkflowInput {
@@ -8,4 +9,4 @@ export interface RotationWorkflowInput {
 export const rotationStatusQuery = defineQuery<RotationState>('rotationStatus');
 
 /** The failure type of a run that could not rotate; the schedule carries on after it. */
-export const ROTATION_FAILED = 'RotationFailed';
+export const ROTATION_FAILED = FailureType.RotationFailed;

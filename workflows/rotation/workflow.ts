@@ -49,7 +49,11 @@ const cleanup = proxyActivities<RotationActivities>({
 const notifier = proxyActivities<NotifyActivities & RotationActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute' },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [FailureType.Misconfigured],
+  },
 });
 
 /** Set by Temporal on every run a schedule starts: the time the run was due. */
