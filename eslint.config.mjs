@@ -38,6 +38,18 @@ export default tseslint.config(
     },
   },
   {
+    // Workflows and activities log through Temporal's loggers, which carry ids and stay out of replays.
+    files: ['workflows/**/*.ts', 'activities/**/*.ts'],
+    rules: { 'no-console': 'error' },
+  },
+  {
+    // The server and the CLI sit on top: nothing below them reaches up.
+    files: ['activities/**/*.ts', 'store/**/*.ts', 'workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/server/*', '**/cli/*'], message: 'nothing imports server/ or cli/' }] }],
+    },
+  },
+  {
     // Integrations talk to the outside world and never reach into keyward's own database.
     files: ['integrations/**/*.ts'],
     rules: {
