@@ -87,9 +87,13 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
 
   try {
     state.step = RotationStep.SETTING;
-    await target.setOnTarget({ plan, versionId });
-    state.step = RotationStep.TESTING;
-    await target.testVersion({ credentialId, versionId });
+    if (input.quarantined) {
+      await target.setOnTarget({ plan, versionId, quarantined: true });
+    } else {
+      await target.setOnTarget({ plan, versionId });
+      state.step = RotationStep.TESTING;
+      await target.testVersion({ credentialId, versionId });
+    }
   } catch (err) {
     const failure = { step: state.step, message: failureMessage(err) };
     // Whatever stopped the run, cancellation included, the previous secret goes back first.
