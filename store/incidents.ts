@@ -36,6 +36,8 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
         state: JSON.stringify({}),
         updated_at: new Date(),
       })
+      // The workflow reserves again for incidents opened without the API; its own row is fine.
+      .onConflict((oc) => oc.column('id').doNothing())
       .execute();
     return { joined: false, id: incident.id };
   } catch (err) {
