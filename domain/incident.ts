@@ -157,9 +157,11 @@ export function checkRestoreApproval(state: IncidentState, rules: IncidentRules,
   return undefined;
 }
 
-export function checkClose(state: IncidentState, rules: IncidentRules, input: RestoreInput): Refusal | undefined {
+export function checkClose(state: IncidentState, rules: IncidentRules, input: RestoreInput, closingBy?: string) {
   const text = checkText(input);
   if (text) return text;
+  if (closingBy)
+    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is being closed by ${closingBy}`);
   if (input.actor === state.identity)
     return refusal(FailureType.NotAllowed, `${input.actor} cannot close their own incident`);
   if (!rules.closers.includes(input.actor)) {
@@ -194,3 +196,35 @@ export function timelineOf(state: IncidentState): { at: string; what: string }[]
     .filter((e): e is { at: string; what: string } => e.at !== undefined)
     .sort((a, b) => a.at.localeCompare(b.at));
 }
+
+/** The incident's report: the timeline, what was removed where, the times to revoke, and who approved what. */
+export function incidentReport(state: IncidentState) {
+  return {
+    incidentId: state.incidentId,
+    identity: state.identity,
+    severity: state.severity,
+    status: state.status,
+    reason: state.reason,
+    reportedBy: state.reportedBy,
+    reportedAt: state.reportedAt,
+    timeToRevokeMs: state.timeToRevokeMs ?? null,
+    systems: state.systems.map((s) => ({
+      systemId: s.systemId,
+      status: s.status,
+      containedAt: s.containedAt ?? null,
+      timeToRevokeMs: s.timeToRevokeMs ?? null,
+      removed: s.removed,
+      disabledLogins: s.disabledLogins,
+      sessionsTerminated: s.sessionsTerminated,
+      lastError: s.lastError ?? null,
+    })),
+    credentials: state.credentials,
+    requestsEnded: state.requestsEnded,
+    tokensRevoked: state.tokensRevoked ?? 0,
+    approvals: state.approvals,
+    closedBy: state.closedBy ?? null,
+    timeline: timelineOf(state),
+  };
+}
+
+export type IncidentReport = ReturnType<typeof incidentReport>;

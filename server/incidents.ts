@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { Severity, timelineOf } from '../domain/incident';
+import { incidentReport, Severity } from '../domain/incident';
 import type { IncidentState } from '../domain/incident';
 import { mayOpenIncident, planIncident } from '../domain/incident-plan';
 import { appendAuditEvent } from '../store/audit';
@@ -146,32 +146,6 @@ export class IncidentService {
 
   /** The timeline, what was removed where, the times to revoke, and who approved what. */
   async report(who: string, id: string) {
-    const state = await this.status(who, id);
-    return {
-      incidentId: state.incidentId,
-      identity: state.identity,
-      severity: state.severity,
-      status: state.status,
-      reason: state.reason,
-      reportedBy: state.reportedBy,
-      reportedAt: state.reportedAt,
-      timeToRevokeMs: state.timeToRevokeMs ?? null,
-      systems: state.systems.map((s) => ({
-        systemId: s.systemId,
-        status: s.status,
-        containedAt: s.containedAt ?? null,
-        timeToRevokeMs: s.timeToRevokeMs ?? null,
-        removed: s.removed,
-        disabledLogins: s.disabledLogins,
-        sessionsTerminated: s.sessionsTerminated,
-        lastError: s.lastError ?? null,
-      })),
-      credentials: state.credentials,
-      requestsEnded: state.requestsEnded,
-      tokensRevoked: state.tokensRevoked ?? 0,
-      approvals: state.approvals,
-      closedBy: state.closedBy ?? null,
-      timeline: timelineOf(state),
-    };
+    return incidentReport(await this.status(who, id));
   }
 }

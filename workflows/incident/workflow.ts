@@ -17,7 +17,6 @@ import {
 } from '../../domain/incident';
 import type { CredentialRotation, IncidentState, SystemContainment } from '../../domain/incident';
 import type { AuditEventInput } from '../../domain/audit';
-import { FailureType } from '../../domain/failures';
 import { failureMessage } from '../jit/revocation';
 import { rotationWorkflow } from '../rotation/workflow';
 import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery } from './definitions';
@@ -112,7 +111,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       await condition(() => settled);
       return state;
     },
-    { validator: (request) => rejectIf(closing ? alreadyClosing() : checkClose(state, plan.rules, request)) },
+    { validator: (request) => rejectIf(checkClose(state, plan.rules, request, closing?.actor)) },
   );
 
   await record({
@@ -289,10 +288,6 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.system_restored',
       details: { system: system.systemId, regranted: system.removed.filter((r) => r.source === 'standing') },
     });
-  }
-
-  function alreadyClosing() {
-    return { type: FailureType.AlreadyDecided, message: `incident ${state.incidentId} is already being closed` };
   }
 }
 
