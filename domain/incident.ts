@@ -197,6 +197,14 @@ export function timelineOf(state: IncidentState): { at: string; what: string }[]
     .sort((a, b) => a.at.localeCompare(b.at));
 }
 
+/** What containment still waits for: systems not contained yet, rotations still running. */
+export function pendingOf(state: IncidentState): string[] {
+  return [
+    ...state.systems.filter((s) => s.status === 'PENDING' || s.status === 'FAILED').map((s) => s.systemId),
+    ...state.credentials.filter((c) => c.status === 'ROTATING').map((c) => `rotation of ${c.credentialId}`),
+  ];
+}
+
 /** The incident's report: the timeline, what was removed where, the times to revoke, and who approved what. */
 export function incidentReport(state: IncidentState) {
   return {
@@ -208,6 +216,7 @@ export function incidentReport(state: IncidentState) {
     reportedBy: state.reportedBy,
     reportedAt: state.reportedAt,
     timeToRevokeMs: state.timeToRevokeMs ?? null,
+    pending: pendingOf(state),
     systems: state.systems.map((s) => ({
       systemId: s.systemId,
       status: s.status,

@@ -24,6 +24,7 @@ export function describeReport(report: Report): string {
   const lines = [
     `Incident ${report.incidentId}: ${report.identity} (${report.severity}), ${report.status}`,
     `Time to revoke: ${ms(report.timeToRevokeMs)}`,
+    ...(report.pending.length > 0 ? [`Pending: ${report.pending.join(', ')}`] : []),
     '',
     table(
       ['AT', 'WHAT'],

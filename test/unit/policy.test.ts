@@ -269,7 +269,7 @@ describe('policyJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['version', 'identities']));
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
+      ['credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
     );
   });
 });

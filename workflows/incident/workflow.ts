@@ -13,6 +13,7 @@ import {
   checkRestoreApproval,
   IncidentStatus,
   INCIDENT_ACTOR,
+  pendingOf,
   restoreApproved,
 } from '../../domain/incident';
 import type { CredentialRotation, IncidentState, SystemContainment } from '../../domain/incident';
@@ -76,10 +77,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     ['Status', state.status],
     ['Pending', pending().join(', ') || 'nothing'],
   ];
-  const pending = () => [
-    ...state.systems.filter((s) => s.status !== 'CONTAINED').map((s) => s.systemId),
-    ...state.credentials.filter((c) => c.status === 'ROTATING').map((c) => `rotation of ${c.credentialId}`),
-  ];
+  const pending = () => pendingOf(state);
   const refresh = () => {
     if (state.status !== IncidentStatus.CONTAINING && state.status !== IncidentStatus.PARTIALLY_CONTAINED) return;
     // Once keyward itself has quarantined the identity, the incident is at least partly contained.
