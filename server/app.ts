@@ -11,6 +11,7 @@ import type { SecretCipher } from '../integrations/secrets/cipher';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
 import { emailRoutes } from './routes/email';
+import { incidentEmailRoutes } from './routes/email-incident';
 import { grantRoutes } from './routes/grants';
 import { incidentRoutes, incidentWebhookRoute } from './routes/incidents';
 import { requestRoutes } from './routes/requests';
@@ -65,7 +66,10 @@ export function buildApp(deps: Deps): FastifyInstance {
   // detection systems by their webhook signature.
   if (deps.slackReceiver) app.register(slackRoute(deps.slackReceiver));
   app.register(incidentWebhookRoute(deps, deps.env));
-  if (deps.links) app.register(emailRoutes(deps, deps.links));
+  if (deps.links) {
+    app.register(emailRoutes(deps, deps.links));
+    app.register(incidentEmailRoutes(deps, deps.links));
+  }
 
   app.register(async (api) => {
     // onRequest: callers are authenticated before their bodies are even read.

@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   executeChild,
   log,
@@ -17,14 +16,17 @@ import {
   restoreApproved,
 } from '../../domain/incident';
 import type { CredentialRotation, IncidentState, SystemContainment } from '../../domain/incident';
+import type { PeopleNotice } from '../../activities/notify';
 import type { AuditEventInput } from '../../domain/audit';
 import { failureMessage } from '../jit/revocation';
 import { rotationWorkflow } from '../rotation/workflow';
 import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery } from './definitions';
 import type { IncidentWorkflowInput } from './definitions';
 import { notifier, records, systems } from './proxies';
+import { rejectIf } from './refusal';
 
 const iso = (ms: number) => new Date(ms).toISOString();
+const WEEK_MS = 7 * 86_400_000;
 
 type Step = Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string };
 
@@ -66,9 +68,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       state: snapshot(),
       event: { ...event, key: `${workflowId}/${step}`, subject: state.identity, workflowId },
     });
-  const tell = (step: string, subject: string, text: string, alert = false) =>
+  const tell = (step: string, subject: string, text: string, extra: Partial<PeopleNotice> = {}) =>
     notifier
-      .tellPeople({ to: plan.tell, key: `${workflowId}/notice/${step}`, subject, text, facts: facts(), alert })
+      .tellPeople({ to: plan.tell, key: `${workflowId}/notice/${step}`, subject, text, facts: facts(), ...extra })
       .catch(() => log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step }));
   const facts = (): [string, string][] => [
     ['Incident', state.incidentId],
@@ -137,7 +139,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.containment_slow',
       details: { pending: pending() },
     });
-    void tell('slow', `Incident: ${state.identity} is not contained everywhere yet`, 'keyward keeps trying.', true);
+    void tell('slow', `Incident: ${state.identity} is not contained everywhere yet`, 'keyward keeps trying.', {
+      alert: true,
+    });
   }
   await containment;
 
@@ -158,6 +162,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       'restore-needed',
       `Incident: ${state.identity} is contained`,
       `Restoring access needs two members of ${plan.rules.incidentGroup}: keyward incident restore ${state.incidentId}`,
+      // Approvers' emails carry a signed link; a week later the CLI and the API still work.
+      {
+        restore: {
+          incidentId: state.incidentId,
+          approvers: plan.rules.approvers,
+          expiresAt: iso(Date.now() + WEEK_MS),
+        },
+      },
     );
   }
 
@@ -223,12 +235,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     } catch (err) {
       // Only failures retrying cannot fix end up here (keyward lacks the privilege, say).
       Object.assign(system, { status: 'FAILED', lastError: failureMessage(err) });
-      void tell(
-        `failed/${system.systemId}`,
-        `Incident: ${system.systemId} could not be contained`,
-        system.lastError!,
-        true,
-      );
+      void tell(`failed/${system.systemId}`, `Incident: ${system.systemId} could not be contained`, system.lastError!, {
+        alert: true,
+      });
     }
     refresh();
     await record({
@@ -257,12 +266,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       entry.status = 'ROTATED';
     } catch (err) {
       Object.assign(entry, { status: 'FAILED', error: failureMessage(err) });
-      void tell(
-        `rotation-failed/${credentialId}/${phase}`,
-        `Incident: ${credentialId} was not rotated`,
-        entry.error!,
-        true,
-      );
+      void tell(`rotation-failed/${credentialId}/${phase}`, `Incident: ${credentialId} was not rotated`, entry.error!, {
+        alert: true,
+      });
     }
     await record({
       step: `rotation/${credentialId}/${phase}`,
@@ -287,8 +293,4 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       details: { system: system.systemId, regranted: system.removed.filter((r) => r.source === 'standing') },
     });
   }
-}
-
-function rejectIf(refusal: { type: string; message: string } | undefined): void {
-  if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
 }
