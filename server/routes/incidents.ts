@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { resolveSecretRef } from '../../integrations/secrets/refs';
+import { resolveSecretRef, SecretReferenceError } from '../../integrations/secrets/refs';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../integrations/webhooks/signature';
 import { claimWebhookDelivery } from '../../store/incidents';
 import type { Deps } from '../app';
@@ -50,6 +50,16 @@ export function incidentRoutes(deps: Deps) {
 export function incidentWebhookRoute(deps: Deps, env: NodeJS.ProcessEnv = process.env) {
   const incidents = new IncidentService(deps);
 
+  // An unset variable is keyward's misconfiguration, said without the reference's value.
+  const webhookSecret = (ref: string) => {
+    try {
+      return resolveSecretRef(ref, env);
+    } catch (err) {
+      if (!(err instanceof SecretReferenceError)) throw err;
+      throw new HttpError(503, 'the incident webhook secret is not available to the server');
+    }
+  };
+
   return async (app: FastifyInstance) => {
     // Inside this plugin only: JSON arrives as the raw string that was signed.
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
@@ -63,7 +73,7 @@ export function incidentWebhookRoute(deps: Deps, env: NodeJS.ProcessEnv = proces
       if (!Number.isInteger(timestamp) || typeof signature !== 'string') {
         throw new HttpError(401, `the request needs ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} headers`);
       }
-      if (!verifyWebhookSignature(resolveSecretRef(ref, env), timestamp, body, signature)) {
+      if (!verifyWebhookSignature(webhookSecret(ref), timestamp, body, signature)) {
         throw new HttpError(401, 'the signature does not match');
       }
       if (Math.abs(Date.now() - timestamp * 1000) > WEBHOOK_TOLERANCE_MS) {
