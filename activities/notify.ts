@@ -7,7 +7,7 @@ import type { NoticeEvent } from '../domain/notify';
 import type { LinkSigner } from '../integrations/email/links';
 import type { Mailer } from '../integrations/email/mailer';
 import { approvalEmail, factsEmail, noticeEmail, restoreApprovalEmail } from '../integrations/email/templates';
-import { approvalBlocks, escapeMrkdwn, slackTime } from '../integrations/slack/blocks';
+import { approvalBlocks, escapeMrkdwn, restoreBlocks, slackTime } from '../integrations/slack/blocks';
 import type { SlackDirectory } from '../integrations/slack/directory';
 import type { WebClient } from '@slack/web-api';
 import type { Db } from '../store/db';
@@ -213,8 +213,11 @@ export function createNotifyActivities(deps: NotifyDeps) {
             if (!slackId) return;
             const lines = notice.facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
             const text = `${escapeMrkdwn(notice.text)}\n${lines}`;
+            // Eligible approvers of a restore get the button; everyone else the notice alone.
+            const restore = notice.restore?.approvers.includes(person) ? notice.restore : undefined;
+            const extra = restore ? { blocks: restoreBlocks(text, restore.incidentId) as never } : {};
             await once(`${notice.key}/slack/${person}`, () =>
-              slackCall(() => slack.client.chat.postMessage({ channel: slackId, text })),
+              slackCall(() => slack.client.chat.postMessage({ channel: slackId, text, ...extra })),
             );
           });
         }
