@@ -106,6 +106,37 @@ export interface IncidentPlan {
   alertAfterMs: number;
 }
 
+/** What an incident workflow starts from; its input type lives with the workflow's definitions. */
+export interface IncidentOpening {
+  incidentId: string;
+  identity: string;
+  severity: Severity;
+  reason: string;
+  reportedBy: string;
+  reportedAt: string;
+  plan: IncidentPlan;
+}
+
+/** An incident as it stands before anything has been taken: every system pending. */
+export function initialState(input: IncidentOpening): IncidentState {
+  const { plan, ...facts } = input;
+  return {
+    ...facts,
+    owner: plan.owner,
+    status: IncidentStatus.CONTAINING,
+    requestsEnded: [],
+    systems: plan.systems.map((s) => ({
+      ...s,
+      status: 'PENDING',
+      removed: [],
+      disabledLogins: [],
+      sessionsTerminated: 0,
+    })),
+    credentials: [],
+    approvals: [],
+  };
+}
+
 export interface RestoreInput {
   actor: string;
   reason?: string;

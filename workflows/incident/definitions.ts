@@ -1,18 +1,10 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { IncidentPlan, IncidentState, RestoreInput, Severity } from '../../domain/incident';
+import type { IncidentOpening, IncidentState, RestoreInput } from '../../domain/incident';
 
 export const incidentWorkflowId = (incidentId: string): string => `incident/${incidentId}`;
 
-export interface IncidentWorkflowInput {
-  incidentId: string;
-  identity: string;
-  severity: Severity;
-  reason: string;
-  reportedBy: string;
-  /** When the report arrived; every time-to-revoke is measured from here. */
-  reportedAt: string;
-  plan: IncidentPlan;
-}
+/** Who reported whom, when, and what containment covers; the report time anchors every time to revoke. */
+export type IncidentWorkflowInput = IncidentOpening;
 
 // Updates, not Signals: an approver learns at once whether the approval counted (a second
 // approval from the same person, the identity approving itself) and a refused one is not in history.

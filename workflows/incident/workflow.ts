@@ -12,6 +12,7 @@ import {
   checkRestoreApproval,
   IncidentStatus,
   INCIDENT_ACTOR,
+  initialState,
   pendingOf,
   restoreApproved,
 } from '../../domain/incident';
@@ -38,27 +39,9 @@ type Step = Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: st
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   const { workflowId } = workflowInfo();
   const { plan } = input;
+  // Every time to revoke is measured from the report, not from the start of this workflow.
   const reportedMs = Date.parse(input.reportedAt);
-  const state: IncidentState = {
-    incidentId: input.incidentId,
-    identity: input.identity,
-    owner: plan.owner,
-    severity: input.severity,
-    reason: input.reason,
-    reportedBy: input.reportedBy,
-    reportedAt: input.reportedAt,
-    status: IncidentStatus.CONTAINING,
-    requestsEnded: [],
-    systems: plan.systems.map((s) => ({
-      ...s,
-      status: 'PENDING',
-      removed: [],
-      disabledLogins: [],
-      sessionsTerminated: 0,
-    })),
-    credentials: [],
-    approvals: [],
-  };
+  const state = initialState(input);
   let closing: { actor: string; reason?: string } | undefined;
   let settled = false;
 
@@ -68,10 +51,15 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       state: snapshot(),
       event: { ...event, key: `${workflowId}/${step}`, subject: state.identity, workflowId },
     });
+  // Notices go beside containment, never in its way; the workflow waits for them only at its end,
+  // so that the last one is not abandoned when it completes.
+  const notices: Promise<void>[] = [];
   const tell = (step: string, subject: string, text: string, extra: Partial<PeopleNotice> = {}) =>
-    notifier
-      .tellPeople({ to: plan.tell, key: `${workflowId}/notice/${step}`, subject, text, facts: facts(), ...extra })
-      .catch(() => log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step }));
+    void notices.push(
+      notifier
+        .tellPeople({ to: plan.tell, key: `${workflowId}/notice/${step}`, subject, text, facts: facts(), ...extra })
+        .catch(() => log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step })),
+    );
   const facts = (): [string, string][] => [
     ['Incident', state.incidentId],
     ['Identity', state.identity],
@@ -87,6 +75,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   };
 
   setHandler(incidentStatusQuery, () => state);
+  // Validators refuse at the door; each handler checks again, since two approvals that arrive
+  // together both pass their validators before either handler runs.
   setHandler(
     approveRestoreUpdate,
     async (approval) => {
@@ -114,13 +104,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     { validator: (request) => rejectIf(checkClose(state, plan.rules, request, closing?.actor)) },
   );
 
+  // The opening is on record before anything is taken, so the audit log tells the story in order.
   await record({
     step: 'opened',
     actor: input.reportedBy,
     action: 'incident.opened',
     details: { incidentId: state.incidentId, severity: state.severity, reason: state.reason },
   });
-  void tell('opened', `Incident: ${state.identity} is being contained`, `${state.identity} was reported compromised.`);
+  tell('opened', `Incident: ${state.identity} is being contained`, `${state.identity} was reported compromised.`);
 
   // Everything at once: a system that is down holds up nothing but its own containment.
   const containment = Promise.all([
@@ -139,7 +130,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.containment_slow',
       details: { pending: pending() },
     });
-    void tell('slow', `Incident: ${state.identity} is not contained everywhere yet`, 'keyward keeps trying.', {
+    tell('slow', `Incident: ${state.identity} is not contained everywhere yet`, 'keyward keeps trying.', {
       alert: true,
     });
   }
@@ -158,7 +149,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.contained',
       details: { timeToRevokeMs: state.timeToRevokeMs },
     });
-    void tell(
+    tell(
       'restore-needed',
       `Incident: ${state.identity} is contained`,
       `Restoring access needs two members of ${plan.rules.incidentGroup}: keyward incident restore ${state.incidentId}`,
@@ -187,7 +178,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.closed',
       details: { reason: closing.reason },
     });
-    void tell('closed', `Incident about ${state.identity} closed`, 'Closed without restore; access stays removed.');
+    tell('closed', `Incident about ${state.identity} closed`, 'Closed without restore; access stays removed.');
   } else {
     state.status = IncidentStatus.RESTORING;
     await Promise.all(state.systems.map((system) => restore(system)));
@@ -200,9 +191,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.restored',
       approvalPath: state.approvals.map(({ approver, at }) => ({ approver, at })),
     });
-    void tell('restored', `Incident: ${state.identity} is restored`, 'Access was given back after two approvals.');
+    tell('restored', `Incident: ${state.identity} is restored`, 'Access was given back after two approvals.');
   }
   settled = true;
+  await Promise.all(notices);
   await condition(allHandlersFinished);
   return state;
 
@@ -235,7 +227,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     } catch (err) {
       // Only failures retrying cannot fix end up here (keyward lacks the privilege, say).
       Object.assign(system, { status: 'FAILED', lastError: failureMessage(err) });
-      void tell(`failed/${system.systemId}`, `Incident: ${system.systemId} could not be contained`, system.lastError!, {
+      tell(`failed/${system.systemId}`, `Incident: ${system.systemId} could not be contained`, system.lastError!, {
         alert: true,
       });
     }
@@ -266,7 +258,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       entry.status = 'ROTATED';
     } catch (err) {
       Object.assign(entry, { status: 'FAILED', error: failureMessage(err) });
-      void tell(`rotation-failed/${credentialId}/${phase}`, `Incident: ${credentialId} was not rotated`, entry.error!, {
+      tell(`rotation-failed/${credentialId}/${phase}`, `Incident: ${credentialId} was not rotated`, entry.error!, {
         alert: true,
       });
     }
