@@ -36,6 +36,7 @@ export class IncidentService {
 
   /** Opens an incident, or joins the identity's open one; `who` is checked unless a signed webhook reported it. */
   async open(who: string, body: unknown, options: { signed?: boolean } = {}): Promise<Opened> {
+    // Taken first: the time to revoke is measured from the moment the report arrived.
     const reportedAt = new Date().toISOString();
     const policy = this.deps.policy();
     if (!options.signed && !mayOpenIncident(policy, who)) {
@@ -45,6 +46,8 @@ export class IncidentService {
     const parsed = NewIncident.parse(body);
     const plan = planIncident(policy, parsed.identity);
     if (!plan) throw new HttpError(404, `no identity ${parsed.identity} in the policy`);
+    // The row comes before the workflow: the database's one-open-incident rule decides, however
+    // close together two reports arrive, and the quarantine holds from this moment.
     const id = randomUUID();
     const reserved = await reserveIncident(this.deps.db, {
       id,
@@ -55,6 +58,7 @@ export class IncidentService {
       reportedAt,
       workflowId: incidentWorkflowId(id),
     });
+    // A report joining an open incident starts no second containment, but is on record.
     if (reserved.joined) {
       await appendAuditEvent(this.deps.db, {
         key: `incident.joined/${randomUUID()}`,
@@ -74,6 +78,7 @@ export class IncidentService {
         args: [{ incidentId: id, ...parsed, reportedBy: who, reportedAt, plan }],
       });
     } catch (err) {
+      // Without its workflow the row would quarantine the identity with nothing to restore it.
       await releaseIncident(this.deps.db, id);
       throw err;
     }
@@ -136,6 +141,7 @@ export class IncidentService {
 
   private async update(id: string, send: () => Promise<IncidentState>): Promise<IncidentState> {
     if (!(await findIncident(this.deps.db, id))) throw new HttpError(404, `no incident ${id}`);
+    // Update refusals come back from the workflow's validators; they are mapped to HTTP statuses.
     return send().catch((err: unknown) => {
       const mapped = fromTemporal(err, id);
       if (mapped instanceof HttpError && mapped.statusCode === 409)

@@ -68,6 +68,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('--severity <level>', `one of ${Severity.join(', ')}`, 'high')
     .action(async (identity: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
+      // Checked here too, so a typo is named before anything reaches the server.
       if (!Severity.includes(options.severity as Severity)) {
         throw new CliError(`--severity must be one of ${Severity.join(', ')}`);
       }
@@ -81,6 +82,7 @@ export function registerIncidentCommands(program: Command): void {
       );
     });
 
+  // Admins and the incident group see every incident; nobody else lists them.
   incident
     .command('list')
     .description('incidents, newest first')
@@ -121,6 +123,7 @@ export function registerIncidentCommands(program: Command): void {
     .option('--reason <text>', 'why it is safe now; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
+      // The second approval answers only once access is back, so this may take a few seconds.
       const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/restore`, reasonBody(options));
       const text =
         state.status === 'RESTORED'

@@ -32,6 +32,7 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
   }
 
   return async (app: FastifyInstance) => {
+    // Each plugin scope has its own parsers: the confirmation page posts a plain HTML form.
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
       done(null, Object.fromEntries(new URLSearchParams(body as string))),
     );
@@ -43,6 +44,7 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
       if (await emailLinkUsed(deps.db, link.nonce)) {
         return page(reply, 409, 'Link already used', '<p>This link has already been used; a link approves once.</p>');
       }
+      // Read as the approver: a link names someone who may see the incident, or it shows nothing.
       const state = await incidents.status(link.approver, link.requestId).catch(() => undefined);
       if (!state) return page(reply, 404, 'Unknown incident', '<p>keyward has no such incident.</p>');
       return page(
@@ -64,6 +66,7 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
       if (!form.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
       const link = await claims(reply, form.data.token);
       if (!link) return reply;
+      // The nonce is spent before the approval is sent, so two quick POSTs of one link approve once.
       const use = { nonce: link.nonce, requestId: link.requestId, approver: link.approver };
       if (!(await useEmailLink(deps.db, use))) {
         return page(reply, 409, 'Link already used', '<p>This link has already been used; a link approves once.</p>');
