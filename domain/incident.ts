@@ -210,11 +210,13 @@ export function checkClose(state: IncidentState, rules: IncidentRules, input: Re
 export const restoreApproved = (state: IncidentState, rules: IncidentRules) =>
   new Set(state.approvals.map((a) => a.approver)).size >= rules.required;
 
+const tokens = (n: number) => `${n} API token${n === 1 ? '' : 's'}`;
+
 /** What the report shows as the incident's timeline, in order. */
 export function timelineOf(state: IncidentState): { at: string; what: string }[] {
   const events: { at?: string; what: string }[] = [
     { at: state.reportedAt, what: `reported by ${state.reportedBy} (${state.severity}): ${state.reason}` },
-    { at: state.quarantinedAt, what: `quarantined in keyward; ${state.tokensRevoked ?? 0} API tokens revoked` },
+    { at: state.quarantinedAt, what: `quarantined in keyward; ${tokens(state.tokensRevoked ?? 0)} revoked` },
     ...state.systems.map((s) => ({ at: s.containedAt, what: `${s.systemId} contained (${s.removed.length} removed)` })),
     { at: state.alertedAt, what: 'containment is taking long: alert sent' },
     { at: state.containedAt, what: 'contained everywhere' },

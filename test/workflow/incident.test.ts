@@ -14,6 +14,7 @@ import { decideUpdate, statusQuery } from '../../workflows/jit/definitions';
 import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery } from '../../workflows/incident/definitions';
 import { incidentWorkflowId } from '../../workflows/incident/definitions';
 import { incidentWorkflow } from '../../workflows/incident/workflow';
+import { rotationWorkflow } from '../../workflows/rotation/workflow';
 import { ident, JitHarness } from '../support/jit-harness';
 import { targetEntitlement, targetSystem } from '../support/policies';
 import { SecondCluster } from '../support/second-cluster';
@@ -23,6 +24,7 @@ import { waitFor } from '../support/wait';
 const run = uniqueName('inc');
 const SECOND_ENV = 'KEYWARD_TEST_SECOND_URL';
 const login = { a: `${run}_svc_a`, b: `${run}_svc_b` };
+const alternating = [`${run}_b_blue`, `${run}_b_green`];
 const roles = { analyst: `${run}_analyst`, writer: `${run}_writer`, reader: `${run}_reader` };
 const PASSWORD = 'initial-password-of-the-test';
 
@@ -51,7 +53,19 @@ function policy(): PolicyInput {
     ],
     systems: [targetSystem, { id: 'second', type: 'postgres', connection: `env:${SECOND_ENV}` }],
     entitlements: [targetEntitlement('analyst', roles.analyst), targetEntitlement('writer', roles.writer)],
-    credentials: [{ id: 'target/svc-a', identity: 'svc-a', system: 'target', strategy: 'single-login', every: '30d' }],
+    credentials: [
+      { id: 'target/svc-a', identity: 'svc-a', system: 'target', strategy: 'single-login', every: '30d' },
+      // An hour of overlap that an incident must not wait for: the previous secret is the compromised one.
+      {
+        id: 'target/svc-b',
+        identity: 'svc-b',
+        system: 'target',
+        strategy: 'alternating-logins',
+        logins: alternating,
+        every: '7d',
+        overlap: '1h',
+      },
+    ],
   };
 }
 
@@ -62,7 +76,12 @@ beforeAll(async () => {
   await second.start();
   harness = JitHarness.fromDocument(policy(), { encrypt: true, env: { [SECOND_ENV]: second.url } });
   await harness.start();
-  await harness.createRoles({ name: roles.analyst }, { name: roles.writer }, { name: roles.reader });
+  await harness.createRoles(
+    { name: roles.analyst },
+    { name: roles.writer },
+    { name: roles.reader },
+    ...alternating.map((name) => ({ name })),
+  );
   for (const name of [login.a, login.b]) {
     await superuserQuery(`CREATE ROLE ${ident(name)} LOGIN PASSWORD '${PASSWORD}'`);
     await superuserQuery(`GRANT ${ident(roles.reader)} TO ${ident(name)}`);
@@ -254,6 +273,13 @@ describe('an incident', () => {
 
 describe('an incident with one system down', () => {
   test('contains the other at once, reads partially contained, and completes when the system returns', async () => {
+    // A first rotation, so that the incident's rotation has a previous secret to retire.
+    await harness.client.workflow.execute(rotationWorkflow, {
+      workflowId: `rotation/target/svc-b/${uniqueName('first')}`,
+      taskQueue: harness.taskQueue,
+      args: [{ credentialId: 'target/svc-b' }],
+    });
+    await superuserQuery(`GRANT ${ident(roles.reader)} TO ${ident(alternating[0])}`);
     await second.stop();
     let incident: WorkflowHandle<typeof incidentWorkflow> | undefined;
     try {
@@ -274,6 +300,11 @@ describe('an incident with one system down', () => {
     expect(late.timeToRevokeMs).toBe(state.timeToRevokeMs);
     expect(await memberOn('second', roles.reader, login.b)).toBe(false);
     expect(await canLoginFlag('second', login.b)).toBe(false);
+    expect(state.credentials).toEqual([expect.objectContaining({ credentialId: 'target/svc-b', status: 'ROTATED' })]);
+    for (const name of alternating) {
+      expect(await canLoginFlag('target', name)).toBe(false);
+      expect(await harness.isMember(roles.reader, name)).toBe(false);
+    }
     const closed = await incident!.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana' }] });
     expect(closed.status).toBe(IncidentStatus.CLOSED);
     expect(await canLoginFlag('target', login.b)).toBe(false);

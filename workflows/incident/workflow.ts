@@ -251,7 +251,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     try {
       await executeChild(rotationWorkflow, {
         workflowId: rotationId,
-        args: [{ credentialId, quarantined: phase === 'containment' }],
+        args: [{ credentialId, incident: phase }],
         // A rotation half done finishes (or rolls back) even if the incident is terminated.
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });

@@ -87,7 +87,7 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
 
   try {
     state.step = RotationStep.SETTING;
-    if (input.quarantined) {
+    if (input.incident === 'containment') {
       await target.setOnTarget({ plan, versionId, quarantined: true });
     } else {
       await target.setOnTarget({ plan, versionId });
@@ -126,8 +126,9 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
   const promoted = await store.promoteVersion({ plan, versionId, workflowId });
   state.promotedAt = promoted.promotedAt;
   state.previousVersionId = promoted.previousVersionId;
-  if (promoted.previousVersionId && plan.overlapMs > 0) {
-    state.retireAt = iso(Date.parse(promoted.promotedAt) + plan.overlapMs);
+  const overlapMs = input.incident ? 0 : plan.overlapMs;
+  if (promoted.previousVersionId && overlapMs > 0) {
+    state.retireAt = iso(Date.parse(promoted.promotedAt) + overlapMs);
   }
   // Owners and consumers hear of it side by side, and neither holds up the overlap timer.
   const told = Promise.all([
@@ -151,10 +152,10 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
         state.step = RotationStep.RETIRING;
         await cleanup.retirePrevious({ plan, previousVersionId, currentVersionId: versionId, workflowId });
       });
-    if (plan.overlapMs > 0) {
+    if (overlapMs > 0) {
       state.step = RotationStep.OVERLAP;
       try {
-        await sleep(plan.overlapMs);
+        await sleep(overlapMs);
       } catch (err) {
         if (isCancellation(err)) await retire();
         throw err;
