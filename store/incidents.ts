@@ -72,6 +72,10 @@ export async function saveIncident(db: Db, state: IncidentState): Promise<void> 
     })
     .where('id', '=', state.incidentId)
     .execute();
+  // A restore two people approved gives the identity back, whatever earlier incidents closed without one.
+  if (state.restoredAt) {
+    await db.updateTable('incidents').set({ quarantined: false }).where('identity', '=', state.identity).execute();
+  }
 }
 
 export async function isQuarantined(db: Db, identity: string): Promise<boolean> {

@@ -1,5 +1,6 @@
 import type { PolicyInput } from '../../domain/policy';
 import { webhookSignature } from '../../integrations/webhooks/signature';
+import { isQuarantined } from '../../store/incidents';
 import { mintToken } from '../../store/tokens';
 import { ApiHarness } from '../support/api-harness';
 import { ident, JitHarness } from '../support/jit-harness';
@@ -161,5 +162,15 @@ describe('POST /v1/hooks/incident', () => {
     expect(report.reportedBy).toBe('keyward:webhook');
     const closed = await api.as('erin').post(`/v1/incidents/${id}/close`, { reason: 'decommissioned' });
     expect(closed.body.status).toBe('CLOSED');
+    expect(await isQuarantined(harness.db, 'svc-hook')).toBe(true);
+  });
+
+  test('opens a new incident after one was closed, and its restore lifts the quarantine', async () => {
+    const opened = await api.as('dana').post('/v1/incidents', { identity: 'svc-hook', reason: 'back in service' });
+    expect(opened.status).toBe(201);
+    await contained(opened.body.id);
+    await api.as('dana').post(`/v1/incidents/${opened.body.id}/restore`);
+    expect((await api.as('erin').post(`/v1/incidents/${opened.body.id}/restore`)).body.status).toBe('RESTORED');
+    expect(await isQuarantined(harness.db, 'svc-hook')).toBe(false);
   });
 });
