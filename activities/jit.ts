@@ -8,6 +8,7 @@ import { SecretReferenceError } from '../integrations/secrets/refs';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
 import { findGrant, otherLiveGrant, recordGrant, recordRevocation } from '../store/grants';
+import { isQuarantined } from '../store/incidents';
 import { saveRequest } from '../store/requests';
 
 export interface JitActivityDeps {
@@ -87,6 +88,13 @@ export function createJitActivities(deps: JitActivityDeps) {
     /** Ensures the login holds the role, and records the grant once; a retry keeps the first times. */
     async grantAccess(input: GrantInput): Promise<{ grantedAt: string; expiresAt: string }> {
       const doing = `grant role ${input.role} to ${input.login} on ${input.systemId}`;
+      // The last gate before the target: an approval that raced an incident grants nothing.
+      if (await isQuarantined(db, input.identity)) {
+        throw ApplicationFailure.nonRetryable(
+          `${input.identity} is quarantined by an incident`,
+          FailureType.PolicyViolation,
+        );
+      }
       try {
         await connectors.get(input.systemId).ensureGranted(input.role, input.login);
       } catch (err) {

@@ -7,8 +7,8 @@ import { outcomeLine, REQUESTER_EVENTS, requestFacts, requesterNotice, utcTime }
 import type { NoticeEvent } from '../domain/notify';
 import type { LinkSigner } from '../integrations/email/links';
 import type { Mailer } from '../integrations/email/mailer';
-import { approvalEmail, factsEmail, noticeEmail } from '../integrations/email/templates';
-import { approvalBlocks, escapeMrkdwn, slackTime } from '../integrations/slack/blocks';
+import { approvalEmail, factsEmail, noticeEmail, restoreApprovalEmail } from '../integrations/email/templates';
+import { approvalBlocks, escapeMrkdwn, restoreBlocks, slackTime } from '../integrations/slack/blocks';
 import type { SlackDirectory } from '../integrations/slack/directory';
 import type { WebClient } from '@slack/web-api';
 import type { Db } from '../store/db';
@@ -32,6 +32,8 @@ export interface PeopleNotice {
   key: string;
   /** An alert is logged as a warning when no channel can carry it; news only as information. */
   alert?: boolean;
+  /** Asks these approvers to approve an incident's restore: their emails carry a signed link. */
+  restore?: { incidentId: string; approvers: string[]; expiresAt: string };
 }
 
 export interface NotifyInput {
@@ -40,6 +42,8 @@ export interface NotifyInput {
   /** Unique per notice; a retried activity sends nothing twice. */
   key: string;
 }
+
+type Mail = NonNullable<NotifyDeps['mail']>;
 
 /** Slack's answers for a message copy that is gone for good. */
 const GONE = new Set(['message_not_found', 'channel_not_found', 'cant_update_message', 'is_archived']);
@@ -175,6 +179,12 @@ export function createNotifyActivities(deps: NotifyDeps) {
     );
   }
 
+  function restoreLink(restore: NonNullable<PeopleNotice['restore']>, approver: string, mail: Mail): string {
+    const exp = Math.floor(Date.parse(restore.expiresAt) / 1000);
+    const claims = { requestId: restore.incidentId, approver, decision: 'approve' as const, exp };
+    return `${mail.publicUrl}/email/incident-restore?token=${mail.links.sign({ ...claims, kind: 'incident-restore' })}`;
+  }
+
   /** Runs each channel's work whatever happened to the others; throws the first failure after. */
   async function everyChannel(works: (() => Promise<void>)[]): Promise<void> {
     const failures: unknown[] = [];
@@ -204,16 +214,22 @@ export function createNotifyActivities(deps: NotifyDeps) {
             if (!slackId) return;
             const lines = notice.facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
             const text = `${escapeMrkdwn(notice.text)}\n${lines}`;
+            // Eligible approvers of a restore get the button; everyone else the notice alone.
+            const restore = notice.restore?.approvers.includes(person) ? notice.restore : undefined;
+            const extra = restore ? { blocks: restoreBlocks(text, restore.incidentId) as never } : {};
             await once(`${notice.key}/slack/${person}`, () =>
-              slackCall(() => slack.client.chat.postMessage({ channel: slackId, text })),
+              slackCall(() => slack.client.chat.postMessage({ channel: slackId, text, ...extra })),
             );
           });
         }
         const identity = deps.policy().identity(person);
         if (mail && identity?.email) {
+          const message = notice.restore?.approvers.includes(person)
+            ? restoreApprovalEmail(notice, restoreLink(notice.restore, person, mail))
+            : factsEmail(notice);
           works.push(() =>
             once(`${notice.key}/email/${person}`, () =>
-              mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...factsEmail(notice) }),
+              mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...message }),
             ),
           );
         }

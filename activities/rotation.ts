@@ -174,14 +174,15 @@ export function createRotationActivities(deps: RotationDeps) {
      * Puts the pending secret on the target. Alternating logins first give the standby login
      * exactly the memberships of the one in use, so consumers lose nothing when they switch.
      */
-    async setOnTarget(input: { plan: RotationPlan; versionId: string }): Promise<void> {
+    async setOnTarget(input: { plan: RotationPlan; versionId: string; quarantined?: boolean }): Promise<void> {
       const { plan } = input;
       const version = await versionOf(input.versionId);
       if (version.label === 'current') return;
       const verifier = scramVerifier(secretOf(version));
       const alternating = plan.strategy === 'alternating-logins';
       await onTarget(plan.systemId, `set the new secret of ${plan.credentialId}`, async (target) => {
-        if (alternating && plan.current && plan.current.login !== version.login) {
+        // A quarantined identity's memberships were taken on purpose; its logins stay shut.
+        if (alternating && !input.quarantined && plan.current && plan.current.login !== version.login) {
           const [want, have] = await Promise.all([
             target.membershipsOf(plan.current.login),
             target.membershipsOf(version.login),
@@ -189,7 +190,7 @@ export function createRotationActivities(deps: RotationDeps) {
           for (const role of want.filter((r) => !have.includes(r))) await target.ensureGranted(role, version.login);
           for (const role of have.filter((r) => !want.includes(r))) await target.ensureRevoked(role, version.login);
         }
-        await target.setPasswordVerifier(version.login, verifier, { enableLogin: alternating });
+        await target.setPasswordVerifier(version.login, verifier, { enableLogin: alternating && !input.quarantined });
       });
       await markVersionSet(db, version.id);
     },

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { registerAccessCommands } from './commands/access';
 import { registerAdminCommands } from './commands/admin';
 import { registerDevCommand } from './commands/dev';
+import { registerIncidentCommands } from './commands/incident';
 import { registerRotationCommands } from './commands/rotation';
 import { CliError } from './api';
 
@@ -17,6 +18,7 @@ registerDevCommand(program);
 registerAccessCommands(program);
 registerAdminCommands(program);
 registerRotationCommands(program);
+registerIncidentCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   const message = err instanceof Error ? err.message : String(err);

@@ -1,5 +1,6 @@
 import type { RequestPlan, Refusal } from './access';
 import { FailureType } from './failures';
+import { INCIDENT_ACTOR } from './incident';
 import { MAX_TEXT, unsafeTextProblem } from './text';
 
 export const JitStatus = {
@@ -117,7 +118,9 @@ export function checkDecision(state: JitState, input: DecisionInput, nowMs = Dat
 export function checkRevoke(state: JitState, input: RevokeInput): Refusal | undefined {
   const shape = checkShape(input);
   if (shape) return shape;
-  if (input.actor !== state.requester && !state.plan.admins.includes(input.actor)) {
+  // keyward ends a quarantined identity's requests itself; no identity can carry this name.
+  const byIncident = input.actor === INCIDENT_ACTOR;
+  if (input.actor !== state.requester && !state.plan.admins.includes(input.actor) && !byIncident) {
     return refusal(FailureType.NotAllowed, `${input.actor} may not end request ${state.requestId}`);
   }
   if (state.status !== JitStatus.PENDING && state.status !== JitStatus.GRANTED) {

@@ -151,6 +151,13 @@ export const SettingsSchema = z.strictObject({
     .default(15 * 60_000)
     .describe('how long before expiry the requester is warned'),
   adminGroup: Slug.default('security'),
+  incidentGroup: Slug.default('security').describe('members may open incidents and approve restores'),
+  incidentWebhookSecret: SecretRef.optional().describe(
+    'key of the HMAC-SHA-256 signature detection systems put on POST /v1/hooks/incident',
+  ),
+  incidentAlertAfter: durationText()
+    .default(60_000)
+    .describe('how long containment may take before the security group is alerted'),
 });
 
 const PolicyObject = z.strictObject({
@@ -166,7 +173,7 @@ const PolicyObject = z.strictObject({
 // What the reference checks read. They run whenever these parts are well formed, even if other
 // fields are wrong, so one pass over a policy lists every problem rather than the first kind.
 const ReferenceShape = z.object({
-  settings: z.object({ adminGroup: z.string() }),
+  settings: z.object({ adminGroup: z.string(), incidentGroup: z.string() }),
   identities: z.array(z.object({ id: z.string(), logins: z.record(z.string(), z.unknown()) })),
   groups: z.array(z.object({ id: z.string(), members: z.array(z.string()) })),
   systems: z.array(z.object({ id: z.string() })),
@@ -287,6 +294,9 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
   );
   if (!groups.has(policy.settings.adminGroup)) {
     missing(['settings', 'adminGroup'], 'group', policy.settings.adminGroup);
+  }
+  if (!groups.has(policy.settings.incidentGroup)) {
+    missing(['settings', 'incidentGroup'], 'group', policy.settings.incidentGroup);
   }
 
   // Two entitlements granting one role would share one membership on the target, and the first

@@ -6,6 +6,7 @@ import { parseDuration } from '../domain/duration';
 import { groupsText } from '../domain/jit';
 import type { JitState } from '../domain/jit';
 import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
+import { isQuarantined } from '../store/incidents';
 import { releaseRequest, reserveRequest } from '../store/requests';
 import { decideUpdate, jitWorkflowId, revokeUpdate, statusQuery } from '../workflows/jit/definitions';
 import type { jitWorkflow } from '../workflows/jit/workflow';
@@ -73,6 +74,10 @@ export class AccessService {
     const evaluation = evaluateRequest(policy, input);
     if (!evaluation.ok) throw new HttpError(statusForFailure(evaluation.type), evaluation.message);
 
+    // A quarantined identity asks for nothing until its incident is restored (its grants check it again).
+    if (await isQuarantined(this.deps.db, requester)) {
+      throw new HttpError(403, `${requester} is quarantined by an incident and may not request access`);
+    }
     const requestId = requestIdFor(requester, idempotencyKey);
     const { plan } = evaluation;
     const now = Date.now();

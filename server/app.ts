@@ -11,7 +11,9 @@ import type { SecretCipher } from '../integrations/secrets/cipher';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
 import { emailRoutes } from './routes/email';
+import { incidentEmailRoutes } from './routes/email-incident';
 import { grantRoutes } from './routes/grants';
+import { incidentRoutes, incidentWebhookRoute } from './routes/incidents';
 import { requestRoutes } from './routes/requests';
 import { rotationRoutes } from './routes/rotations';
 import { secretRoutes } from './routes/secrets';
@@ -29,6 +31,8 @@ export interface Deps {
   secretCipher?: SecretCipher;
   /** Slack's HTTP receiver, when Slack is on in HTTP mode. */
   slackReceiver?: EmbeddedSlackReceiver;
+  /** Where the incident webhook's secret reference is resolved; the process environment by default. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** The HTTP API: health, then everything else behind a bearer token. */
@@ -58,9 +62,14 @@ export function buildApp(deps: Deps): FastifyInstance {
   });
 
   app.get('/healthz', async () => ({ ok: true }));
-  // These authenticate themselves: Slack by its request signature, email links by theirs.
+  // These authenticate themselves: Slack by its request signature, email links by theirs,
+  // detection systems by their webhook signature.
   if (deps.slackReceiver) app.register(slackRoute(deps.slackReceiver));
-  if (deps.links) app.register(emailRoutes(deps, deps.links));
+  app.register(incidentWebhookRoute(deps, deps.env));
+  if (deps.links) {
+    app.register(emailRoutes(deps, deps.links));
+    app.register(incidentEmailRoutes(deps, deps.links));
+  }
 
   app.register(async (api) => {
     // onRequest: callers are authenticated before their bodies are even read.
@@ -76,6 +85,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     await api.register(grantRoutes(deps));
     await api.register(auditRoutes(deps));
     await api.register(rotationRoutes(deps));
+    await api.register(incidentRoutes(deps));
     if (deps.secretCipher) await api.register(secretRoutes(deps, deps.secretCipher));
   });
   return app;

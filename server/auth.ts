@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Db } from '../store/db';
+import { isQuarantined } from '../store/incidents';
 import { identityForToken } from '../store/tokens';
 import { HttpError } from './errors';
 
@@ -19,6 +20,11 @@ export function bearerAuth(db: Db, known: (identity: string) => boolean) {
     if (!identity) throw new HttpError(401, 'invalid or revoked token');
     // Someone taken out of the policy loses their powers with it, whatever tokens they kept.
     if (!known(identity)) throw new HttpError(401, `${identity} is no longer in the policy`);
+    // Its tokens were revoked when it was quarantined; one minted since (a dev stack's restart,
+    // say) opens nothing either, not even its own rotated secret, until a restore.
+    if (await isQuarantined(db, identity)) {
+      throw new HttpError(403, `${identity} is quarantined by an incident until two people approve a restore`);
+    }
     request.identity = identity;
   };
 }

@@ -8,6 +8,7 @@ import { listRequests } from '../store/requests';
 import { AccessService } from './access';
 import type { Deps } from './app';
 import { HttpError } from './errors';
+import { IncidentService } from './incidents';
 
 /** Runs `work`, turning a refusal into a message for the person in Slack. */
 async function outcome<T extends object>(
@@ -27,7 +28,12 @@ async function outcome<T extends object>(
 /** What the Slack app may do in keyward, on behalf of the identity behind a Slack user. */
 export function slackPorts(deps: Deps): SlackPorts {
   const access = new AccessService(deps);
+  const incidents = new IncidentService(deps);
   return {
+    // The update answers once the restore is done, which can outlast Slack's patience: the click
+    // is acknowledged first, and the answer is a message of its own.
+    approveRestore: (identity, incidentId) =>
+      outcome(async () => ({ status: (await incidents.approveRestore(identity, incidentId)).status })),
     decide: (identity, requestId, decision, reason) =>
       outcome(() => access.decide(identity, requestId, decision, reason)),
     createRequest: (identity, input) => outcome(() => access.create(identity, input)),

@@ -154,6 +154,44 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  '2026-12-05-001-incidents': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('incidents')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('identity', 'text', (c) => c.notNull())
+        .addColumn('severity', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('reported_by', 'text', (c) => c.notNull())
+        .addColumn('reported_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('quarantined', 'boolean', (c) => c.notNull().defaultTo(true))
+        .addColumn('closed_at', 'timestamptz')
+        .addColumn('workflow_id', 'text', (c) => c.notNull())
+        .addColumn('state', 'jsonb', (c) => c.notNull().defaultTo(sql`'{}'::jsonb`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      // A second report about an identity joins its open incident instead of starting another.
+      await sql`CREATE UNIQUE INDEX incidents_one_open ON incidents (identity) WHERE closed_at IS NULL`.execute(db);
+      await db.schema
+        .createTable('incident_removals')
+        .addColumn('incident_id', 'text', (c) => c.notNull().references('incidents.id'))
+        .addColumn('system_id', 'text', (c) => c.notNull())
+        .addColumn('login', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull().check(sql`source IN ('standing', 'jit')`))
+        .addColumn('request_id', 'text')
+        .addColumn('removed_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('restored_at', 'timestamptz')
+        .addPrimaryKeyConstraint('incident_removals_pk', ['incident_id', 'system_id', 'login', 'role'])
+        .execute();
+      await db.schema
+        .createTable('webhook_deliveries')
+        .addColumn('signature', 'text', (c) => c.primaryKey())
+        .addColumn('received_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

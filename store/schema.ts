@@ -109,6 +109,41 @@ export interface CredentialVersionsTable {
   retired_at: Timestamp | null;
 }
 
+export interface IncidentsTable {
+  id: string;
+  identity: string;
+  severity: string;
+  reason: string;
+  reported_by: string;
+  reported_at: Timestamp;
+  status: string;
+  /** True from containment until a restore: the identity may not make requests meanwhile. */
+  quarantined: boolean;
+  /** Null while the incident is open; one open incident per identity. */
+  closed_at: Timestamp | null;
+  workflow_id: string;
+  /** The workflow's last state, for the report once the workflow is gone. */
+  state: JSONColumnType<Record<string, unknown>>;
+  updated_at: Timestamp;
+}
+
+export interface IncidentRemovalsTable {
+  incident_id: string;
+  system_id: string;
+  login: string;
+  role: string;
+  source: 'standing' | 'jit';
+  request_id: string | null;
+  removed_at: Timestamp;
+  restored_at: Timestamp | null;
+}
+
+export interface WebhookDeliveriesTable {
+  /** The signature of a delivery that was accepted; the same one again is a replay. */
+  signature: string;
+  received_at: Generated<Timestamp>;
+}
+
 export interface Database {
   requests: RequestsTable;
   grants: GrantsTable;
@@ -119,4 +154,7 @@ export interface Database {
   email_link_uses: EmailLinkUsesTable;
   credentials: CredentialsTable;
   credential_versions: CredentialVersionsTable;
+  incidents: IncidentsTable;
+  incident_removals: IncidentRemovalsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -1,9 +1,11 @@
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
+import { createIncidentActivities } from '../activities/incident';
 import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
 import { createReconcileActivities } from '../activities/reconcile';
 import { createRotationActivities } from '../activities/rotation';
+import type { IncidentActivityDeps } from '../activities/incident';
 import type { ReconcileDeps } from '../activities/reconcile';
 import type { NotifyDeps } from '../activities/notify';
 import type { PolicyView } from '../domain/access';
@@ -19,8 +21,8 @@ export interface KeywardWorkerOptions {
   db: Db;
   connectors: ConnectorRegistry;
   policy: () => PolicyView;
-  /** Lets the sweep ask Temporal whether a request's workflow still runs. */
-  workflows: ReconcileDeps['workflows'];
+  /** Lets the sweep ask Temporal whether a request's workflow still runs, and incidents end requests. */
+  workflows: ReconcileDeps['workflows'] & IncidentActivityDeps['workflows'];
   /** Slack and email, where configured; without them notices are skipped. */
   channels?: Omit<NotifyDeps, 'db' | 'policy'>;
   /** Without a key payloads travel unencrypted; only tests that replay histories do that. */
@@ -47,6 +49,7 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
     activities: {
       ...createJitActivities({ db: options.db, connectors: options.connectors }),
       ...createNotifyActivities({ db: options.db, policy: options.policy, ...options.channels }),
+      ...createIncidentActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
       ...createReconcileActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
       ...createRotationActivities({
         db: options.db,

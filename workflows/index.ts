@@ -1,3 +1,4 @@
 export { jitWorkflow } from './jit/workflow';
 export { sweepWorkflow } from './sweep/workflow';
 export { rotationWorkflow } from './rotation/workflow';
+export { incidentWorkflow } from './incident/workflow';

@@ -134,6 +134,7 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
 
     const childEnv: NodeJS.ProcessEnv = {
       ...process.env,
+      ...devWebhookSecret(options.policy, dataDir),
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       KEYWARD_ENCRYPTION_KEY: encryptionKey,
@@ -167,6 +168,17 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
     await stop();
     throw err;
   }
+}
+
+/**
+ * The incident webhook's key, when the policy names an env: variable that is not set: made once
+ * and kept in the data directory, so detection scripts in the dev stack can sign with it.
+ */
+function devWebhookSecret(policy: Policy, dataDir: string): NodeJS.ProcessEnv {
+  const variable = /^env:(.+)$/.exec(policy.settings.incidentWebhookSecret ?? '')?.[1];
+  if (!variable || process.env[variable]) return {};
+  const file = join(dataDir, 'incident-webhook.secret');
+  return { [variable]: secretFile(file, () => randomBytes(32).toString('base64url')) };
 }
 
 function isAlive(pid: number): boolean {

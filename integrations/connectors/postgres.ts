@@ -71,6 +71,14 @@ const MEMBERSHIPS_SQL = `SELECT DISTINCT r.rolname AS role FROM pg_auth_members 
   JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
   WHERE u.rolname = $1 ORDER BY 1`;
 
+const CAN_LOGIN_SQL = 'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1';
+
+// Every backend of the login. The pids are materialised first: in a plain WHERE the planner may call
+// pg_terminate_backend before the usename test, ending everyone's sessions. Needs pg_signal_backend.
+const TERMINATE_SQL = `WITH sessions AS MATERIALIZED (
+    SELECT pid FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid())
+  SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS ended FROM sessions`;
+
 /**
  * Manages role membership and login passwords in one PostgreSQL cluster through a small pool
  * of connections.
@@ -164,6 +172,25 @@ export function createPostgresConnector(options: { systemId: string; connectionS
     disableLogin: (login) =>
       attempt(`disable login ${login}`, async () => {
         await pool.query(`ALTER ROLE ${quoteIdent(login)} WITH NOLOGIN PASSWORD NULL`);
+      }),
+
+    loginAllowed: (login) =>
+      attempt(`read whether ${login} may log in`, async () => {
+        quoteIdent(login);
+        const { rows } = await pool.query<{ rolcanlogin: boolean }>(CAN_LOGIN_SQL, [login]);
+        return rows[0]?.rolcanlogin;
+      }),
+
+    setLoginAllowed: (login, allowed) =>
+      attempt(`${allowed ? 'enable' : 'disable'} login ${login}`, async () => {
+        await pool.query(`ALTER ROLE ${quoteIdent(login)} WITH ${allowed ? 'LOGIN' : 'NOLOGIN'}`);
+      }),
+
+    terminateSessions: (login) =>
+      attempt(`end the sessions of ${login}`, async () => {
+        quoteIdent(login);
+        const { rows } = await pool.query<{ ended: number }>(TERMINATE_SQL, [login]);
+        return rows[0]?.ended ?? 0;
       }),
 
     membershipsOf: (login) =>

@@ -24,7 +24,17 @@ export interface LoginConnector {
   checkLogin(login: string, password: string): Promise<void>;
 }
 
-export type TargetConnector = RoleConnector & LoginConnector;
+/** What keyward needs from a target system to contain a compromised login and give it back. */
+export interface ContainmentConnector {
+  /** Whether the login may log in; undefined when no such login exists on the system. */
+  loginAllowed(login: string): Promise<boolean | undefined>;
+  /** Lets the login log in, or stops it, keeping its password either way. */
+  setLoginAllowed(login: string, allowed: boolean): Promise<void>;
+  /** Ends every open session of the login; the number ended. */
+  terminateSessions(login: string): Promise<number>;
+}
+
+export type TargetConnector = RoleConnector & LoginConnector & ContainmentConnector;
 
 export type ConnectorErrorKind = 'permission-denied' | 'unknown-object' | 'invalid-input' | 'transient';
 

@@ -9,6 +9,8 @@ export interface LinkClaims {
   exp: number;
   /** Makes each link unique, and single-use once recorded. */
   nonce: string;
+  /** Set on links that approve an incident's restore; `requestId` then names the incident. */
+  kind?: 'incident-restore';
 }
 
 export type LinkVerdict =

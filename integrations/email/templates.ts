@@ -79,3 +79,19 @@ export function factsEmail(notice: { subject: string; text: string; facts: [stri
   const html = page(notice.subject, `<p>${escapeHtml(notice.text)}</p>${rowsTable(notice.facts)}`);
   return { subject: notice.subject, text, html };
 }
+
+/** The request to approve an incident's restore, with the signed link of one approver. */
+export function restoreApprovalEmail(
+  notice: { subject: string; text: string; facts: [string, string][] },
+  link: string,
+) {
+  const base = factsEmail(notice);
+  const text = `${base.text}\nApprove the restore: ${link}\n`;
+  const html = page(
+    notice.subject,
+    `<p>${escapeHtml(notice.text)}</p>${rowsTable(notice.facts)}` +
+      `<p><a href="${escapeHtml(link)}">Approve the restore</a></p>` +
+      '<p>The link opens a page where you confirm; nothing is decided by opening it.</p>',
+  );
+  return { subject: notice.subject, text, html };
+}

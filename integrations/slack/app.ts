@@ -17,6 +17,7 @@ export interface SlackPorts {
   overview(identity: string): Promise<Overview>;
   entitlements(): { id: string; riskTier: string }[];
   entitlementOf(requestId: string): Promise<string | undefined>;
+  approveRestore(identity: string, incidentId: string): Promise<Outcome<{ status: string }>>;
 }
 
 export interface SlackAppOptions {
@@ -89,6 +90,19 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
     const outcome = await ports.decide(identity, requestId, 'approve');
     if (!outcome.ok) await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`);
+  });
+
+  app.action(ActionId.approveRestore, async ({ ack, body, client, action }) => {
+    await ack();
+    const incidentId = (action as { value?: string }).value ?? '';
+    const channel = (body as { channel?: { id: string } }).channel?.id;
+    const { identity, refusal } = await identityOf(body.user.id);
+    if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
+    const outcome = await ports.approveRestore(identity, incidentId);
+    const said = outcome.ok
+      ? `Restore approved; the incident is ${outcome.status}.`
+      : `Not recorded: ${outcome.message}`;
+    await whisper(client, channel, body.user.id, said);
   });
 
   app.action(ActionId.deny, async ({ ack, body, client, action }) => {

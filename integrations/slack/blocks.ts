@@ -4,6 +4,7 @@ import type { RequestFacts } from '../../domain/notify';
 export const ActionId = {
   approve: 'approve_request',
   deny: 'deny_request',
+  approveRestore: 'approve_incident_restore',
 } as const;
 export const ViewId = {
   denyReason: 'deny_reason_modal',
@@ -28,6 +29,31 @@ const field = (label: string, value: string) => ({
   text: `*${label}*\n${escapeMrkdwn(value)}`,
   verbatim: true,
 });
+
+/** The request to approve an incident's restore: the notice's text, and one button. */
+export function restoreBlocks(text: string, incidentId: string): Block[] {
+  return [
+    { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } },
+    {
+      type: 'actions',
+      block_id: 'restore',
+      elements: [
+        {
+          type: 'button',
+          action_id: ActionId.approveRestore,
+          text: plain('Approve restore'),
+          value: incidentId,
+          confirm: {
+            title: plain('Approve the restore?'),
+            text: plain('Its logins work again, its standing memberships come back and its credentials are rotated.'),
+            confirm: plain('Approve'),
+            deny: plain('Cancel'),
+          },
+        },
+      ],
+    },
+  ];
+}
 
 /** The approval message; with `pending` false its buttons are gone and `outcome` says why. */
 export function approvalBlocks(facts: RequestFacts, outcome: string, pending: boolean): Block[] {

@@ -16,7 +16,7 @@ const REFUSED: Record<string, string> = {
 
 const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(20_000).optional() });
 
-function page(reply: FastifyReply, status: number, title: string, body: string) {
+export function page(reply: FastifyReply, status: number, title: string, body: string) {
   // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
   return reply
     .status(status)
@@ -40,8 +40,10 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
 
   async function claims(reply: FastifyReply, token: string): Promise<LinkClaims | undefined> {
     const verdict = links.verify(token);
-    if (verdict.ok) return verdict.claims;
-    await page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED[verdict.reason])}</p>`);
+    // A restore link decides an incident, never a request.
+    if (verdict.ok && !verdict.claims.kind) return verdict.claims;
+    const reason = verdict.ok ? 'malformed' : verdict.reason;
+    await page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED[reason])}</p>`);
     return undefined;
   }
 

@@ -1,8 +1,9 @@
 /**
- * Records the JIT and rotation workflows' histories that the replay test checks every change against.
+ * Records the JIT, rotation and incident workflows' histories that the replay test checks every change against.
  * Run it when the workflow changes on purpose, and commit the new files:
  *
- *   npx tsx test/histories/record.ts
+ *   npx tsx test/histories/record.ts            # every scenario
+ *   npx tsx test/histories/record.ts incident-  # only those whose names start so
  *
  * It starts its own Temporal dev server and PostgreSQL, like the test suite does.
  */
@@ -10,10 +11,19 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../integrations/temporal/executable';
-import { testServers } from '../support/servers';
+import { superuserQuery, testServers } from '../support/servers';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
+import { planIncident } from '../../domain/incident-plan';
+import {
+  approveRestoreUpdate,
+  closeIncidentUpdate,
+  incidentStatusQuery,
+  incidentWorkflowId,
+} from '../../workflows/incident/definitions';
+import { incidentWorkflow } from '../../workflows/incident/workflow';
 import { rotationWorkflow } from '../../workflows/rotation/workflow';
+import { waitFor } from '../support/wait';
 import globalSetup from '../support/globalSetup';
 import globalTeardown from '../support/globalTeardown';
 import { JitHarness, TARGET_ENV } from '../support/jit-harness';
@@ -28,10 +38,11 @@ const policy = {
     { id: 'dana' },
     { id: 'svc-etl', kind: 'non-human' as const, owner: 'alice' },
     { id: 'svc-gone', kind: 'non-human' as const, owner: 'alice', logins: { target: 'replay_gone' } },
+    { id: 'svc-inc', kind: 'non-human' as const, owner: 'alice', logins: { target: 'replay_inc' } },
   ],
   groups: [
     { id: 'approvers', members: ['bob', 'carol'] },
-    { id: 'security', members: ['dana'] },
+    { id: 'security', members: ['dana', 'carol'] },
   ],
   systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
   entitlements: [
@@ -62,6 +73,7 @@ const policy = {
     },
     // Its login does not exist on the target, so setting the secret fails and the run rolls back.
     { id: 'target/gone', identity: 'svc-gone', system: 'target', strategy: 'single-login' as const, every: '7d' },
+    { id: 'target/inc', identity: 'svc-inc', system: 'target', strategy: 'single-login' as const, every: '7d' },
   ],
 };
 
@@ -80,7 +92,43 @@ const rotate = async (harness: JitHarness, credentialId: string, run: string) =>
     args: [{ credentialId }],
   });
 
+/** An incident about svc-inc, reported now. */
+const openIncident = (harness: JitHarness, run: string) => {
+  const incidentId = `00000000-0000-4000-8000-${run.padStart(12, '0')}`;
+  return harness.client.workflow.start(incidentWorkflow, {
+    workflowId: incidentWorkflowId(incidentId),
+    taskQueue: harness.taskQueue,
+    args: [
+      {
+        incidentId,
+        identity: 'svc-inc',
+        severity: 'critical' as const,
+        reason: 'replay',
+        reportedBy: 'dana',
+        reportedAt: new Date().toISOString(),
+        plan: planIncident(harness.policy, 'svc-inc')!,
+      },
+    ],
+  });
+};
+
+const untilContained = (handle: Handle) =>
+  waitFor('the incident contained', async () => (await handle.query(incidentStatusQuery)).status === 'CONTAINED');
+
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
+  'incident-contained-then-restored': async (harness) => {
+    const handle = await openIncident(harness, '1');
+    await untilContained(handle);
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'dana' }] });
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'carol' }] });
+    return handle;
+  },
+  'incident-closed-without-restore': async (harness) => {
+    const handle = await openIncident(harness, '2');
+    await untilContained(handle);
+    await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
+    return handle;
+  },
   'rotation-alternating-overlap': async (harness) => {
     // The first rotation has nothing to retire; the second waits out the overlap and retires.
     await (await rotate(harness, 'target/etl', 'first')).result();
@@ -124,8 +172,12 @@ async function main(): Promise<void> {
       { name: 'replay_alice', login: true },
       { name: 'replay_etl_a' },
       { name: 'replay_etl_b' },
+      { name: 'replay_inc', login: true },
     );
+    await superuserQuery('GRANT replay_analyst TO replay_inc');
+    const only = process.argv.slice(2);
     for (const [name, run] of Object.entries(scenarios)) {
+      if (only.length > 0 && !only.some((prefix) => name.startsWith(prefix))) continue;
       const handle = await run(harness);
       await handle.result().catch(() => undefined);
       const file = join(__dirname, `${name}.json`);

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { LinkSigner } from '../../integrations/email/links';
 import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { buildApp } from '../../server/app';
 import { mintToken } from '../../store/tokens';
@@ -30,8 +31,10 @@ export class ApiHarness {
     readonly baseUrl: string,
   ) {}
 
-  static async start(harness: JitHarness): Promise<ApiHarness> {
+  /** With `links`, the email link pages are served too, checked under the harness's key. */
+  static async start(harness: JitHarness, options: { links?: boolean } = {}): Promise<ApiHarness> {
     const app = buildApp({
+      links: options.links ? new LinkSigner(harness.encryptionKey) : undefined,
       db: harness.db,
       temporal: harness.client,
       policy: () => harness.policy,

@@ -168,7 +168,7 @@ export class ApprovalsHarness {
   }
 
   /** A button click from `userId` on request `requestId`, as Slack sends it. */
-  click(userId: string, actionId: 'approve_request' | 'deny_request', requestId: string, signing?: Signing) {
+  click(userId: string, actionId: string, requestId: string, signing?: Signing) {
     const payload = {
       type: 'block_actions',
       user: { id: userId, team_id: 'T0001' },

@@ -41,6 +41,8 @@ export interface HarnessOptions {
   encrypt: boolean;
   /** A namespace of the harness's own (registered on start), for tests that list what Temporal holds. */
   namespace?: string;
+  /** More secret references for the connectors, for tests with systems of their own. */
+  env?: Record<string, string>;
 }
 
 export class JitHarness {
@@ -96,7 +98,10 @@ export class JitHarness {
       dataConverter: this.dataConverter,
     });
     this.nativeConnection = await NativeConnection.connect({ address });
-    this.connectors = new ConnectorRegistry(() => this.policy.policy.systems, { [TARGET_ENV]: this.target.url });
+    this.connectors = new ConnectorRegistry(() => this.policy.policy.systems, {
+      ...this.options.env,
+      [TARGET_ENV]: this.target.url,
+    });
     await this.startWorker();
   }
 

@@ -91,9 +91,13 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
 
   try {
     state.step = RotationStep.SETTING;
-    await target.setOnTarget({ plan, versionId });
-    state.step = RotationStep.TESTING;
-    await target.testVersion({ credentialId, versionId });
+    if (input.incident === 'containment') {
+      await target.setOnTarget({ plan, versionId, quarantined: true });
+    } else {
+      await target.setOnTarget({ plan, versionId });
+      state.step = RotationStep.TESTING;
+      await target.testVersion({ credentialId, versionId });
+    }
   } catch (err) {
     const failure = { step: state.step, message: failureMessage(err) };
     // Whatever stopped the run, cancellation included, the previous secret goes back first.
@@ -126,8 +130,9 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
   const promoted = await store.promoteVersion({ plan, versionId, workflowId });
   state.promotedAt = promoted.promotedAt;
   state.previousVersionId = promoted.previousVersionId;
-  if (promoted.previousVersionId && plan.overlapMs > 0) {
-    state.retireAt = iso(Date.parse(promoted.promotedAt) + plan.overlapMs);
+  const overlapMs = input.incident ? 0 : plan.overlapMs;
+  if (promoted.previousVersionId && overlapMs > 0) {
+    state.retireAt = iso(Date.parse(promoted.promotedAt) + overlapMs);
   }
   // Owners and consumers hear of it side by side, and neither holds up the overlap timer.
   const told = Promise.all([
@@ -151,10 +156,10 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
         state.step = RotationStep.RETIRING;
         await cleanup.retirePrevious({ plan, previousVersionId, currentVersionId: versionId, workflowId });
       });
-    if (plan.overlapMs > 0) {
+    if (overlapMs > 0) {
       state.step = RotationStep.OVERLAP;
       try {
-        await sleep(plan.overlapMs);
+        await sleep(overlapMs);
       } catch (err) {
         if (isCancellation(err)) await retire();
         throw err;

@@ -1,0 +1,183 @@
+import { WorkflowUpdateStage } from '@temporalio/client';
+import type { WorkflowClient } from '@temporalio/client';
+import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import type { AuditEventInput } from '../domain/audit';
+import { FailureType } from '../domain/failures';
+import { INCIDENT_ACTOR } from '../domain/incident';
+import type { IncidentState, Removal } from '../domain/incident';
+import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { ConnectorError } from '../integrations/connectors/types';
+import type { TargetConnector } from '../integrations/connectors/types';
+import { SecretReferenceError } from '../integrations/secrets/refs';
+import { appendAuditEvent } from '../store/audit';
+import type { Db } from '../store/db';
+import {
+  jitGrantsOf,
+  markRestored,
+  recordRemovals,
+  removalsOf,
+  reserveIncident,
+  saveIncident,
+} from '../store/incidents';
+import { revokeTokensOf } from '../store/tokens';
+import { jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
+
+export interface IncidentActivityDeps {
+  db: Db;
+  connectors: Pick<ConnectorRegistry, 'get'>;
+  /** Ends the identity's JIT requests through their own workflows. */
+  workflows: Pick<WorkflowClient, 'getHandle'>;
+}
+
+export interface ContainSystemInput {
+  incidentId: string;
+  systemId: string;
+  logins: string[];
+  reportedAt: string;
+}
+
+export interface Contained {
+  containedAt: string;
+  removed: Removal[];
+  disabledLogins: string[];
+  sessionsTerminated: number;
+}
+
+function asFailure(err: unknown, doing: string): unknown {
+  if (err instanceof SecretReferenceError) {
+    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
+  }
+  if (!(err instanceof ConnectorError)) return err;
+  const type = {
+    'permission-denied': FailureType.ConnectorPermissionDenied,
+    'unknown-object': FailureType.ConnectorUnknownObject,
+    'invalid-input': FailureType.InvalidInput,
+    transient: FailureType.ConnectorUnavailable,
+  }[err.kind];
+  return ApplicationFailure.create({ message: err.message, type, nonRetryable: !err.retryable });
+}
+
+export function createIncidentActivities(deps: IncidentActivityDeps) {
+  const { db } = deps;
+
+  async function onSystem<T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>): Promise<T> {
+    try {
+      return await work(deps.connectors.get(systemId));
+    } catch (err) {
+      throw asFailure(err, doing);
+    }
+  }
+
+  return {
+    /** Saves the incident's state and appends its audit event; both are safe to repeat. */
+    async recordIncident(input: { state: IncidentState; event: AuditEventInput }): Promise<void> {
+      await saveIncident(db, input.state);
+      await appendAuditEvent(db, input.event);
+    },
+
+    /**
+     * Quarantines the identity in keyward: its row (made here if the incident was not opened
+     * through the API) refuses new requests, and its API tokens stop working.
+     */
+    async quarantine(input: { state: IncidentState; workflowId: string }): Promise<{ tokensRevoked: number }> {
+      const { state } = input;
+      await reserveIncident(db, {
+        id: state.incidentId,
+        identity: state.identity,
+        severity: state.severity,
+        reason: state.reason,
+        reportedBy: state.reportedBy,
+        reportedAt: state.reportedAt,
+        workflowId: input.workflowId,
+      });
+      return { tokensRevoked: await revokeTokensOf(db, state.identity) };
+    },
+
+    /**
+     * Ends the identity's live JIT requests through their own workflows: a pending one is
+     * cancelled before anyone can approve it, a granted one revokes and ends, so neither
+     * grants again later. Only the update's acceptance is awaited; a JIT workflow revoking on
+     * a system that is down must not hold up the incident.
+     */
+    async endRequests(input: { incidentId: string; identity: string }): Promise<string[]> {
+      const live = await db
+        .selectFrom('requests')
+        .select(['id', 'workflow_id'])
+        .where('requester', '=', input.identity)
+        .where('status', 'in', ['PENDING', 'GRANTED'])
+        .execute();
+      const ended: string[] = [];
+      for (const request of live) {
+        try {
+          await deps.workflows.getHandle(request.workflow_id || jitWorkflowId(request.id)).startUpdate(revokeUpdate, {
+            args: [{ actor: INCIDENT_ACTOR, reason: `incident ${input.incidentId}` }],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          });
+          ended.push(request.id);
+        } catch (err) {
+          // Already ending or ended (another revoke, expiry): there is nothing left to stop.
+          log.info('A request could not be ended; it is ending already', { requestId: request.id, error: String(err) });
+        }
+      }
+      return ended;
+    },
+
+    /**
+     * Contains one login set on one system: what it holds is recorded first, then its login is
+     * disabled so it opens no new session, then its sessions are ended, then its memberships go.
+     * Every step is idempotent; an attempt that failed part way is simply run again.
+     */
+    async containSystem(input: ContainSystemInput): Promise<Contained> {
+      const { incidentId, systemId } = input;
+      // Which logins could log in is only seen on the first attempt; later ones find them disabled.
+      const earlier = Context.current().info.heartbeatDetails as { disabled?: string[] } | undefined;
+      const disabled = new Set(earlier?.disabled ?? []);
+      let sessionsTerminated = 0;
+      for (const login of input.logins) {
+        const allowed = await onSystem(systemId, `read login ${login}`, (c) => c.loginAllowed(login));
+        if (allowed === undefined) continue;
+        const roles = await onSystem(systemId, `list the roles of ${login}`, (c) => c.membershipsOf(login));
+        // JIT grants are matched by role; one its own workflow revoked already is listed all the same.
+        const jit = new Map(
+          (await jitGrantsOf(db, { systemId, login, since: input.reportedAt })).map((g) => [g.role, g.requestId]),
+        );
+        const removals: Removal[] = [
+          ...roles.filter((role) => !jit.has(role)).map((role) => ({ login, role, source: 'standing' as const })),
+          ...[...jit].map(([role, requestId]) => ({ login, role, source: 'jit' as const, requestId })),
+        ];
+        await recordRemovals(db, incidentId, systemId, removals);
+        if (allowed) {
+          disabled.add(login);
+          Context.current().heartbeat({ disabled: [...disabled] });
+          await onSystem(systemId, `disable login ${login}`, (c) => c.setLoginAllowed(login, false));
+        }
+        sessionsTerminated += await onSystem(systemId, `end sessions of ${login}`, (c) => c.terminateSessions(login));
+        for (const role of roles) {
+          await onSystem(systemId, `revoke ${role} from ${login}`, (c) => c.ensureRevoked(role, login));
+        }
+      }
+      return {
+        containedAt: new Date().toISOString(),
+        removed: await removalsOf(db, incidentId, systemId),
+        disabledLogins: [...disabled].sort(),
+        sessionsTerminated,
+      };
+    },
+
+    /** Puts back the standing memberships an incident removed and lets the disabled logins in again. */
+    async restoreSystem(input: { incidentId: string; systemId: string; disabledLogins: string[] }) {
+      const { incidentId, systemId } = input;
+      const removed = await removalsOf(db, incidentId, systemId);
+      for (const { login, role } of removed.filter((r) => r.source === 'standing')) {
+        await onSystem(systemId, `grant ${role} to ${login}`, (c) => c.ensureGranted(role, login));
+      }
+      for (const login of input.disabledLogins) {
+        await onSystem(systemId, `enable login ${login}`, (c) => c.setLoginAllowed(login, true));
+      }
+      await markRestored(db, incidentId, systemId);
+      return { restoredAt: new Date().toISOString() };
+    },
+  };
+}
+
+export type IncidentActivities = ReturnType<typeof createIncidentActivities>;

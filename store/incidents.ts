@@ -1,0 +1,187 @@
+import { sql } from 'kysely';
+import type { IncidentState, Removal } from '../domain/incident';
+import type { Db } from './db';
+
+export interface NewIncident {
+  id: string;
+  identity: string;
+  severity: string;
+  reason: string;
+  reportedBy: string;
+  reportedAt: string;
+  workflowId: string;
+}
+
+export type IncidentReservation = { joined: false; id: string } | { joined: true; id: string; workflowId: string };
+
+/**
+ * Writes a new incident's row before its workflow starts. The database allows one open incident
+ * per identity, so a second report, however close in time, is told which incident it joins.
+ */
+export async function reserveIncident(db: Db, incident: NewIncident): Promise<IncidentReservation> {
+  try {
+    await db
+      .insertInto('incidents')
+      .values({
+        id: incident.id,
+        identity: incident.identity,
+        severity: incident.severity,
+        reason: incident.reason,
+        reported_by: incident.reportedBy,
+        reported_at: incident.reportedAt,
+        status: 'CONTAINING',
+        quarantined: true,
+        closed_at: null,
+        workflow_id: incident.workflowId,
+        state: JSON.stringify({}),
+        updated_at: new Date(),
+      })
+      // The workflow reserves again for incidents opened without the API; its own row is fine.
+      .onConflict((oc) => oc.column('id').doNothing())
+      .execute();
+    return { joined: false, id: incident.id };
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint !== 'incidents_one_open') throw err;
+    const open = await db
+      .selectFrom('incidents')
+      .select(['id', 'workflow_id'])
+      .where('identity', '=', incident.identity)
+      .where('closed_at', 'is', null)
+      .executeTakeFirst();
+    return open ? { joined: true, id: open.id, workflowId: open.workflow_id } : reserveIncident(db, incident);
+  }
+}
+
+/** Forgets a reservation whose workflow never started. */
+export async function releaseIncident(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('incident_removals').where('incident_id', '=', id).execute();
+  await db.deleteFrom('incidents').where('id', '=', id).where('status', '=', 'CONTAINING').execute();
+}
+
+/** Writes the workflow's state; an incident restored lifts the quarantine, one closed keeps it. */
+export async function saveIncident(db: Db, state: IncidentState): Promise<void> {
+  const ended = state.restoredAt ?? state.closedAt;
+  await db
+    .updateTable('incidents')
+    .set({
+      status: state.status,
+      quarantined: state.restoredAt === undefined,
+      closed_at: ended ?? null,
+      state: JSON.stringify(state),
+      updated_at: new Date(),
+    })
+    .where('id', '=', state.incidentId)
+    .execute();
+  // A restore two people approved gives the identity back, whatever earlier incidents closed without one.
+  if (state.restoredAt) {
+    await db.updateTable('incidents').set({ quarantined: false }).where('identity', '=', state.identity).execute();
+  }
+}
+
+export async function isQuarantined(db: Db, identity: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('incidents')
+    .select('id')
+    .where('identity', '=', identity)
+    .where('quarantined', '=', true)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function findIncident(db: Db, id: string) {
+  return db.selectFrom('incidents').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function listIncidents(db: Db, limit = 200) {
+  const rows = await db.selectFrom('incidents').selectAll().orderBy('reported_at', 'desc').limit(limit).execute();
+  return rows.map((r) => ({
+    id: r.id,
+    identity: r.identity,
+    severity: r.severity,
+    status: r.status,
+    quarantined: r.quarantined,
+    reportedAt: r.reported_at.toISOString(),
+    closedAt: r.closed_at?.toISOString() ?? null,
+  }));
+}
+
+/**
+ * The roles keyward granted the login just in time and that were live when the incident was
+ * reported: those still held, and those their own workflows have revoked since.
+ */
+export async function jitGrantsOf(
+  db: Db,
+  target: { systemId: string; login: string; since: string },
+): Promise<{ role: string; requestId: string }[]> {
+  const rows = await db
+    .selectFrom('grants')
+    .select(['role', 'request_id'])
+    .where('system_id', '=', target.systemId)
+    .where('login', '=', target.login)
+    .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>=', new Date(target.since))]))
+    .execute();
+  return rows.map((r) => ({ role: r.role, requestId: r.request_id }));
+}
+
+/** Records what was removed before it is removed, so a crash in between loses nothing; repeats keep the first. */
+export async function recordRemovals(db: Db, incidentId: string, systemId: string, removals: Removal[]) {
+  if (removals.length === 0) return;
+  const now = new Date();
+  await db
+    .insertInto('incident_removals')
+    .values(
+      removals.map((r) => ({
+        incident_id: incidentId,
+        system_id: systemId,
+        login: r.login,
+        role: r.role,
+        source: r.source,
+        request_id: r.requestId ?? null,
+        removed_at: now,
+        restored_at: null,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['incident_id', 'system_id', 'login', 'role']).doNothing())
+    .execute();
+}
+
+export async function removalsOf(db: Db, incidentId: string, systemId: string): Promise<Removal[]> {
+  const rows = await db
+    .selectFrom('incident_removals')
+    .selectAll()
+    .where('incident_id', '=', incidentId)
+    .where('system_id', '=', systemId)
+    .orderBy('login')
+    .orderBy('role')
+    .execute();
+  return rows.map((r) => ({ login: r.login, role: r.role, source: r.source, requestId: r.request_id ?? undefined }));
+}
+
+export async function markRestored(db: Db, incidentId: string, systemId: string): Promise<void> {
+  await db
+    .updateTable('incident_removals')
+    .set({ restored_at: new Date() })
+    .where('incident_id', '=', incidentId)
+    .where('system_id', '=', systemId)
+    .where('source', '=', 'standing')
+    .where('restored_at', 'is', null)
+    .execute();
+}
+
+/**
+ * Claims a signed webhook delivery; false when that signature was accepted before. Deliveries
+ * older than the signature's tolerance are forgotten, since their timestamp refuses them anyway.
+ */
+export async function claimWebhookDelivery(db: Db, signature: string, toleranceMs: number): Promise<boolean> {
+  await db
+    .deleteFrom('webhook_deliveries')
+    .where(sql<boolean>`received_at < ${new Date(Date.now() - 2 * toleranceMs)}`)
+    .execute();
+  const inserted = await db
+    .insertInto('webhook_deliveries')
+    .values({ signature })
+    .onConflict((oc) => oc.column('signature').doNothing())
+    .returning('signature')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
