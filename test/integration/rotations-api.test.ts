@@ -156,7 +156,7 @@ describe('GET /v1/secrets/:credentialId', () => {
 
     const malformed = await api.as('svc-reports').get('/v1/secrets/..%2F..%2Fetc');
     expect(malformed.status).toBe(400);
-    expect(malformed.body.error).toMatch(/names no credential id/);
+    expect(malformed.body.error).toMatch(/does not name a credential/);
 
     const early = await api.as('svc-etl').get(secretPath(ETL));
     expect(early.status).toBe(409);
