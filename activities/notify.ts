@@ -32,6 +32,8 @@ export interface PeopleNotice {
   key: string;
   /** An alert is logged as a warning when no channel can carry it; news only as information. */
   alert?: boolean;
+  /** A Slack channel told besides the people, such as the security team's. */
+  channel?: string;
   /** Asks these approvers to approve an incident's restore: their emails carry a signed link. */
   restore?: { incidentId: string; approvers: string[]; expiresAt: string };
 }
@@ -44,6 +46,9 @@ export interface NotifyInput {
 }
 
 type Mail = NonNullable<NotifyDeps['mail']>;
+
+const factLines = (facts: [string, string][]) =>
+  facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
 
 /** Slack's answers for a message copy that is gone for good. */
 const GONE = new Set(['message_not_found', 'channel_not_found', 'cant_update_message', 'is_archived']);
@@ -207,13 +212,20 @@ export function createNotifyActivities(deps: NotifyDeps) {
         return;
       }
       const works: (() => Promise<void>)[] = [];
+      const { channel } = notice;
+      if (slack && channel) {
+        // The channel reads the notice only: a restore is approved from each approver's own message.
+        const text = `${escapeMrkdwn(notice.text)}\n${factLines(notice.facts)}`;
+        works.push(() =>
+          once(`${notice.key}/slack-channel`, () => slackCall(() => slack.client.chat.postMessage({ channel, text }))),
+        );
+      }
       for (const person of people) {
         if (slack) {
           works.push(async () => {
             const slackId = await slack.directory.slackIdFor(person);
             if (!slackId) return;
-            const lines = notice.facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
-            const text = `${escapeMrkdwn(notice.text)}\n${lines}`;
+            const text = `${escapeMrkdwn(notice.text)}\n${factLines(notice.facts)}`;
             // Eligible approvers of a restore get the button; everyone else the notice alone.
             const restore = notice.restore?.approvers.includes(person) ? notice.restore : undefined;
             const extra = restore ? { blocks: restoreBlocks(text, restore.incidentId) as never } : {};

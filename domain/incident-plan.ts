@@ -24,6 +24,7 @@ export function planIncident(view: PolicyView, identityId: string): IncidentPlan
     systems,
     credentials: credentials.map((c) => c.id),
     tell: [...new Set([...(identity.owner ? [identity.owner] : []), ...group])],
+    ...(settings.incidentChannel && { channel: settings.incidentChannel }),
     rules: {
       incidentGroup: settings.incidentGroup,
       approvers: group.filter((id) => id !== identity.id && id !== identity.owner),

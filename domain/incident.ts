@@ -102,6 +102,8 @@ export interface IncidentPlan {
   credentials: string[];
   /** Told of the incident: the owner and the incident group. */
   tell: string[];
+  /** The security team's Slack channel, told of every step besides the people. */
+  channel?: string;
   rules: IncidentRules;
   alertAfterMs: number;
 }

@@ -7,6 +7,8 @@ export const MAX_GRANT_MS = 90 * 86_400_000;
 
 const Slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
 
+const SlackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
+
 const EntitlementId = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, 'must be letters, digits, ".", "_", "-" or "/"');
@@ -83,11 +85,9 @@ export const EntitlementSchema = z.strictObject({
   maxDuration: durationText(),
   requireReason: z.boolean().default(true),
   approval: ApprovalRuleSchema,
-  approvalChannel: z
-    .string()
-    .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF')
-    .optional()
-    .describe("post approval requests to this Slack channel instead of each approver's DMs"),
+  approvalChannel: SlackChannelId.optional().describe(
+    "post approval requests to this Slack channel instead of each approver's DMs",
+  ),
 });
 
 const Login = z.string().min(1).max(63);
@@ -152,6 +152,9 @@ export const SettingsSchema = z.strictObject({
     .describe('how long before expiry the requester is warned'),
   adminGroup: Slug.default('security'),
   incidentGroup: Slug.default('security').describe('members may open incidents and approve restores'),
+  incidentChannel: SlackChannelId.optional().describe(
+    "the security team's Slack channel: every incident's notices are posted there too",
+  ),
   incidentWebhookSecret: SecretRef.optional().describe(
     'key of the HMAC-SHA-256 signature detection systems put on POST /v1/hooks/incident',
   ),

@@ -6,6 +6,7 @@ import { waitFor } from '../support/wait';
 function policy(): PolicyInput {
   return {
     version: 1,
+    settings: { incidentChannel: 'CSECURITY' },
     identities: [
       { id: 'olivia', email: 'olivia@example.test', slackUserId: 'UOLIVIA' },
       { id: 'dana', email: 'dana@example.test', slackUserId: 'UDANA' },
@@ -50,6 +51,12 @@ describe('restore approval in Slack', () => {
     expect(JSON.stringify(toDana.blocks)).toContain(RESTORE);
     expect(JSON.stringify(toDana.blocks)).toContain(id);
     expect((await restoreMessageTo('UOLIVIA')).blocks).toBeUndefined();
+    // The security channel follows the incident, without a button anyone there could press.
+    const posted = await waitFor('the notice in the security channel', () =>
+      harness.slack.callsOf('chat.postMessage').find((m) => m.channel === 'CSECURITY'),
+    );
+    expect(String(posted.text)).toContain('svc-slack');
+    expect(posted.blocks).toBeUndefined();
 
     await harness.click('UOLIVIA', RESTORE, id);
     await whisperTo('UOLIVIA', /Not recorded: olivia owns svc-slack/);

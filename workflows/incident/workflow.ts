@@ -57,7 +57,15 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const tell = (step: string, subject: string, text: string, extra: Partial<PeopleNotice> = {}) =>
     void notices.push(
       notifier
-        .tellPeople({ to: plan.tell, key: `${workflowId}/notice/${step}`, subject, text, facts: facts(), ...extra })
+        .tellPeople({
+          to: plan.tell,
+          channel: plan.channel,
+          key: `${workflowId}/notice/${step}`,
+          subject,
+          text,
+          facts: facts(),
+          ...extra,
+        })
         .catch(() => log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step })),
     );
   const facts = (): [string, string][] => [
