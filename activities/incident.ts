@@ -1,14 +1,11 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { WorkflowClient } from '@temporalio/client';
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import type { AuditEventInput } from '../domain/audit';
-import { FailureType } from '../domain/failures';
 import { INCIDENT_ACTOR } from '../domain/incident';
 import type { IncidentState, Removal } from '../domain/incident';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import { ConnectorError } from '../integrations/connectors/types';
 import type { TargetConnector } from '../integrations/connectors/types';
-import { SecretReferenceError } from '../integrations/secrets/refs';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
 import {
@@ -21,6 +18,7 @@ import {
 } from '../store/incidents';
 import { revokeTokensOf } from '../store/tokens';
 import { jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
+import { onTarget } from './failures';
 
 export interface IncidentActivityDeps {
   db: Db;
@@ -43,30 +41,11 @@ export interface Contained {
   sessionsTerminated: number;
 }
 
-function asFailure(err: unknown, doing: string): unknown {
-  if (err instanceof SecretReferenceError) {
-    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
-  }
-  if (!(err instanceof ConnectorError)) return err;
-  const type = {
-    'permission-denied': FailureType.ConnectorPermissionDenied,
-    'unknown-object': FailureType.ConnectorUnknownObject,
-    'invalid-input': FailureType.InvalidInput,
-    transient: FailureType.ConnectorUnavailable,
-  }[err.kind];
-  return ApplicationFailure.create({ message: err.message, type, nonRetryable: !err.retryable });
-}
-
 export function createIncidentActivities(deps: IncidentActivityDeps) {
   const { db } = deps;
 
-  async function onSystem<T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>): Promise<T> {
-    try {
-      return await work(deps.connectors.get(systemId));
-    } catch (err) {
-      throw asFailure(err, doing);
-    }
-  }
+  const onSystem = <T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>) =>
+    onTarget(deps.connectors, systemId, doing, work);
 
   return {
     /** Saves the incident's state and appends its audit event; both are safe to repeat. */

@@ -3,13 +3,12 @@ import type { AuditEventInput } from '../domain/audit';
 import { FailureType } from '../domain/failures';
 import type { JitState } from '../domain/jit';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import { ConnectorError } from '../integrations/connectors/types';
-import { SecretReferenceError } from '../integrations/secrets/refs';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
 import { findGrant, otherLiveGrant, recordGrant, recordRevocation } from '../store/grants';
 import { isQuarantined } from '../store/incidents';
 import { saveRequest } from '../store/requests';
+import { targetFailure } from './failures';
 
 export interface JitActivityDeps {
   db: Db;
@@ -35,25 +34,6 @@ export interface RevokeAccessInput extends TargetInput {
   dueAt: string;
   revokedBy: string;
   cause: string;
-}
-
-/** Turns a connector's failure into one Temporal knows whether to retry. */
-function asFailure(err: unknown, doing: string): unknown {
-  if (err instanceof SecretReferenceError) {
-    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
-  }
-  if (!(err instanceof ConnectorError)) return err;
-  const message = `Could not ${doing}: ${err.message}`;
-  switch (err.kind) {
-    case 'permission-denied':
-      return ApplicationFailure.nonRetryable(message, FailureType.ConnectorPermissionDenied);
-    case 'unknown-object':
-      return ApplicationFailure.nonRetryable(message, FailureType.ConnectorUnknownObject);
-    case 'invalid-input':
-      return ApplicationFailure.nonRetryable(message, FailureType.InvalidInput);
-    case 'transient':
-      return ApplicationFailure.retryable(message, FailureType.ConnectorUnavailable);
-  }
 }
 
 export function createJitActivities(deps: JitActivityDeps) {
@@ -98,7 +78,7 @@ export function createJitActivities(deps: JitActivityDeps) {
       try {
         await connectors.get(input.systemId).ensureGranted(input.role, input.login);
       } catch (err) {
-        throw asFailure(err, doing);
+        throw targetFailure(err, doing);
       }
       const now = new Date();
       await recordGrant(db, {
@@ -122,7 +102,7 @@ export function createJitActivities(deps: JitActivityDeps) {
         try {
           await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
         } catch (err) {
-          throw asFailure(err, doing);
+          throw targetFailure(err, doing);
         }
       }
       const now = new Date();
@@ -147,7 +127,7 @@ export function createJitActivities(deps: JitActivityDeps) {
       try {
         await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
       } catch (err) {
-        throw asFailure(err, `withdraw role ${input.role} from ${input.login} on ${input.systemId}`);
+        throw targetFailure(err, `withdraw role ${input.role} from ${input.login} on ${input.systemId}`);
       }
     },
   };

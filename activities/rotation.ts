@@ -5,12 +5,10 @@ import { loginOf, overlapOf, SECRET_ALPHABETS } from '../domain/policy';
 import type { Credential } from '../domain/policy';
 import type { PlanResult, RollbackResult, RotationPlan, RotationStep } from '../domain/rotation';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import type { TargetConnector } from '../integrations/connectors/types';
 import { scramVerifier } from '../integrations/connectors/scram';
-import { ConnectorError } from '../integrations/connectors/types';
 import type { SecretCipher } from '../integrations/secrets/cipher';
 import { generateSecret } from '../integrations/secrets/generate';
-import { resolveSecretRef, SecretReferenceError } from '../integrations/secrets/refs';
-import { postSignedWebhook } from '../integrations/webhooks/signature';
 import { appendAuditEvent } from '../store/audit';
 import {
   endVersion,
@@ -26,14 +24,13 @@ import {
 } from '../store/credentials';
 import type { VersionRow } from '../store/credentials';
 import type { Db } from '../store/db';
-import { claimNotice, releaseNotice } from '../store/notices';
+import { onTarget } from './failures';
 
 export interface RotationDeps {
   db: Db;
   connectors: Pick<ConnectorRegistry, 'get'>;
   policy: () => PolicyView;
   cipher: SecretCipher;
-  env?: NodeJS.ProcessEnv;
 }
 
 const SCHEDULE_PRECISION_MS = 1_000;
@@ -41,33 +38,13 @@ const SCHEDULE_PRECISION_MS = 1_000;
 /** The actor of the audit events a rotation writes: the schedule acts on the policy's behalf. */
 const ACTOR = 'keyward:rotation';
 
-/** Turns a target's or configuration's failure into one Temporal knows whether to retry. */
-function asFailure(err: unknown, doing: string): unknown {
-  if (err instanceof SecretReferenceError) {
-    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
-  }
-  if (!(err instanceof ConnectorError)) return err;
-  const type = {
-    'permission-denied': FailureType.ConnectorPermissionDenied,
-    'unknown-object': FailureType.ConnectorUnknownObject,
-    'invalid-input': FailureType.InvalidInput,
-    transient: FailureType.ConnectorUnavailable,
-  }[err.kind];
-  return ApplicationFailure.create({ message: err.message, type, nonRetryable: !err.retryable });
-}
-
 export function createRotationActivities(deps: RotationDeps) {
   const { db, cipher } = deps;
 
   function credentialOf(credentialId: string): Credential {
     const credential = deps.policy().credential(credentialId);
-    if (!credential) {
-      throw ApplicationFailure.nonRetryable(
-        `credential ${credentialId} is not in the policy`,
-        FailureType.Misconfigured,
-      );
-    }
-    return credential;
+    if (credential) return credential;
+    throw ApplicationFailure.nonRetryable(`credential ${credentialId} is not in the policy`, FailureType.Misconfigured);
   }
 
   async function versionOf(versionId: string): Promise<VersionRow> {
@@ -87,28 +64,8 @@ export function createRotationActivities(deps: RotationDeps) {
     return cipher.open(version.sealed, sealContext(version.credential_id, version.id));
   }
 
-  async function onTarget<T>(
-    systemId: string,
-    doing: string,
-    work: (c: ReturnType<RotationDeps['connectors']['get']>) => Promise<T>,
-  ) {
-    try {
-      return await work(deps.connectors.get(systemId));
-    } catch (err) {
-      throw asFailure(err, doing);
-    }
-  }
-
-  /** Sends once per key: claimed first, given back if sending fails so that a retry sends. */
-  async function once(key: string, send: () => Promise<void>): Promise<void> {
-    if (!(await claimNotice(db, key))) return;
-    try {
-      await send();
-    } catch (err) {
-      await releaseNotice(db, key);
-      throw err;
-    }
-  }
+  const onSystem = <T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>) =>
+    onTarget(deps.connectors, systemId, doing, work);
 
   return {
     /**
@@ -180,7 +137,7 @@ export function createRotationActivities(deps: RotationDeps) {
       if (version.label === 'current') return;
       const verifier = scramVerifier(secretOf(version));
       const alternating = plan.strategy === 'alternating-logins';
-      await onTarget(plan.systemId, `set the new secret of ${plan.credentialId}`, async (target) => {
+      await onSystem(plan.systemId, `set the new secret of ${plan.credentialId}`, async (target) => {
         // A quarantined identity's memberships were taken on purpose; its logins stay shut.
         if (alternating && !input.quarantined && plan.current && plan.current.login !== version.login) {
           const [want, have] = await Promise.all([
@@ -200,7 +157,7 @@ export function createRotationActivities(deps: RotationDeps) {
       const version = await versionOf(input.versionId);
       if (version.label === 'current') return;
       const { system } = credentialOf(input.credentialId);
-      await onTarget(system, `log in as ${version.login} with the new secret`, (target) =>
+      await onSystem(system, `log in as ${version.login} with the new secret`, (target) =>
         target.checkLogin(version.login, secretOf(version)),
       );
     },
@@ -231,44 +188,6 @@ export function createRotationActivities(deps: RotationDeps) {
       return { promotedAt: version.promoted_at!.toISOString(), previousVersionId: previous?.id };
     },
 
-    /**
-     * Tells the credential's consumers through their webhooks, each signed with its own secret.
-     * The event carries ids and times only; consumers fetch the secret from keyward.
-     */
-    async callWebhooks(input: { plan: RotationPlan; versionId: string; workflowId: string }): Promise<void> {
-      const { webhooks } = credentialOf(input.plan.credentialId);
-      const version = await versionOf(input.versionId);
-      const event = {
-        type: 'credential.rotated',
-        credentialId: input.plan.credentialId,
-        version: version.id,
-        login: version.login,
-        rotatedAt: version.promoted_at?.toISOString(),
-        ...(input.plan.overlapMs > 0 &&
-          version.promoted_at && {
-            previousValidUntil: new Date(version.promoted_at.getTime() + input.plan.overlapMs).toISOString(),
-          }),
-      };
-      const failures: string[] = [];
-      let retryable = false;
-      for (const [index, hook] of webhooks.entries()) {
-        await once(`${input.workflowId}/webhook/${index}`, async () => {
-          await postSignedWebhook(hook.url, resolveSecretRef(hook.secret, deps.env), event);
-        }).catch((err: unknown) => {
-          // A webhook whose secret cannot be read fails the same way on every retry.
-          retryable ||= !(err instanceof SecretReferenceError);
-          failures.push((err as Error).message);
-        });
-      }
-      if (failures.length) {
-        const message = `webhooks of ${input.plan.credentialId} failed: ${failures.join('; ')}`;
-        // Webhooks already called are not called again: each one's success is remembered.
-        throw retryable
-          ? ApplicationFailure.retryable(message, FailureType.WebhookFailed)
-          : ApplicationFailure.nonRetryable(message, FailureType.Misconfigured);
-      }
-    },
-
     /** After the overlap: the previous secret stops working and its value is erased. */
     async retirePrevious(input: {
       plan: RotationPlan;
@@ -285,7 +204,7 @@ export function createRotationActivities(deps: RotationDeps) {
       // A single login's old password stopped working when the new one was set; an alternating
       // login that is not the current one is shut.
       if (previous.login !== current.login) {
-        await onTarget(plan.systemId, `retire login ${previous.login}`, (target) =>
+        await onSystem(plan.systemId, `retire login ${previous.login}`, (target) =>
           target.disableLogin(previous.login),
         );
       }

@@ -5,6 +5,7 @@ import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
 import { createReconcileActivities } from '../activities/reconcile';
 import { createRotationActivities } from '../activities/rotation';
+import { createRotationWebhookActivities } from '../activities/rotation-webhooks';
 import type { IncidentActivityDeps } from '../activities/incident';
 import type { ReconcileDeps } from '../activities/reconcile';
 import type { NotifyDeps } from '../activities/notify';
@@ -56,8 +57,8 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         connectors: options.connectors,
         policy: options.policy,
         cipher: createSecretCipher(options.secretKey),
-        env: options.env,
       }),
+      ...createRotationWebhookActivities({ db: options.db, policy: options.policy, env: options.env }),
     },
     dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
   });

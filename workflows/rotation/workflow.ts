@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { NotifyActivities } from '../../activities/notify';
 import type { RotationActivities } from '../../activities/rotation';
+import type { RotationWebhookActivities } from '../../activities/rotation-webhooks';
 import { FailureType } from '../../domain/failures';
 import { failedNotice, rollbackSummary, rotatedNotice, RotationStep } from '../../domain/rotation';
 import type { RotationState } from '../../domain/rotation';
@@ -46,7 +47,7 @@ const cleanup = proxyActivities<RotationActivities>({
 
 // Owners and consumers hear of a rotation through Slack, email and webhooks; a channel that is
 // down for ten minutes loses the notice rather than holding up the rotation.
-const notifier = proxyActivities<NotifyActivities & RotationActivities>({
+const notifier = proxyActivities<NotifyActivities & RotationWebhookActivities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '10 minutes',
   retry: {
