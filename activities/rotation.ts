@@ -24,6 +24,7 @@ import {
 } from '../store/credentials';
 import type { VersionRow } from '../store/credentials';
 import type { Db } from '../store/db';
+import { quarantiningIncident } from '../store/incidents';
 import { onTarget } from './failures';
 
 export interface RotationDeps {
@@ -67,16 +68,40 @@ export function createRotationActivities(deps: RotationDeps) {
   const onSystem = <T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>) =>
     onTarget(deps.connectors, systemId, doing, work);
 
+  /** The incident that quarantined the plan's identity after the run planned; its own runs are never refused. */
+  async function quarantinedSince(plan: RotationPlan): Promise<string | undefined> {
+    return plan.incident ? undefined : quarantiningIncident(db, plan.identity);
+  }
+
+  // A run planned just before an incident opened must not set (and enable) a login the incident shut.
+  async function refuseWhileQuarantined(plan: RotationPlan): Promise<void> {
+    const incidentId = await quarantinedSince(plan);
+    if (!incidentId) return;
+    throw ApplicationFailure.nonRetryable(
+      `${plan.identity} is quarantined by incident ${incidentId}; only the incident rotates ${plan.credentialId}`,
+      FailureType.NotAllowed,
+    );
+  }
+
   return {
     /**
      * Decides what a run does: which login gets the new secret and what it falls back to. A run
      * the schedule started for a time that a later rotation already covered is skipped, so a
-     * credential is rotated once after downtime, not once per missed interval.
+     * credential is rotated once after downtime, not once per missed interval. While the identity
+     * is quarantined only its incident rotates it: any other run would let its logins in again.
      */
-    async planRotation(input: { credentialId: string; scheduledAt: string }): Promise<PlanResult> {
+    async planRotation(input: {
+      credentialId: string;
+      scheduledAt: string;
+      incident?: RotationPlan['incident'];
+    }): Promise<PlanResult> {
       const credential = credentialOf(input.credentialId);
       const identity = deps.policy().identity(credential.identity)!;
       await ensureCredential(db, credential);
+      const quarantinedBy = input.incident ? undefined : await quarantiningIncident(db, identity.id);
+      if (quarantinedBy) {
+        return { kind: 'skip', reason: `${identity.id} is quarantined by incident ${quarantinedBy}` };
+      }
       const last = await lastRotatedAt(db, credential.id);
       // Temporal keeps the time a run was due to the second, so a rotation that finished within
       // that second (just before someone asked for another) does not count as covering it.
@@ -101,6 +126,7 @@ export function createRotationActivities(deps: RotationDeps) {
         current: current && { versionId: current.id, login: current.login },
         overlapMs: overlapOf(credential),
         tell: deps.policy().people([...(identity.owner ? [identity.owner] : []), ...credential.notify]),
+        ...(input.incident && { incident: input.incident }),
       };
       return { kind: 'rotate', plan };
     },
@@ -133,6 +159,7 @@ export function createRotationActivities(deps: RotationDeps) {
      */
     async setOnTarget(input: { plan: RotationPlan; versionId: string; quarantined?: boolean }): Promise<void> {
       const { plan } = input;
+      await refuseWhileQuarantined(plan);
       const version = await versionOf(input.versionId);
       if (version.label === 'current') return;
       const verifier = scramVerifier(secretOf(version));
@@ -228,6 +255,12 @@ export function createRotationActivities(deps: RotationDeps) {
       const { plan } = input;
       const pending = await versionOf(input.versionId);
       const result: RollbackResult = { hadPrevious: Boolean(plan.current), restored: false, verified: false };
+      // The incident owns the target now: putting the previous (compromised) secret back would undo it.
+      const incidentId = await quarantinedSince(plan);
+      if (incidentId) {
+        await endVersion(db, pending.id, 'failed');
+        return { ...result, detail: `left to incident ${incidentId}; the target was not touched` };
+      }
       const problems: string[] = [];
       const step = async (work: () => Promise<void>) =>
         work().catch((err: unknown) => void problems.push((err as Error).message));

@@ -11,8 +11,11 @@ export const IncidentStatus = {
   /** keyward has quarantined the identity; at least one system or credential is still pending. */
   PARTIALLY_CONTAINED: 'PARTIALLY_CONTAINED',
   CONTAINED: 'CONTAINED',
+  /** Two people approved; access is being given back. A system that failed waits for a retry or a close. */
   RESTORING: 'RESTORING',
   RESTORED: 'RESTORED',
+  /** Someone closed the incident; it reads CLOSED once its containment has finished. */
+  CLOSING: 'CLOSING',
   /** Closed without restore: everything removed stays removed, the identity stays quarantined. */
   CLOSED: 'CLOSED',
 } as const;
@@ -79,6 +82,8 @@ export interface IncidentState {
   /** Set once, when containment first took longer than the alert threshold. */
   alertedAt?: string;
   approvals: Approval[];
+  /** Who had the failed systems tried again, and when. */
+  retries: { actor: string; at: string }[];
   restoredAt?: string;
   closedAt?: string;
   closedBy?: string;
@@ -136,6 +141,7 @@ export function initialState(input: IncidentOpening): IncidentState {
     })),
     credentials: [],
     approvals: [],
+    retries: [],
   };
 }
 
@@ -158,10 +164,17 @@ function checkText(input: { actor?: unknown; reason?: unknown }): Refusal | unde
   return problem ? refusal(FailureType.InvalidInput, `the reason ${problem}`) : undefined;
 }
 
-const isOpen = (state: IncidentState) =>
-  state.status !== IncidentStatus.RESTORED &&
-  state.status !== IncidentStatus.CLOSED &&
-  state.status !== IncidentStatus.RESTORING;
+const ENDED: IncidentStatus[] = [
+  IncidentStatus.RESTORED,
+  IncidentStatus.CLOSED,
+  IncidentStatus.CLOSING,
+  IncidentStatus.RESTORING,
+];
+const isOpen = (state: IncidentState) => !ENDED.includes(state.status);
+const failedSystems = (state: IncidentState) => state.systems.filter((s) => s.status === 'FAILED');
+/** A restore that failed on a system may still be closed: the identity then stays quarantined. */
+const restoreStuck = (state: IncidentState) =>
+  state.status === IncidentStatus.RESTORING && failedSystems(state).length > 0;
 
 /**
  * Two-person control over giving access back: distinct members of the incident group, never
@@ -203,8 +216,33 @@ export function checkClose(state: IncidentState, rules: IncidentRules, input: Re
       `${input.actor} may not close incidents: admins and ${rules.incidentGroup} may`,
     );
   }
-  if (!isOpen(state)) {
+  if (!isOpen(state) && !restoreStuck(state)) {
     return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
+  }
+  return undefined;
+}
+
+/** Whoever may close may have the systems that failed tried again, once their cause is fixed. */
+export function checkRetry(state: IncidentState, rules: IncidentRules, input: RestoreInput, closingBy?: string) {
+  const text = checkText(input);
+  if (text) return text;
+  if (input.actor === state.identity) {
+    return refusal(FailureType.NotAllowed, `${input.actor} cannot retry their own incident`);
+  }
+  if (!rules.closers.includes(input.actor)) {
+    return refusal(
+      FailureType.NotAllowed,
+      `${input.actor} may not retry incidents: admins and ${rules.incidentGroup} may`,
+    );
+  }
+  if (closingBy) {
+    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is being closed by ${closingBy}`);
+  }
+  if (state.status === IncidentStatus.RESTORED || state.status === IncidentStatus.CLOSED) {
+    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
+  }
+  if (failedSystems(state).length === 0) {
+    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} has no failed system to retry`);
   }
   return undefined;
 }
@@ -224,6 +262,7 @@ export function timelineOf(state: IncidentState): { at: string; what: string }[]
     { at: state.containedAt, what: 'contained everywhere' },
     ...state.approvals.map((a) => ({ at: a.at, what: `restore approved by ${a.approver}` })),
     ...state.systems.map((s) => ({ at: s.restoredAt, what: `${s.systemId} restored` })),
+    ...(state.retries ?? []).map((r) => ({ at: r.at, what: `failed systems retried by ${r.actor}` })),
     { at: state.restoredAt, what: 'restored' },
     { at: state.closedAt, what: `closed without restore by ${state.closedBy}` },
   ];
@@ -267,6 +306,8 @@ export function incidentReport(state: IncidentState) {
     tokensRevoked: state.tokensRevoked ?? 0,
     approvals: state.approvals,
     closedBy: state.closedBy ?? null,
+    closedAt: state.closedAt ?? null,
+    closeReason: state.closeReason ?? null,
     timeline: timelineOf(state),
   };
 }

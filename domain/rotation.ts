@@ -18,6 +18,8 @@ export interface RotationPlan {
   overlapMs: number;
   /** Who hears of the rotation: the identity's owner and the credential's notify list. */
   tell: string[];
+  /** Set on an incident's own runs, the only ones that may rotate a quarantined identity's credential. */
+  incident?: 'containment' | 'restore';
 }
 
 export type PlanResult =

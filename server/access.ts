@@ -12,6 +12,7 @@ import { decideUpdate, jitWorkflowId, revokeUpdate, statusQuery } from '../workf
 import type { jitWorkflow } from '../workflows/jit/workflow';
 import type { Deps } from './app';
 import { fromTemporal, HttpError, statusForFailure } from './errors';
+import { refuseIfQuarantined } from './quarantine';
 
 /** Free text people type: bounded, and free of characters that could disguise what it says. */
 export const SafeText = z
@@ -180,6 +181,7 @@ export class AccessService {
   }
 
   async decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {
+    await refuseIfQuarantined(this.deps.db, actor);
     await this.checkStillApprover(actor, requestId);
     return this.deps.temporal.workflow
       .getHandle(jitWorkflowId(requestId))
@@ -187,7 +189,8 @@ export class AccessService {
       .catch((err) => Promise.reject(fromTemporal(err, requestId)));
   }
 
-  revoke(actor: string, requestId: string, reason?: string): Promise<JitState> {
+  async revoke(actor: string, requestId: string, reason?: string): Promise<JitState> {
+    await refuseIfQuarantined(this.deps.db, actor);
     return this.deps.temporal.workflow
       .getHandle(jitWorkflowId(requestId))
       .executeUpdate(revokeUpdate, { args: [{ actor, reason }] })

@@ -19,26 +19,29 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [FailureType.DuplicateDecision]: 409,
 };
 
-/** Turns a refusal from a workflow (an update's validator, mostly) into an HttpError. */
-export function fromTemporal(err: unknown, requestId: string): unknown {
+/**
+ * Turns a refusal from a workflow (an update's validator, mostly) into an HttpError; `noun` names
+ * what the workflow stands for in the messages ("request", "incident").
+ */
+export function fromTemporal(err: unknown, id: string, noun = 'request'): unknown {
   if (err instanceof WorkflowUpdateFailedError) {
     const cause = err.cause as { type?: string; message?: string } | undefined;
     const status = STATUS_BY_TYPE[cause?.type ?? ''];
     // A refusal of a kind nobody mapped is a fault of ours: logged, and answered without its text.
     if (!status) return err;
-    return new HttpError(status, cause?.message ?? 'the request refused the update');
+    return new HttpError(status, cause?.message ?? `the ${noun} refused the update`);
   }
   // Updates to a workflow that has finished fail before any validator runs. The client reports
-  // them as WorkflowNotFoundError, so this comes first: the request exists, it has ended.
+  // them as WorkflowNotFoundError, so this comes first: the request or incident exists, it has ended.
   if (err instanceof Error && /workflow execution already completed/i.test(err.message)) {
-    return new HttpError(409, `request ${requestId} has already ended`);
+    return new HttpError(409, `${noun} ${id} has already ended`);
   }
-  // An update that raced the request's end is told the request ended, not that it never was.
+  // An update that raced the request's end is told it ended, not that it never was.
   if (err instanceof WorkflowNotFoundError && /aborted by closing workflow/i.test(err.message)) {
-    return new HttpError(409, `request ${requestId} has already ended`);
+    return new HttpError(409, `${noun} ${id} has already ended`);
   }
   if (err instanceof WorkflowNotFoundError) {
-    return new HttpError(404, `no request ${requestId}`);
+    return new HttpError(404, `no ${noun} ${id}`);
   }
   return err;
 }

@@ -11,11 +11,13 @@ import {
   closeIncidentUpdate,
   incidentStatusQuery,
   incidentWorkflowId,
+  retryIncidentUpdate,
 } from '../workflows/incident/definitions';
 import type { incidentWorkflow } from '../workflows/incident/workflow';
 import { SafeText } from './access';
 import type { Deps } from './app';
 import { fromTemporal, HttpError } from './errors';
+import { refuseIfQuarantined } from './quarantine';
 
 export const NewIncident = z.strictObject({
   identity: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'is not an identity id'),
@@ -46,6 +48,15 @@ export class IncidentService {
     const parsed = NewIncident.parse(body);
     const plan = planIncident(policy, parsed.identity);
     if (!plan) throw new HttpError(404, `no identity ${parsed.identity} in the policy`);
+    // An incident nobody could restore would keep the identity out for good; the policy is fixed first.
+    const { approvers, incidentGroup, required } = plan.rules;
+    if (approvers.length < required) {
+      throw new HttpError(
+        422,
+        `an incident about ${parsed.identity} could never be restored: restoring needs ${required} members of ` +
+          `${incidentGroup} other than ${parsed.identity} and its owner, and it has ${approvers.length}`,
+      );
+    }
     // The row comes before the workflow: the database's one-open-incident rule decides, however
     // close together two reports arrive, and the quarantine holds from this moment.
     const id = randomUUID();
@@ -123,31 +134,49 @@ export class IncidentService {
     return listIncidents(this.deps.db);
   }
 
-  approveRestore(who: string, id: string, reason?: string): Promise<IncidentState> {
-    return this.update(id, () =>
-      this.deps.temporal.workflow
-        .getHandle(incidentWorkflowId(id))
-        .executeUpdate(approveRestoreUpdate, { args: [{ actor: who, reason }] }),
-    );
+  /** Records one restore approval; the one that completes the quorum answers RESTORING, not once access is back. */
+  async approveRestore(who: string, id: string, reason?: string): Promise<IncidentState> {
+    const policy = this.deps.policy();
+    const group = policy.policy.settings.incidentGroup;
+    if (!policy.members(group).includes(who)) {
+      throw new HttpError(403, `${who} may not approve restores: members of ${group} may`);
+    }
+    return this.update(who, id, approveRestoreUpdate, reason);
   }
 
+  /** Records the close; the incident reads CLOSING until its containment has finished. */
   close(who: string, id: string, reason?: string): Promise<IncidentState> {
-    return this.update(id, () =>
-      this.deps.temporal.workflow
-        .getHandle(incidentWorkflowId(id))
-        .executeUpdate(closeIncidentUpdate, { args: [{ actor: who, reason }] }),
-    );
+    this.mayDecide(who, 'close');
+    return this.update(who, id, closeIncidentUpdate, reason);
   }
 
-  private async update(id: string, send: () => Promise<IncidentState>): Promise<IncidentState> {
+  /** Tries the systems that failed, in containment or restore, again. */
+  retry(who: string, id: string, reason?: string): Promise<IncidentState> {
+    this.mayDecide(who, 'retry');
+    return this.update(who, id, retryIncidentUpdate, reason);
+  }
+
+  // Asked before the incident is looked up, so that nobody learns which incident ids exist.
+  private mayDecide(who: string, what: string): void {
+    if (!mayOpenIncident(this.deps.policy(), who)) {
+      const group = this.deps.policy().policy.settings.incidentGroup;
+      throw new HttpError(403, `${who} may not ${what} incidents: admins and ${group} may`);
+    }
+  }
+
+  private async update(
+    who: string,
+    id: string,
+    update: typeof approveRestoreUpdate,
+    reason: string | undefined,
+  ): Promise<IncidentState> {
+    await refuseIfQuarantined(this.deps.db, who);
     if (!(await findIncident(this.deps.db, id))) throw new HttpError(404, `no incident ${id}`);
-    // Update refusals come back from the workflow's validators; they are mapped to HTTP statuses.
-    return send().catch((err: unknown) => {
-      const mapped = fromTemporal(err, id);
-      if (mapped instanceof HttpError && mapped.statusCode === 409)
-        throw new HttpError(409, `incident ${id} has ended`);
-      throw mapped;
-    });
+    // Refusals come back from the workflow's validators with the rule's own message.
+    return this.deps.temporal.workflow
+      .getHandle(incidentWorkflowId(id))
+      .executeUpdate(update, { args: [{ actor: who, reason }] })
+      .catch((err: unknown) => Promise.reject(fromTemporal(err, id, 'incident')));
   }
 
   /** The timeline, what was removed where, the times to revoke, and who approved what. */

@@ -79,13 +79,19 @@ export async function saveIncident(db: Db, state: IncidentState): Promise<void> 
 }
 
 export async function isQuarantined(db: Db, identity: string): Promise<boolean> {
+  return (await quarantiningIncident(db, identity)) !== undefined;
+}
+
+/** The incident that keeps the identity quarantined, if any; the latest when several closed without restore. */
+export async function quarantiningIncident(db: Db, identity: string): Promise<string | undefined> {
   const row = await db
     .selectFrom('incidents')
     .select('id')
     .where('identity', '=', identity)
     .where('quarantined', '=', true)
+    .orderBy('reported_at', 'desc')
     .executeTakeFirst();
-  return row !== undefined;
+  return row?.id;
 }
 
 export async function findIncident(db: Db, id: string) {
@@ -184,4 +190,9 @@ export async function claimWebhookDelivery(db: Db, signature: string, toleranceM
     .returning('signature')
     .executeTakeFirst();
   return inserted !== undefined;
+}
+
+/** Gives a claimed delivery back when keyward failed to act on it, so the sender's retry is not refused as a replay. */
+export async function releaseWebhookDelivery(db: Db, signature: string): Promise<void> {
+  await db.deleteFrom('webhook_deliveries').where('signature', '=', signature).execute();
 }

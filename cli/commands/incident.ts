@@ -53,11 +53,14 @@ export function describeReport(report: Report): string {
   }
   const approvals = report.approvals.map((a) => `${a.approver} at ${a.at}`).join(', ');
   lines.push('', `Restore approved by: ${approvals || 'nobody yet'}`);
-  if (report.closedBy) lines.push(`Closed without restore by ${report.closedBy}`);
+  if (report.closedBy) {
+    const why = report.closeReason ? `: ${report.closeReason}` : '';
+    lines.push(`Closed without restore by ${report.closedBy} at ${report.closedAt}${why}`);
+  }
   return lines.join('\n');
 }
 
-/** Incidents: open, list, show, restore, close and report (admins and the incident group). */
+/** Incidents: open, list, show, restore, close, retry and report (admins and the incident group). */
 export function registerIncidentCommands(program: Command): void {
   const incident = program.command('incident').description('contain a compromised identity, and restore it');
 
@@ -123,14 +126,9 @@ export function registerIncidentCommands(program: Command): void {
     .option('--reason <text>', 'why it is safe now; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      // The second approval answers only once access is back, so this may take a few seconds.
+      // The approval that completes the quorum answers at once; the restore follows, read with report.
       const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/restore`, reasonBody(options));
-      const text =
-        state.status === 'RESTORED'
-          ? `Incident ${id}: restored.`
-          : `Incident ${id}: restore approved by ${state.approvals.map((a) => a.approver).join(', ')}; ` +
-            'one more approval is needed.';
-      out(options.json ? JSON.stringify(state, null, 2) : text);
+      out(options.json ? JSON.stringify(state, null, 2) : describeApproval(id, state));
     });
 
   incident
@@ -140,6 +138,33 @@ export function registerIncidentCommands(program: Command): void {
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/close`, reasonBody(options));
-      out(options.json ? JSON.stringify(state, null, 2) : `Incident ${id}: closed without restore.`);
+      const text =
+        state.status === 'CLOSED'
+          ? `Incident ${id}: closed without restore.`
+          : `Incident ${id}: closing without restore once containment has finished; see keyward incident report ${id}`;
+      out(options.json ? JSON.stringify(state, null, 2) : text);
     });
+
+  incident
+    .command('retry <incidentId>')
+    .description('try the systems that failed again, once their cause is fixed (admins and the incident group)')
+    .option('--reason <text>', 'what was fixed; kept in the audit log')
+    .action(async (id: string, _: unknown, command: Command) => {
+      const options = command.optsWithGlobals<Opts>();
+      const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/retry`, reasonBody(options));
+      const failed = state.systems.filter((s) => s.status === 'FAILED').map((s) => s.systemId);
+      const text = `Incident ${id}: retrying ${failed.join(', ')}; see keyward incident report ${id}`;
+      out(options.json ? JSON.stringify(state, null, 2) : text);
+    });
+}
+
+/** What an approval led to: the restore under way, or how many approvals there are so far. */
+export function describeApproval(id: string, state: IncidentState): string {
+  const by = state.approvals.map((a) => a.approver).join(', ');
+  if (state.status === 'RESTORED') return `Incident ${id}: restored.`;
+  if (state.status === 'RESTORING') {
+    return `Incident ${id}: restore approved by ${by}; access is being given back, see keyward incident report ${id}`;
+  }
+  if (state.status === 'CONTAINED') return `Incident ${id}: restore approved by ${by}; one more approval is needed.`;
+  return `Incident ${id}: restore approved by ${by}; the incident is ${state.status}.`;
 }

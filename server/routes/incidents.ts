@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { resolveSecretRef, SecretReferenceError } from '../../integrations/secrets/refs';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../integrations/webhooks/signature';
-import { claimWebhookDelivery } from '../../store/incidents';
+import { claimWebhookDelivery, releaseWebhookDelivery } from '../../store/incidents';
 import type { Deps } from '../app';
 import { SafeText } from '../access';
 import { HttpError } from '../errors';
@@ -38,6 +38,10 @@ export function incidentRoutes(deps: Deps) {
     app.post('/v1/incidents/:id/close', async (request) => {
       const id = idOf(request);
       return incidents.close(request.identity, id, reasonOf(request));
+    });
+    app.post('/v1/incidents/:id/retry', async (request) => {
+      const id = idOf(request);
+      return incidents.retry(request.identity, id, reasonOf(request));
     });
   };
 }
@@ -89,7 +93,11 @@ export function incidentWebhookRoute(deps: Deps, env: NodeJS.ProcessEnv = proces
       } catch {
         throw new HttpError(400, 'the body is not JSON');
       }
-      const opened = await incidents.open(WEBHOOK_ACTOR, parsed, { signed: true });
+      const opened = await incidents.open(WEBHOOK_ACTOR, parsed, { signed: true }).catch(async (err: unknown) => {
+        // A refusal of the report stands; a fault of keyward's must not turn the sender's retry into a replay.
+        if (!(err instanceof HttpError && err.statusCode < 500)) await releaseWebhookDelivery(deps.db, signature);
+        throw err;
+      });
       return reply.status(opened.joined ? 200 : 201).send(opened);
     });
   };

@@ -53,6 +53,7 @@ function state(changes: Partial<IncidentState> = {}): IncidentState {
     systems: [],
     credentials: [],
     approvals: [],
+    retries: [],
     ...changes,
   };
 }

@@ -272,6 +272,8 @@ describe('an incident', () => {
 });
 
 describe('an incident with one system down', () => {
+  let contained: WorkflowHandle<typeof incidentWorkflow>;
+
   test('contains the other at once, reads partially contained, and completes when the system returns', async () => {
     // A first rotation, so that the incident's rotation has a previous secret to retire.
     await harness.client.workflow.execute(rotationWorkflow, {
@@ -305,7 +307,22 @@ describe('an incident with one system down', () => {
       expect(await canLoginFlag('target', name)).toBe(false);
       expect(await harness.isMember(roles.reader, name)).toBe(false);
     }
-    const closed = await incident!.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana' }] });
+    contained = incident!;
+  });
+
+  test('skips a scheduled rotation of the quarantined credential and leaves its logins shut', async () => {
+    const scheduled = await harness.client.workflow.execute(rotationWorkflow, {
+      workflowId: `rotation/target/svc-b/${uniqueName('scheduled')}`,
+      taskQueue: harness.taskQueue,
+      args: [{ credentialId: 'target/svc-b' }],
+    });
+    expect(scheduled.step).toBe('skipped');
+    expect(scheduled.skipped).toBe(`svc-b is quarantined by incident ${(await statusOf(contained)).incidentId}`);
+    for (const name of alternating) expect(await canLoginFlag('target', name)).toBe(false);
+  });
+
+  test('keeps the access removed when closed', async () => {
+    const closed = await contained.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana' }] });
     expect(closed.status).toBe(IncidentStatus.CLOSED);
     expect(await canLoginFlag('target', login.b)).toBe(false);
   });

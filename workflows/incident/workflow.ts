@@ -1,40 +1,31 @@
-import {
-  allHandlersFinished,
-  condition,
-  executeChild,
-  log,
-  ParentClosePolicy,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   checkClose,
   checkRestoreApproval,
+  checkRetry,
   IncidentStatus,
   INCIDENT_ACTOR,
   initialState,
   pendingOf,
   restoreApproved,
 } from '../../domain/incident';
-import type { CredentialRotation, IncidentState, SystemContainment } from '../../domain/incident';
+import type { IncidentState, RestoreInput } from '../../domain/incident';
 import type { PeopleNotice } from '../../activities/notify';
-import type { AuditEventInput } from '../../domain/audit';
-import { failureMessage } from '../jit/revocation';
-import { rotationWorkflow } from '../rotation/workflow';
-import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery } from './definitions';
+import { FailureType } from '../../domain/failures';
+import { rejectIf } from '../shared';
+import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery, retryIncidentUpdate } from './definitions';
 import type { IncidentWorkflowInput } from './definitions';
-import { notifier, records, systems } from './proxies';
-import { rejectIf } from './refusal';
+import { notifier, records } from './proxies';
+import { incidentSteps } from './steps';
+import type { Step } from './steps';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const WEEK_MS = 7 * 86_400_000;
 
-type Step = Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string };
-
 /**
  * One incident: quarantine the identity in keyward, contain it on every system and rotate its
  * credentials, all at once; then hold it quarantined until two people approve a restore, or
- * someone closes the incident without one.
+ * someone closes the incident without one. A system that fails for good waits for a retry.
  */
 export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<IncidentState> {
   const { workflowId } = workflowInfo();
@@ -42,8 +33,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   // Every time to revoke is measured from the report, not from the start of this workflow.
   const reportedMs = Date.parse(input.reportedAt);
   const state = initialState(input);
-  let closing: { actor: string; reason?: string } | undefined;
-  let settled = false;
+  let closing: RestoreInput | undefined;
+  let retryAsked = false;
 
   const snapshot = () => JSON.parse(JSON.stringify(state)) as IncidentState;
   const record = ({ step, ...event }: Step) =>
@@ -81,36 +72,66 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     // Once keyward itself has quarantined the identity, the incident is at least partly contained.
     if (state.quarantinedAt) state.status = IncidentStatus.PARTIALLY_CONTAINED;
   };
+  const steps = incidentSteps({ workflowId, state, reportedMs, snapshot, record, tell, refresh });
+  const failed = () => state.systems.filter((s) => s.status === 'FAILED');
 
   setHandler(incidentStatusQuery, () => state);
-  // Validators refuse at the door; each handler checks again, since two approvals that arrive
-  // together both pass their validators before either handler runs.
+  // Every update answers once its decision is recorded: what follows (containment, restore) may
+  // wait for a system that is down, and callers read the status or the report for it. Validators
+  // refuse at the door; each handler checks again, since two updates that arrive together both
+  // pass their validators before either handler runs.
   setHandler(
     approveRestoreUpdate,
     async (approval) => {
       rejectIf(checkRestoreApproval(state, plan.rules, approval));
       state.approvals.push({ approver: approval.actor, at: iso(Date.now()), reason: approval.reason });
+      if (restoreApproved(state, plan.rules)) state.status = IncidentStatus.RESTORING;
       await record({
         step: `restore-approved/${approval.actor}`,
         actor: approval.actor,
         action: 'incident.restore_approved',
         details: { incidentId: state.incidentId, ...(approval.reason && { reason: approval.reason }) },
       });
-      // The approval that completes the quorum answers once access is back.
-      if (restoreApproved(state, plan.rules)) await condition(() => settled);
       return state;
     },
     { validator: (approval) => rejectIf(checkRestoreApproval(state, plan.rules, approval)) },
   );
   setHandler(
     closeIncidentUpdate,
-    async (request) => {
-      closing ??= request;
-      await condition(() => settled);
-      return state;
+    (request) => {
+      rejectIf(checkClose(state, plan.rules, request, closing?.actor));
+      closing = request;
+      state.status = IncidentStatus.CLOSING;
+      return Promise.resolve(state);
     },
     { validator: (request) => rejectIf(checkClose(state, plan.rules, request, closing?.actor)) },
   );
+  const checkRetryNow = (request: RestoreInput) =>
+    checkRetry(state, plan.rules, request, closing?.actor) ??
+    (retryAsked ? { type: FailureType.AlreadyDecided, message: 'a retry is already under way' } : undefined);
+  setHandler(
+    retryIncidentUpdate,
+    async (request) => {
+      rejectIf(checkRetryNow(request));
+      retryAsked = true;
+      state.retries.push({ actor: request.actor, at: iso(Date.now()) });
+      await record({
+        step: `retry/${state.retries.length}`,
+        actor: request.actor,
+        action: 'incident.retry_requested',
+        details: { systems: failed().map((s) => s.systemId), ...(request.reason && { reason: request.reason }) },
+      });
+      return state;
+    },
+    { validator: (request) => rejectIf(checkRetryNow(request)) },
+  );
+  /** Waits for a retry or a close; true when a retry came, to run on the systems that failed. */
+  const retryOrClose = async (): Promise<boolean> => {
+    await condition(() => retryAsked || closing !== undefined);
+    if (closing) return false;
+    retryAsked = false;
+    return true;
+  };
 
   // The opening is on record before anything is taken, so the audit log tells the story in order.
   await record({
@@ -123,9 +144,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
 
   // Everything at once: a system that is down holds up nothing but its own containment.
   const containment = Promise.all([
-    quarantine(),
-    ...state.systems.map((system) => contain(system)),
-    ...plan.credentials.map((id) => rotate(id, 'containment')),
+    steps.quarantine(),
+    ...state.systems.map((system) => steps.contain(system)),
+    ...plan.credentials.map((id) => steps.rotate(id, 'containment')),
   ]);
   let containmentDone = false;
   void containment.then(() => (containmentDone = true));
@@ -143,8 +164,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     });
   }
   await containment;
+  while (failed().length > 0 && (await retryOrClose())) {
+    const attempt = state.retries.length;
+    await Promise.all(failed().map((system) => steps.contain(system, attempt)));
+  }
 
-  if (state.systems.every((s) => s.status === 'CONTAINED')) {
+  if (!closing && state.systems.every((s) => s.status === 'CONTAINED')) {
     const lastMs = Math.max(Date.parse(state.quarantinedAt!), ...state.systems.map((s) => Date.parse(s.containedAt!)));
     Object.assign(state, {
       status: IncidentStatus.CONTAINED,
@@ -173,6 +198,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   await condition(() => restoreApproved(state, plan.rules) || closing !== undefined);
+  if (!closing) {
+    state.status = IncidentStatus.RESTORING;
+    await Promise.all(state.systems.map((system) => steps.restore(system)));
+    while (failed().length > 0 && (await retryOrClose())) {
+      const attempt = state.retries.length;
+      await Promise.all(failed().map((system) => steps.restore(system, attempt)));
+    }
+  }
   if (closing) {
     Object.assign(state, {
       status: IncidentStatus.CLOSED,
@@ -188,10 +221,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     });
     tell('closed', `Incident about ${state.identity} closed`, 'Closed without restore; access stays removed.');
   } else {
-    state.status = IncidentStatus.RESTORING;
-    await Promise.all(state.systems.map((system) => restore(system)));
     // Fresh secrets once the logins are back, so the test logins of the rotations succeed.
-    await Promise.all(plan.credentials.map((id) => rotate(id, 'restore')));
+    await Promise.all(plan.credentials.map((id) => steps.rotate(id, 'restore')));
     Object.assign(state, { status: IncidentStatus.RESTORED, restoredAt: iso(Date.now()) });
     await record({
       step: 'restored',
@@ -201,96 +232,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     });
     tell('restored', `Incident: ${state.identity} is restored`, 'Access was given back after two approvals.');
   }
-  settled = true;
   await Promise.all(notices);
   await condition(allHandlersFinished);
   return state;
-
-  async function quarantine(): Promise<void> {
-    const { tokensRevoked } = await records.quarantine({ state: snapshot(), workflowId });
-    Object.assign(state, { quarantinedAt: iso(Date.now()), tokensRevoked });
-    refresh();
-    state.requestsEnded = await records.endRequests({ incidentId: state.incidentId, identity: state.identity });
-    await record({
-      step: 'quarantined',
-      actor: INCIDENT_ACTOR,
-      action: 'incident.quarantined',
-      details: { tokensRevoked, requestsEnded: state.requestsEnded },
-    });
-  }
-
-  async function contain(system: SystemContainment): Promise<void> {
-    try {
-      const done = await systems.containSystem({
-        incidentId: state.incidentId,
-        systemId: system.systemId,
-        logins: system.logins,
-        reportedAt: state.reportedAt,
-      });
-      Object.assign(system, done, {
-        status: 'CONTAINED',
-        timeToRevokeMs: Date.parse(done.containedAt) - reportedMs,
-        lastError: undefined,
-      });
-    } catch (err) {
-      // Only failures retrying cannot fix end up here (keyward lacks the privilege, say).
-      Object.assign(system, { status: 'FAILED', lastError: failureMessage(err) });
-      tell(`failed/${system.systemId}`, `Incident: ${system.systemId} could not be contained`, system.lastError!, {
-        alert: true,
-      });
-    }
-    refresh();
-    await record({
-      step: `system/${system.systemId}`,
-      actor: INCIDENT_ACTOR,
-      action: system.status === 'CONTAINED' ? 'incident.system_contained' : 'incident.system_failed',
-      details: { system: system.systemId, removed: system.removed, timeToRevokeMs: system.timeToRevokeMs },
-    });
-  }
-
-  /**
-   * Rotates now, as a child on the rotation workflow's own id scheme. The credential's schedule
-   * is not consulted: a paused schedule was paused for reasons that a compromise outranks.
-   */
-  async function rotate(credentialId: string, phase: CredentialRotation['phase']): Promise<void> {
-    const rotationId = `rotation/${credentialId}/incident-${state.incidentId}-${phase}`;
-    const entry: CredentialRotation = { credentialId, workflowId: rotationId, phase, status: 'ROTATING' };
-    state.credentials.push(entry);
-    try {
-      await executeChild(rotationWorkflow, {
-        workflowId: rotationId,
-        args: [{ credentialId, incident: phase }],
-        // A rotation half done finishes (or rolls back) even if the incident is terminated.
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-      });
-      entry.status = 'ROTATED';
-    } catch (err) {
-      Object.assign(entry, { status: 'FAILED', error: failureMessage(err) });
-      tell(`rotation-failed/${credentialId}/${phase}`, `Incident: ${credentialId} was not rotated`, entry.error!, {
-        alert: true,
-      });
-    }
-    await record({
-      step: `rotation/${credentialId}/${phase}`,
-      actor: INCIDENT_ACTOR,
-      action: entry.status === 'ROTATED' ? 'incident.credential_rotated' : 'incident.credential_rotation_failed',
-      details: { credential: credentialId, phase, workflowId: rotationId, error: entry.error },
-    });
-  }
-
-  async function restore(system: SystemContainment): Promise<void> {
-    if (system.status !== 'CONTAINED') return;
-    const { restoredAt } = await systems.restoreSystem({
-      incidentId: state.incidentId,
-      systemId: system.systemId,
-      disabledLogins: system.disabledLogins,
-    });
-    Object.assign(system, { status: 'RESTORED', restoredAt });
-    await record({
-      step: `restored/${system.systemId}`,
-      actor: INCIDENT_ACTOR,
-      action: 'incident.system_restored',
-      details: { system: system.systemId, regranted: system.removed.filter((r) => r.source === 'standing') },
-    });
-  }
 }

@@ -1,5 +1,6 @@
 import { sleep } from '@temporalio/workflow';
 import type { AuditEventInput } from '../../domain/audit';
+import { failureMessage } from '../shared';
 import { JitStatus } from '../../domain/jit';
 import type { JitState, RevokeCause } from '../../domain/jit';
 import { targets } from './proxies';
@@ -15,11 +16,6 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function targetOf(state: JitState) {
   return { requestId: state.requestId, systemId: state.plan.systemId, role: state.plan.role, login: state.plan.login };
-}
-
-export function failureMessage(err: unknown): string {
-  const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-  return cause instanceof Error ? cause.message : String(cause);
 }
 
 /**

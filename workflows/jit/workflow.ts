@@ -16,7 +16,8 @@ import type { NoticeEvent } from '../../domain/notify';
 import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
 import type { JitWorkflowInput } from './definitions';
 import { notifier, records, targets } from './proxies';
-import { failureMessage, iso, revokeUntilDone, targetOf } from './revocation';
+import { failureMessage, rejectIf } from '../shared';
+import { iso, revokeUntilDone, targetOf } from './revocation';
 import type { Recorder } from './revocation';
 
 /**
@@ -240,8 +241,4 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     notify('failed');
     return finish();
   }
-}
-
-function rejectIf(refusal: { type: string; message: string } | undefined): void {
-  if (refusal) throw ApplicationFailure.create({ type: refusal.type, message: refusal.message, nonRetryable: true });
 }

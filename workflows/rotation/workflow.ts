@@ -14,7 +14,7 @@ import type { RotationWebhookActivities } from '../../activities/rotation-webhoo
 import { FailureType } from '../../domain/failures';
 import { failedNotice, rollbackSummary, rotatedNotice, RotationStep } from '../../domain/rotation';
 import type { RotationState } from '../../domain/rotation';
-import { failureMessage } from '../jit/revocation';
+import { failureMessage } from '../shared';
 import { ROTATION_FAILED, rotationStatusQuery } from './definitions';
 import type { RotationWorkflowInput } from './definitions';
 
@@ -77,7 +77,11 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
   // Runs the schedule starts after downtime carry the time they were due; one rotation after
   // that time covers them all.
   const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
-  const planned = await store.planRotation({ credentialId, scheduledAt: scheduledAt.toISOString() });
+  const planned = await store.planRotation({
+    credentialId,
+    scheduledAt: scheduledAt.toISOString(),
+    ...(input.incident && { incident: input.incident }),
+  });
   if (planned.kind === 'skip') {
     state.step = RotationStep.SKIPPED;
     state.skipped = planned.reason;
