@@ -1,6 +1,6 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { WorkflowClient } from '@temporalio/client';
-import { Context, log } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import type { AuditEventInput } from '../domain/audit';
 import { INCIDENT_ACTOR } from '../domain/incident';
 import type { IncidentState, Removal } from '../domain/incident';
@@ -9,8 +9,10 @@ import type { TargetConnector } from '../integrations/connectors/types';
 import { appendAuditEvent } from '../store/audit';
 import type { Db } from '../store/db';
 import {
+  disabledLoginsOf,
   jitGrantsOf,
   markRestored,
+  recordDisabledLogin,
   recordRemovals,
   removalsOf,
   reserveIncident,
@@ -108,9 +110,6 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
      */
     async containSystem(input: ContainSystemInput): Promise<Contained> {
       const { incidentId, systemId } = input;
-      // Which logins could log in is only seen on the first attempt; later ones find them disabled.
-      const earlier = Context.current().info.heartbeatDetails as { disabled?: string[] } | undefined;
-      const disabled = new Set(earlier?.disabled ?? []);
       let sessionsTerminated = 0;
       for (const login of input.logins) {
         const allowed = await onSystem(systemId, `read login ${login}`, (c) => c.loginAllowed(login));
@@ -126,8 +125,8 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
         ];
         await recordRemovals(db, incidentId, systemId, removals);
         if (allowed) {
-          disabled.add(login);
-          Context.current().heartbeat({ disabled: [...disabled] });
+          // Which logins could log in is only seen on the first attempt; later ones find them disabled.
+          await recordDisabledLogin(db, incidentId, systemId, login);
           await onSystem(systemId, `disable login ${login}`, (c) => c.setLoginAllowed(login, false));
         }
         sessionsTerminated += await onSystem(systemId, `end sessions of ${login}`, (c) => c.terminateSessions(login));
@@ -138,7 +137,7 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       return {
         containedAt: new Date().toISOString(),
         removed: await removalsOf(db, incidentId, systemId),
-        disabledLogins: [...disabled].sort(),
+        disabledLogins: await disabledLoginsOf(db, incidentId, systemId),
         sessionsTerminated,
       };
     },
@@ -150,7 +149,9 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       for (const { login, role } of removed.filter((r) => r.source === 'standing')) {
         await onSystem(systemId, `grant ${role} to ${login}`, (c) => c.ensureGranted(role, login));
       }
-      for (const login of input.disabledLogins) {
+      // The state's list and the database's: an incident contained before the table existed has only the former.
+      const disabled = new Set([...input.disabledLogins, ...(await disabledLoginsOf(db, incidentId, systemId))]);
+      for (const login of [...disabled].sort()) {
         await onSystem(systemId, `enable login ${login}`, (c) => c.setLoginAllowed(login, true));
       }
       await markRestored(db, incidentId, systemId);

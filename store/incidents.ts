@@ -54,6 +54,7 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
 
 /** Forgets a reservation whose workflow never started. */
 export async function releaseIncident(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('incident_disabled_logins').where('incident_id', '=', id).execute();
   await db.deleteFrom('incident_removals').where('incident_id', '=', id).execute();
   await db.deleteFrom('incidents').where('id', '=', id).where('status', '=', 'CONTAINING').execute();
 }
@@ -161,6 +162,27 @@ export async function removalsOf(db: Db, incidentId: string, systemId: string): 
     .orderBy('role')
     .execute();
   return rows.map((r) => ({ login: r.login, role: r.role, source: r.source, requestId: r.request_id ?? undefined }));
+}
+
+/** Records a login before it is disabled, like removals; a repeat keeps the first. */
+export async function recordDisabledLogin(db: Db, incidentId: string, systemId: string, login: string) {
+  await db
+    .insertInto('incident_disabled_logins')
+    .values({ incident_id: incidentId, system_id: systemId, login, disabled_at: new Date() })
+    .onConflict((oc) => oc.columns(['incident_id', 'system_id', 'login']).doNothing())
+    .execute();
+}
+
+/** The logins an incident disabled on a system, which its restore lets in again. */
+export async function disabledLoginsOf(db: Db, incidentId: string, systemId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('incident_disabled_logins')
+    .select('login')
+    .where('incident_id', '=', incidentId)
+    .where('system_id', '=', systemId)
+    .orderBy('login')
+    .execute();
+  return rows.map((r) => r.login);
 }
 
 export async function markRestored(db: Db, incidentId: string, systemId: string): Promise<void> {

@@ -192,6 +192,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-06-001-incident-disabled-logins': {
+    async up(db: Kysely<unknown>) {
+      // Written before the login is disabled, so a crash right after cannot lose which logins to let in again.
+      await db.schema
+        .createTable('incident_disabled_logins')
+        .addColumn('incident_id', 'text', (c) => c.notNull().references('incidents.id'))
+        .addColumn('system_id', 'text', (c) => c.notNull())
+        .addColumn('login', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'timestamptz', (c) => c.notNull())
+        .addPrimaryKeyConstraint('incident_disabled_logins_pk', ['incident_id', 'system_id', 'login'])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -138,6 +138,13 @@ export interface IncidentRemovalsTable {
   restored_at: Timestamp | null;
 }
 
+export interface IncidentDisabledLoginsTable {
+  incident_id: string;
+  system_id: string;
+  login: string;
+  disabled_at: Timestamp;
+}
+
 export interface WebhookDeliveriesTable {
   /** The signature of a delivery that was accepted; the same one again is a replay. */
   signature: string;
@@ -156,5 +163,6 @@ export interface Database {
   credential_versions: CredentialVersionsTable;
   incidents: IncidentsTable;
   incident_removals: IncidentRemovalsTable;
+  incident_disabled_logins: IncidentDisabledLoginsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -38,7 +38,10 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
     );
 
     app.get('/email/incident-restore', async (request, reply) => {
-      const { token } = Form.parse(request.query);
+      // A link cut short or pasted twice is answered with a page, like any other bad link.
+      const query = Form.safeParse(request.query);
+      if (!query.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      const { token } = query.data;
       const link = await claims(reply, token);
       if (!link) return reply;
       if (await emailLinkUsed(deps.db, link.nonce)) {

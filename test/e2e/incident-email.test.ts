@@ -17,9 +17,11 @@ function policy(): PolicyInput {
       { id: 'olivia', email: 'olivia@example.test' },
       { id: 'dana', email: 'dana@example.test' },
       { id: 'erin', email: 'erin@example.test' },
+      { id: 'frank', email: 'frank@example.test' },
       { id: 'svc-mail', kind: 'non-human', owner: 'olivia' },
     ],
-    groups: [{ id: 'security', members: ['dana', 'erin'] }],
+    // Three, so that an incident about one of them can still be restored by the other two.
+    groups: [{ id: 'security', members: ['dana', 'erin', 'frank'] }],
     systems: [targetSystem],
   };
 }
@@ -88,9 +90,42 @@ describe('restore approval by email', () => {
     expect((await post(danaToken)).status).toBe(409);
 
     const restored = await post(new URL(erinLink).searchParams.get('token')!);
-    expect(await restored.text()).toContain('RESTORED');
+    // The second approval answers once it is recorded; the restore follows.
+    expect(await restored.text()).toContain('RESTORING');
+    await waitFor(
+      'the restore',
+      async () => (await api.as('erin').get(`/v1/incidents/${id}`)).body.status === 'RESTORED',
+    );
     const report = (await api.as('erin').get(`/v1/incidents/${id}/report`)).body;
     expect(report.approvals.map((a: { approver: string }) => a.approver)).toEqual(['dana', 'erin']);
+  });
+
+  test('refuses the link of an approver who has since been quarantined, and records nothing', async () => {
+    const opened = await api.as('dana').post('/v1/incidents', { identity: 'svc-mail', reason: 'leak again' });
+    const id: string = opened.body.id;
+    const link = await waitFor('a second restore email to frank', async () => {
+      const mails = smtp.to('frank@example.test').filter((m) => String(m.parsed.text).includes(id));
+      return mails.find((m) => String(m.parsed.text).includes('Approve the restore'));
+    });
+    const token = /token=(\S+)/.exec(String(link.parsed.text))![1];
+    const against = await api.as('dana').post('/v1/incidents', { identity: 'frank', reason: 'phished' });
+    expect(against.status).toBe(201);
+
+    const refused = await post(token);
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).toContain(
+      `frank is quarantined by incident ${against.body.id} and may decide nothing`,
+    );
+    expect((await api.as('dana').get(`/v1/incidents/${id}`)).body.approvals).toEqual([]);
+  });
+
+  test('answers a restore link without a token, or with two, with the link page', async () => {
+    for (const query of ['', '?token=a&token=b']) {
+      const response = await fetch(`${api.baseUrl}/email/incident-restore${query}`);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('content-type')).toContain('text/html');
+      expect(await response.text()).toContain('Link not valid');
+    }
   });
 
   test('refuses a restore link on the request decision page', async () => {

@@ -105,10 +105,19 @@ describe('POST /v1/incidents', () => {
   test('restores after two approvals and the report names both approvers', async () => {
     const first = await api.as('dana').post(`/v1/incidents/${id}/restore`, { reason: 'rotated upstream' });
     expect(first.status).toBe(200);
-    expect((await api.as('dana').post(`/v1/incidents/${id}/restore`)).status).toBe(409);
-    expect((await api.as('olivia').post(`/v1/incidents/${id}/restore`)).status).toBe(403);
+    const again = await api.as('dana').post(`/v1/incidents/${id}/restore`);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('dana has already approved the restore');
+    const owner = await api.as('olivia').post(`/v1/incidents/${id}/restore`);
+    expect(owner.status).toBe(403);
+    expect(owner.body.error).toBe('olivia may not approve restores: members of security may');
+    // The approval that completes the quorum answers at once; the restore is read from the status.
     const second = await api.as('erin').post(`/v1/incidents/${id}/restore`);
-    expect(second.body.status).toBe('RESTORED');
+    expect(second.body.status).toBe('RESTORING');
+    await waitFor('the restore', async () => (await reportOf(id)).status === 'RESTORED');
+    const late = await api.as('dana').post(`/v1/incidents/${id}/close`);
+    expect(late.status).toBe(409);
+    expect(late.body.error).toBe(`incident ${id} has already ended`);
     expect(await harness.isMember(reader, login)).toBe(true);
     const report = await reportOf(id);
     expect(report.approvals.map((a: { approver: string }) => a.approver)).toEqual(['dana', 'erin']);
@@ -160,8 +169,13 @@ describe('POST /v1/hooks/incident', () => {
     expect(await hookIncidents()).toHaveLength(1);
     const report = await contained(id);
     expect(report.reportedBy).toBe('keyward:webhook');
-    const closed = await api.as('erin').post(`/v1/incidents/${id}/close`, { reason: 'decommissioned' });
-    expect(closed.body.status).toBe('CLOSED');
+    const closing = await api.as('erin').post(`/v1/incidents/${id}/close`, { reason: 'decommissioned' });
+    expect(closing.body.status).toBe('CLOSING');
+    const closed = await waitFor('the close', async () => {
+      const report = await reportOf(id);
+      return report.status === 'CLOSED' && report;
+    });
+    expect(closed).toMatchObject({ closedBy: 'erin', closeReason: 'decommissioned', closedAt: expect.any(String) });
     expect(await isQuarantined(harness.db, 'svc-hook')).toBe(true);
   });
 
@@ -170,7 +184,45 @@ describe('POST /v1/hooks/incident', () => {
     expect(opened.status).toBe(201);
     await contained(opened.body.id);
     await api.as('dana').post(`/v1/incidents/${opened.body.id}/restore`);
-    expect((await api.as('erin').post(`/v1/incidents/${opened.body.id}/restore`)).body.status).toBe('RESTORED');
-    expect(await isQuarantined(harness.db, 'svc-hook')).toBe(false);
+    expect((await api.as('erin').post(`/v1/incidents/${opened.body.id}/restore`)).body.status).toBe('RESTORING');
+    await waitFor('the quarantine lifted', async () => !(await isQuarantined(harness.db, 'svc-hook')));
+  });
+
+  test('lets the detection system retry a delivery that keyward failed to act on', async () => {
+    const raw = JSON.stringify({ identity: 'svc-hook', reason: 'second look', severity: 'low' });
+    const t = now();
+    const signature = webhookSignature(SECRET, t, raw);
+    const start = harness.client.workflow.start.bind(harness.client.workflow);
+    harness.client.workflow.start = () => Promise.reject(new Error('Temporal is down'));
+    try {
+      expect((await send(raw, t, signature)).status).toBe(500);
+    } finally {
+      harness.client.workflow.start = start;
+    }
+    const retried = await send(raw, t, signature);
+    expect(retried.status).toBe(201);
+    const { id } = (await retried.json()) as { id: string };
+    await contained(id);
+    await api.as('erin').post(`/v1/incidents/${id}/close`);
+  });
+});
+
+describe('incidents nobody could restore', () => {
+  test('are refused at open, naming why', async () => {
+    const response = await api.as('dana').post('/v1/incidents', { identity: 'erin', reason: 'phished' });
+    expect(response.status).toBe(422);
+    expect(response.body.error).toBe(
+      'an incident about erin could never be restored: restoring needs 2 members of security ' +
+        'other than erin and its owner, and it has 1',
+    );
+    expect(await isQuarantined(harness.db, 'erin')).toBe(false);
+  });
+
+  test('answer an outsider the same for an unknown incident as for a known one', async () => {
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const action of ['restore', 'close', 'retry']) {
+      const response = await api.as('bob').post(`/v1/incidents/${unknown}/${action}`);
+      expect(response.status).toBe(403);
+    }
   });
 });

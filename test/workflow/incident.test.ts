@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
 import type { WorkflowHandle } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createIncidentActivities } from '../../activities/incident';
+import type { Contained, IncidentActivityDeps } from '../../activities/incident';
 import { planIncident } from '../../domain/incident-plan';
 import { IncidentStatus } from '../../domain/incident';
 import type { IncidentState } from '../../domain/incident';
@@ -9,9 +12,15 @@ import type { PolicyInput } from '../../domain/policy';
 import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { listAuditEvents } from '../../store/audit';
 import { findVersion, sealContext, versionWithLabel } from '../../store/credentials';
+import { reserveIncident } from '../../store/incidents';
 import { identityForToken, mintToken } from '../../store/tokens';
 import { decideUpdate, statusQuery } from '../../workflows/jit/definitions';
-import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery } from '../../workflows/incident/definitions';
+import {
+  approveRestoreUpdate,
+  closeIncidentUpdate,
+  incidentStatusQuery,
+  retryIncidentUpdate,
+} from '../../workflows/incident/definitions';
 import { incidentWorkflowId } from '../../workflows/incident/definitions';
 import { incidentWorkflow } from '../../workflows/incident/workflow';
 import { rotationWorkflow } from '../../workflows/rotation/workflow';
@@ -25,7 +34,13 @@ const run = uniqueName('inc');
 const SECOND_ENV = 'KEYWARD_TEST_SECOND_URL';
 const login = { a: `${run}_svc_a`, b: `${run}_svc_b` };
 const alternating = [`${run}_b_blue`, `${run}_b_green`];
-const roles = { analyst: `${run}_analyst`, writer: `${run}_writer`, reader: `${run}_reader` };
+const roles = {
+  analyst: `${run}_analyst`,
+  writer: `${run}_writer`,
+  reader: `${run}_reader`,
+  // Dropped on the target between containment and restore.
+  ledger: `${run}_ledger`,
+};
 const PASSWORD = 'initial-password-of-the-test';
 
 function policy(): PolicyInput {
@@ -80,11 +95,13 @@ beforeAll(async () => {
     { name: roles.analyst },
     { name: roles.writer },
     { name: roles.reader },
+    { name: roles.ledger },
     ...alternating.map((name) => ({ name })),
   );
   for (const name of [login.a, login.b]) {
     await superuserQuery(`CREATE ROLE ${ident(name)} LOGIN PASSWORD '${PASSWORD}'`);
     await superuserQuery(`GRANT ${ident(roles.reader)} TO ${ident(name)}`);
+    await superuserQuery(`GRANT ${ident(roles.ledger)} TO ${ident(name)}`);
     await second.query(`CREATE ROLE ${ident(roles.reader)}`).catch(() => undefined);
     await second.query(`CREATE ROLE ${ident(name)} LOGIN PASSWORD '${PASSWORD}'`);
     await second.query(`GRANT ${ident(roles.reader)} TO ${ident(name)}`);
@@ -245,11 +262,35 @@ describe('an incident', () => {
     expect(await canLoginFlag('second', login.a)).toBe(false);
   });
 
-  test('restores standing memberships and logins with fresh credentials after a second approval', async () => {
-    const state = await incident.executeUpdate(approveRestoreUpdate, {
+  test('marks a system whose restore fails FAILED, restores the others, and stays alive for a retry', async () => {
+    await superuserQuery(`DROP ROLE ${ident(roles.ledger)}`);
+    const approved = await incident.executeUpdate(approveRestoreUpdate, {
       args: [{ actor: 'erin', reason: 'key revoked' }],
     });
-    expect(state.status).toBe(IncidentStatus.RESTORED);
+    // The approval is answered once recorded, not once access is back.
+    expect(approved.status).toBe(IncidentStatus.RESTORING);
+    const stuck = await waitFor('the target restore failed', async () => {
+      const state = await statusOf(incident);
+      const target = state.systems.find((s) => s.systemId === 'target')!;
+      const other = state.systems.find((s) => s.systemId === 'second')!;
+      return target.status === 'FAILED' && other.status === 'RESTORED' && state;
+    });
+    expect(stuck.status).toBe(IncidentStatus.RESTORING);
+    expect(stuck.systems.find((s) => s.systemId === 'target')!.lastError).toContain(roles.ledger);
+    const actions = (await listAuditEvents(harness.db, { subject: 'svc-a' })).map((e) => e.action);
+    expect(actions).toContain('incident.system_restore_failed');
+    await expect(refusalOf(incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'bob' }] }))).resolves.toMatch(
+      /may not retry incidents/,
+    );
+  });
+
+  test('restores memberships and logins with fresh credentials once the failed system is retried', async () => {
+    await superuserQuery(`CREATE ROLE ${ident(roles.ledger)}`);
+    const retried = await incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'dana' }] });
+    expect(retried.retries).toEqual([{ actor: 'dana', at: expect.any(String) }]);
+    const state = await untilStatus(incident, IncidentStatus.RESTORED);
+    expect(state.systems.map((s) => s.status)).toEqual(['RESTORED', 'RESTORED']);
+    expect(await harness.isMember(roles.ledger, login.a)).toBe(true);
     for (const where of ['target', 'second'] as const) {
       expect(await memberOn(where, roles.reader, login.a)).toBe(true);
     }
@@ -322,8 +363,55 @@ describe('an incident with one system down', () => {
   });
 
   test('keeps the access removed when closed', async () => {
-    const closed = await contained.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana' }] });
-    expect(closed.status).toBe(IncidentStatus.CLOSED);
+    const closing = await contained.executeUpdate(closeIncidentUpdate, {
+      args: [{ actor: 'dana', reason: 'retired' }],
+    });
+    expect(closing.status).toBe(IncidentStatus.CLOSING);
+    const closed = await untilStatus(contained, IncidentStatus.CLOSED);
+    expect(closed.closeReason).toBe('retired');
     expect(await canLoginFlag('target', login.b)).toBe(false);
+  });
+});
+
+describe('containment of one system', () => {
+  test('remembers a login it disabled even when the attempt that disabled it died', async () => {
+    const name = `${run}_crash`;
+    await superuserQuery(`CREATE ROLE ${ident(name)} LOGIN PASSWORD '${PASSWORD}'`);
+    try {
+      const incidentId = randomUUID();
+      await reserveIncident(harness.db, {
+        id: incidentId,
+        identity: `crash-${run}`,
+        severity: 'high',
+        reason: 'x',
+        reportedBy: 'dana',
+        reportedAt: new Date().toISOString(),
+        workflowId: incidentWorkflowId(incidentId),
+      });
+      const real = harness.connectorRegistry;
+      // The worker dies after the login is disabled, before the attempt could report anything.
+      const dying: IncidentActivityDeps['connectors'] = {
+        get: (id: string) => ({ ...real.get(id), terminateSessions: () => Promise.reject(new Error('worker died')) }),
+      };
+      const activities = (connectors: IncidentActivityDeps['connectors']) =>
+        createIncidentActivities({ db: harness.db, connectors, workflows: harness.client.workflow });
+      const input = { incidentId, systemId: 'target', logins: [name], reportedAt: new Date().toISOString() };
+      await expect(new MockActivityEnvironment().run(activities(dying).containSystem, input)).rejects.toThrow(
+        'worker died',
+      );
+      expect(await canLoginFlag('target', name)).toBe(false);
+
+      // A fresh attempt has no heartbeat to learn from; the database remembers.
+      const again = (await new MockActivityEnvironment().run(activities(real).containSystem, input)) as Contained;
+      expect(again.disabledLogins).toEqual([name]);
+      await new MockActivityEnvironment().run(activities(real).restoreSystem, {
+        incidentId,
+        systemId: 'target',
+        disabledLogins: [],
+      });
+      expect(await canLoginFlag('target', name)).toBe(true);
+    } finally {
+      await superuserQuery(`DROP ROLE IF EXISTS ${ident(name)}`);
+    }
   });
 });
