@@ -33,6 +33,8 @@ export interface ContainSystemInput {
   incidentId: string;
   systemId: string;
   logins: string[];
+  /** Logins a credential rotates; the others lose their password, which the attacker may know. */
+  rotated?: string[];
   reportedAt: string;
 }
 
@@ -127,7 +129,12 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
         if (allowed) {
           // Which logins could log in is only seen on the first attempt; later ones find them disabled.
           await recordDisabledLogin(db, incidentId, systemId, login);
-          await onSystem(systemId, `disable login ${login}`, (c) => c.setLoginAllowed(login, false));
+          // A rotated login gets a fresh secret from its rotation; any other keeps none, so a
+          // restore cannot hand the compromised password back.
+          const rotated = input.rotated?.includes(login) ?? false;
+          await onSystem(systemId, `disable login ${login}`, (c) =>
+            rotated ? c.setLoginAllowed(login, false) : c.disableLogin(login),
+          );
         }
         sessionsTerminated += await onSystem(systemId, `end sessions of ${login}`, (c) => c.terminateSessions(login));
         for (const role of roles) {

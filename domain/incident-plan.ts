@@ -12,11 +12,16 @@ export function planIncident(view: PolicyView, identityId: string): IncidentPlan
   const { settings } = view.policy;
   const credentials = view.policy.credentials.filter((c) => c.identity === identity.id);
   const systems = view.policy.systems.map((system) => {
-    const logins = new Set([loginOf(identity, system.id)]);
+    const own = loginOf(identity, system.id);
+    const rotated = new Set<string>();
     for (const credential of credentials.filter((c) => c.system === system.id)) {
-      for (const login of credentialLogins(credential, identity)) logins.add(login);
+      for (const login of credentialLogins(credential, identity)) rotated.add(login);
     }
-    return { systemId: system.id, logins: [...logins].sort() };
+    return {
+      systemId: system.id,
+      logins: [...new Set([own, ...rotated])].sort(),
+      rotated: [...rotated].sort(),
+    };
   });
   const group = view.members(settings.incidentGroup);
   return {

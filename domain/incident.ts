@@ -36,6 +36,11 @@ export interface Removal {
 export interface SystemContainment {
   systemId: string;
   logins: string[];
+  /**
+   * The logins a credential of the identity rotates: they get a fresh secret. Any other login
+   * (a person's own) loses its password at containment and comes back without one.
+   */
+  rotated?: string[];
   status: 'PENDING' | 'CONTAINED' | 'FAILED' | 'RESTORED';
   containedAt?: string;
   /** From the report to this system being contained. */
@@ -102,7 +107,7 @@ export interface IncidentRules {
 /** What containment covers, worked out from the policy when the incident is opened. */
 export interface IncidentPlan {
   owner?: string;
-  systems: { systemId: string; logins: string[] }[];
+  systems: { systemId: string; logins: string[]; rotated?: string[] }[];
   /** The credentials of the identity, rotated at once and again on restore. */
   credentials: string[];
   /** Told of the incident: the owner and the incident group. */

@@ -90,12 +90,20 @@ describe('keyward incident', () => {
 
     const self = await keyward('olivia', 'incident', 'restore', id);
     expect(self.code).not.toBe(0);
-    expect(self.stderr).toMatch(/owns svc-cli/);
+    expect(self.stderr).toMatch(/olivia may not approve restores/);
     expect((await keyward('dana', 'incident', 'restore', id, '--reason', 'rotated')).stdout).toMatch(
       /one more approval/,
     );
-    expect((await keyward('erin', 'incident', 'restore', id)).stdout).toMatch(/restored/);
+    // The second approval answers once recorded; the restore follows and the report shows it.
+    expect((await keyward('erin', 'incident', 'restore', id)).stdout).toMatch(/access is being given back/);
+    await waitFor('the restore', async () => {
+      const result = await keyward('dana', 'incident', 'report', id, '--json');
+      return JSON.parse(result.stdout).status === 'RESTORED';
+    });
     expect(await harness.isMember(reader, login)).toBe(true);
+    const retry = await keyward('dana', 'incident', 'retry', id);
+    expect(retry.code).not.toBe(0);
+    expect(retry.stderr).toContain(`incident ${id} has already ended`);
     const final = JSON.parse((await keyward('dana', 'incident', 'report', id, '--json')).stdout);
     expect(final.approvals.map((a: { approver: string }) => a.approver)).toEqual(['dana', 'erin']);
   });

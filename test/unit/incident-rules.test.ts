@@ -61,8 +61,9 @@ function state(changes: Partial<IncidentState> = {}): IncidentState {
 describe('planIncident', () => {
   test('covers the login on every system and the logins its credentials rotate', () => {
     expect(plan.systems).toEqual([
-      { systemId: 'a', logins: ['svc_login'] },
-      { systemId: 'b', logins: ['blue', 'green', 'svc'] },
+      { systemId: 'a', logins: ['svc_login'], rotated: [] },
+      // Only the credential's logins get a fresh secret; the identity's own loses its password.
+      { systemId: 'b', logins: ['blue', 'green', 'svc'], rotated: ['blue', 'green'] },
     ]);
     expect(plan.credentials).toEqual(['b/svc']);
     expect(plan.tell).toEqual(['olivia', 'dana', 'erin']);

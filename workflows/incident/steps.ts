@@ -47,6 +47,7 @@ export function incidentSteps(ctx: IncidentContext) {
         incidentId: state.incidentId,
         systemId: system.systemId,
         logins: system.logins,
+        ...(system.rotated && { rotated: system.rotated }),
         reportedAt: state.reportedAt,
       });
       Object.assign(system, done, {
