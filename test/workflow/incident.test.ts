@@ -5,6 +5,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createIncidentActivities } from '../../activities/incident';
 import type { Contained, IncidentActivityDeps } from '../../activities/incident';
+import { createRotationActivities } from '../../activities/rotation';
+import type { PlanResult, RollbackResult } from '../../domain/rotation';
 import { planIncident } from '../../domain/incident-plan';
 import { IncidentStatus } from '../../domain/incident';
 import type { IncidentState } from '../../domain/incident';
@@ -277,8 +279,12 @@ describe('an incident', () => {
     });
     expect(stuck.status).toBe(IncidentStatus.RESTORING);
     expect(stuck.systems.find((s) => s.systemId === 'target')!.lastError).toContain(roles.ledger);
-    const actions = (await listAuditEvents(harness.db, { subject: 'svc-a' })).map((e) => e.action);
-    expect(actions).toContain('incident.system_restore_failed');
+    // The state changes before its audit event is written.
+    await waitFor('the failure in the audit log', async () =>
+      (await listAuditEvents(harness.db, { subject: 'svc-a' })).some(
+        (e) => e.action === 'incident.system_restore_failed',
+      ),
+    );
     await expect(refusalOf(incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'bob' }] }))).resolves.toMatch(
       /may not retry incidents/,
     );
@@ -362,6 +368,33 @@ describe('an incident with one system down', () => {
     });
     expect(scheduled.step).toBe('skipped');
     expect(scheduled.skipped).toBe(`svc-b is quarantined by incident ${(await statusOf(contained)).incidentId}`);
+    for (const name of alternating) expect(await canLoginFlag('target', name)).toBe(false);
+  });
+
+  test('refuses a rotation that planned before the quarantine, and its rollback leaves the target alone', async () => {
+    const activities = createRotationActivities({
+      db: harness.db,
+      connectors: harness.connectorRegistry,
+      policy: () => harness.policy,
+      cipher: createSecretCipher(harness.encryptionKey),
+    });
+    const env = new MockActivityEnvironment();
+    const planned = (await env.run(activities.planRotation, {
+      credentialId: 'target/svc-b',
+      scheduledAt: new Date().toISOString(),
+      incident: 'containment' as const,
+    })) as PlanResult;
+    if (planned.kind !== 'rotate') throw new Error(planned.reason);
+    // As a scheduled run would have planned it a moment before the incident opened.
+    const plan = { ...planned.plan, incident: undefined };
+    const { versionId } = (await env.run(activities.createPendingVersion, {
+      credentialId: 'target/svc-b',
+      workflowId: `rotation/target/svc-b/${uniqueName('raced')}`,
+      login: plan.login,
+    })) as { versionId: string };
+    await expect(env.run(activities.setOnTarget, { plan, versionId })).rejects.toThrow(/quarantined by incident/);
+    const rollback = (await env.run(activities.rollBack, { plan, versionId, workflowId: 'raced' })) as RollbackResult;
+    expect(rollback.detail).toMatch(/left to incident/);
     for (const name of alternating) expect(await canLoginFlag('target', name)).toBe(false);
   });
 
