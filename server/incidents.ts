@@ -30,6 +30,8 @@ export interface Opened {
   identity: string;
   /** True when the identity already had an open incident, which this report joined. */
   joined: boolean;
+  /** Set when the policy leaves too few people to approve a restore: containment goes ahead all the same. */
+  warning?: string;
 }
 
 /** What the API, the CLI and the detection webhook do to incidents; refusals are HttpErrors. */
@@ -48,15 +50,14 @@ export class IncidentService {
     const parsed = NewIncident.parse(body);
     const plan = planIncident(policy, parsed.identity);
     if (!plan) throw new HttpError(404, `no identity ${parsed.identity} in the policy`);
-    // An incident nobody could restore would keep the identity out for good; the policy is fixed first.
+    // Containment never waits on the policy: an identity nobody could restore is contained all
+    // the same, and the people who opened it hear that it can only be closed as things stand.
     const { approvers, incidentGroup, required } = plan.rules;
-    if (approvers.length < required) {
-      throw new HttpError(
-        422,
-        `an incident about ${parsed.identity} could never be restored: restoring needs ${required} members of ` +
-          `${incidentGroup} other than ${parsed.identity} and its owner, and it has ${approvers.length}`,
-      );
-    }
+    const warning =
+      approvers.length < required
+        ? `nobody can restore ${parsed.identity}: restoring needs ${required} members of ${incidentGroup} ` +
+          `other than ${parsed.identity} and its owner, and it has ${approvers.length}`
+        : undefined;
     // The row comes before the workflow: the database's one-open-incident rule decides, however
     // close together two reports arrive, and the quarantine holds from this moment.
     const id = randomUUID();
@@ -79,7 +80,7 @@ export class IncidentService {
         workflowId: reserved.workflowId,
         details: { incidentId: reserved.id, severity: parsed.severity, reason: parsed.reason },
       });
-      return { id: reserved.id, identity: parsed.identity, joined: true };
+      return { id: reserved.id, identity: parsed.identity, joined: true, ...(warning && { warning }) };
     }
     try {
       await this.deps.temporal.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
@@ -93,7 +94,17 @@ export class IncidentService {
       await releaseIncident(this.deps.db, id);
       throw err;
     }
-    return { id, identity: parsed.identity, joined: false };
+    if (warning) {
+      await appendAuditEvent(this.deps.db, {
+        key: `incident.unrestorable/${id}`,
+        actor: who,
+        action: 'incident.unrestorable',
+        subject: parsed.identity,
+        workflowId: incidentWorkflowId(id),
+        details: { incidentId: id, warning },
+      });
+    }
+    return { id, identity: parsed.identity, joined: false, ...(warning && { warning }) };
   }
 
   /** Admins, the incident group and the identity's owner may read an incident. */

@@ -76,7 +76,9 @@ export function registerIncidentCommands(program: Command): void {
         throw new CliError(`--severity must be one of ${Severity.join(', ')}`);
       }
       const body = { identity, reason: options.reason, severity: options.severity };
-      const opened = await Api.from(options).call<{ id: string; joined: boolean }>('POST', '/v1/incidents', body);
+      type Opened = { id: string; joined: boolean; warning?: string };
+      const opened = await Api.from(options).call<Opened>('POST', '/v1/incidents', body);
+      if (opened.warning && !options.json) process.stderr.write(`warning: ${opened.warning}\n`);
       const said = opened.joined ? `joined its open incident ${opened.id}` : `opened incident ${opened.id}`;
       out(
         options.json

@@ -1,5 +1,6 @@
 import type { PolicyInput } from '../../domain/policy';
 import { webhookSignature } from '../../integrations/webhooks/signature';
+import { listAuditEvents } from '../../store/audit';
 import { isQuarantined } from '../../store/incidents';
 import { mintToken } from '../../store/tokens';
 import { ApiHarness } from '../support/api-harness';
@@ -208,14 +209,18 @@ describe('POST /v1/hooks/incident', () => {
 });
 
 describe('incidents nobody could restore', () => {
-  test('are refused at open, naming why', async () => {
+  test('contain the identity all the same, and say that nobody can restore it', async () => {
     const response = await api.as('dana').post('/v1/incidents', { identity: 'erin', reason: 'phished' });
-    expect(response.status).toBe(422);
-    expect(response.body.error).toBe(
-      'an incident about erin could never be restored: restoring needs 2 members of security ' +
-        'other than erin and its owner, and it has 1',
+    expect(response.status).toBe(201);
+    expect(response.body.warning).toBe(
+      'nobody can restore erin: restoring needs 2 members of security other than erin and its owner, and it has 1',
     );
-    expect(await isQuarantined(harness.db, 'erin')).toBe(false);
+    expect(await isQuarantined(harness.db, 'erin')).toBe(true);
+    const events = await listAuditEvents(harness.db, { subject: 'erin' });
+    expect(events.map((e) => e.action)).toContain('incident.unrestorable');
+    await contained(response.body.id);
+    const closed = await api.as('dana').post(`/v1/incidents/${response.body.id}/close`, { reason: 'test over' });
+    expect(closed.status).toBe(200);
   });
 
   test('answer an outsider the same for an unknown incident as for a known one', async () => {
