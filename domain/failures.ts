@@ -28,6 +28,8 @@ export const FailureType = {
   WebhookFailed: 'WebhookFailed',
   /** Slack asked us to slow down; the notice is retried after the pause it named. */
   SlackRateLimited: 'SlackRateLimited',
+  /** A campaign no longer takes decisions: its deadline passed or it was cancelled. */
+  CampaignClosed: 'CampaignClosed',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -17,6 +17,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [FailureType.NotAllowed]: 403,
   [FailureType.AlreadyDecided]: 409,
   [FailureType.DuplicateDecision]: 409,
+  [FailureType.CampaignClosed]: 409,
 };
 
 /** Turns a refusal from a workflow (an update's validator, mostly) into an HttpError. */

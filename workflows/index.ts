@@ -1,3 +1,5 @@
 export { jitWorkflow } from './jit/workflow';
 export { sweepWorkflow } from './sweep/workflow';
 export { rotationWorkflow } from './rotation/workflow';
+export { campaignWorkflow } from './campaign/workflow';
+export { reviewerWorkflow } from './campaign/reviewer';

@@ -36,6 +36,7 @@ function basePolicy(): Required<PolicyInput> {
     ],
     systems: [{ id: 'pg', type: 'postgres', connection: 'env:PG_URL' }],
     credentials: [],
+    campaigns: [],
     entitlements: [
       {
         id: 'pg/analyst',
@@ -263,7 +264,7 @@ describe('policyJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['version', 'identities']));
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
+      ['campaigns', 'credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
     );
   });
 });
