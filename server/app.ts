@@ -7,12 +7,15 @@ import type { Db } from '../store/db';
 import { bearerAuth } from './auth';
 import { HttpError } from './errors';
 import type { LinkSigner } from '../integrations/email/links';
+import type { ReviewLinkSigner } from '../integrations/email/review-links';
 import type { SecretCipher } from '../integrations/secrets/cipher';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
+import { campaignRoutes } from './routes/campaigns';
 import { emailRoutes } from './routes/email';
 import { grantRoutes } from './routes/grants';
 import { requestRoutes } from './routes/requests';
+import { reviewRoutes } from './routes/review';
 import { rotationRoutes } from './routes/rotations';
 import { secretRoutes } from './routes/secrets';
 import { slackRoute } from './slack';
@@ -27,6 +30,8 @@ export interface Deps {
   links?: LinkSigner;
   /** Opens the secret store's values for their identities; without it /v1/secrets is not served. */
   secretCipher?: SecretCipher;
+  /** Checks review-page links; without it the review page is not served. */
+  reviewLinks?: ReviewLinkSigner;
   /** Slack's HTTP receiver, when Slack is on in HTTP mode. */
   slackReceiver?: EmbeddedSlackReceiver;
 }
@@ -61,6 +66,7 @@ export function buildApp(deps: Deps): FastifyInstance {
   // These authenticate themselves: Slack by its request signature, email links by theirs.
   if (deps.slackReceiver) app.register(slackRoute(deps.slackReceiver));
   if (deps.links) app.register(emailRoutes(deps, deps.links));
+  if (deps.reviewLinks) app.register(reviewRoutes(deps, deps.reviewLinks));
 
   app.register(async (api) => {
     // onRequest: callers are authenticated before their bodies are even read.
@@ -76,6 +82,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     await api.register(grantRoutes(deps));
     await api.register(auditRoutes(deps));
     await api.register(rotationRoutes(deps));
+    await api.register(campaignRoutes(deps));
     if (deps.secretCipher) await api.register(secretRoutes(deps, deps.secretCipher));
   });
   return app;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
 import { formatDuration } from '../domain/duration';
 import type { SlackPorts } from '../integrations/slack/app';
+import { campaignIdFrom, CampaignService } from './campaigns';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { listGrants } from '../store/grants';
 import { listRequests } from '../store/requests';
@@ -27,9 +28,15 @@ async function outcome<T extends object>(
 /** What the Slack app may do in keyward, on behalf of the identity behind a Slack user. */
 export function slackPorts(deps: Deps): SlackPorts {
   const access = new AccessService(deps);
+  const campaigns = new CampaignService(deps);
   return {
     decide: (identity, requestId, decision, reason) =>
       outcome(() => access.decide(identity, requestId, decision, reason)),
+    decideCampaignItem: (identity, campaignId, seq, decision) =>
+      outcome(() => {
+        const reason = decision === 'revoke' ? 'revoked in Slack' : undefined;
+        return campaigns.decide(identity, campaignIdFrom(campaignId), [{ seq, decision, reason }], 'slack');
+      }),
     createRequest: (identity, input) => outcome(() => access.create(identity, input)),
     async overview(identity) {
       const [awaiting, grants, requests] = await Promise.all([
