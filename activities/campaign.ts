@@ -1,7 +1,7 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
 import type { PolicyView } from '../domain/access';
 import { fallbackReviewer, reviewerFor } from '../domain/campaign';
-import { CampaignSpecSchema } from '../domain/campaign-spec';
+import { CampaignSpecSchema, specFromDefinition } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
 import type { CampaignPlan, DecideInput, DelegateInput, ReviewerItem } from '../domain/campaign';
 import { FailureType } from '../domain/failures';
@@ -95,6 +95,28 @@ export function createCampaignActivities(deps: CampaignDeps) {
         massRevocationShare: spec.massRevocationShare ?? view.policy.settings.massRevocationShare,
         admins: view.members(view.policy.settings.adminGroup),
       };
+    },
+
+    /** Records one occurrence of a recurring campaign; its id comes from the time it was due. */
+    async createScheduledCampaign(input: { definitionId: string; scheduledAt: string }) {
+      const definition = deps.policy().policy.campaigns.find((d) => d.id === input.definitionId);
+      if (!definition) {
+        throw ApplicationFailure.nonRetryable(
+          `campaign definition ${input.definitionId} is not in the policy`,
+          FailureType.Misconfigured,
+        );
+      }
+      const stamp = input.scheduledAt.slice(0, 16).replace(/[-:]/g, '');
+      const campaignId = `${definition.id}-${stamp}`.slice(0, 63);
+      const spec = specFromDefinition(definition, `${definition.name} (${input.scheduledAt.slice(0, 10)})`);
+      await store.createCampaign(db, {
+        id: campaignId,
+        name: spec.name,
+        spec,
+        createdBy: ACTOR,
+        definitionId: definition.id,
+      });
+      return { campaignId };
     },
 
     async reviewerPage(input: { campaignId: string; after: string; limit: number }): Promise<string[]> {

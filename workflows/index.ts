@@ -3,3 +3,4 @@ export { sweepWorkflow } from './sweep/workflow';
 export { rotationWorkflow } from './rotation/workflow';
 export { campaignWorkflow } from './campaign/workflow';
 export { reviewerWorkflow } from './campaign/reviewer';
+export { scheduledCampaignWorkflow } from './campaign/scheduled';
