@@ -1,8 +1,9 @@
 /**
- * Records the JIT and rotation workflows' histories that the replay test checks every change against.
- * Run it when the workflow changes on purpose, and commit the new files:
+ * Records the JIT, rotation and campaign workflows' histories that the replay test checks every change
+ * against. Run it when a workflow changes on purpose, and commit the new files; a name prefix records
+ * only those scenarios (`campaign` records the campaign ones):
  *
- *   npx tsx test/histories/record.ts
+ *   npx tsx test/histories/record.ts [prefix]
  *
  * It starts its own Temporal dev server and PostgreSQL, like the test suite does.
  */
@@ -10,7 +11,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../integrations/temporal/executable';
-import { testServers } from '../support/servers';
+import { superuserQuery, testServers } from '../support/servers';
+import { waitFor } from '../support/wait';
+import { campaignWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+import { CampaignService } from '../../server/campaigns';
+import { findCampaign } from '../../store/campaigns';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
 import { rotationWorkflow } from '../../workflows/rotation/workflow';
@@ -22,7 +27,7 @@ const policy = {
   version: 1 as const,
   settings: { approvalWindow: '3s' },
   identities: [
-    { id: 'alice', logins: { target: 'replay_alice' } },
+    { id: 'alice', manager: 'bob', logins: { target: 'replay_alice' } },
     { id: 'bob' },
     { id: 'carol' },
     { id: 'dana' },
@@ -35,6 +40,14 @@ const policy = {
   ],
   systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
   entitlements: [
+    {
+      id: 'target/campaign',
+      system: 'target',
+      role: 'replay_campaign',
+      riskTier: 'low' as const,
+      maxDuration: '1h',
+      approval: { required: 0, from: [] },
+    },
     {
       id: 'target/analyst',
       system: 'target',
@@ -80,7 +93,40 @@ const rotate = async (harness: JitHarness, credentialId: string, run: string) =>
     args: [{ credentialId }],
   });
 
+/** A campaign over alice's standing membership of replay_campaign, reviewed by her manager bob. */
+async function campaign(harness: JitHarness, id: string, changes: Record<string, unknown> = {}) {
+  const service = new CampaignService({
+    db: harness.db,
+    temporal: harness.client,
+    policy: () => harness.policy,
+    taskQueue: harness.taskQueue,
+  });
+  // Each scenario starts from the membership in place, whatever the one before revoked.
+  await superuserQuery('GRANT replay_campaign TO replay_alice');
+  await service.start('dana', {
+    id,
+    name: id,
+    deadline: '20s',
+    scope: { entitlements: ['target/campaign'] },
+    ...changes,
+  });
+  await waitFor('reviewing', async () => (await findCampaign(harness.db, id))?.status !== 'LAUNCHING');
+  return { service, handle: harness.client.workflow.getHandle(campaignWorkflowId(id)) };
+}
+
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
+  'campaign-revoked-and-remediated': async (harness) => {
+    const { service, handle } = await campaign(harness, `replay-revoked-${Date.now()}`);
+    const id = handle.workflowId.slice('campaign/'.length);
+    await service.decide('bob', id, [{ seq: 1, decision: 'revoke', reason: 'replay' }], 'api');
+    return handle;
+  },
+  'campaign-reviewer-reminded-then-defaulted': async (harness) => {
+    const { handle } = await campaign(harness, `replay-default-${Date.now()}`, { deadline: '6s', remind: ['3s'] });
+    const id = handle.workflowId.slice('campaign/'.length);
+    await handle.result();
+    return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
+  },
   'rotation-alternating-overlap': async (harness) => {
     // The first rotation has nothing to retire; the second waits out the overlap and retires.
     await (await rotate(harness, 'target/etl', 'first')).result();
@@ -124,8 +170,10 @@ async function main(): Promise<void> {
       { name: 'replay_alice', login: true },
       { name: 'replay_etl_a' },
       { name: 'replay_etl_b' },
+      { name: 'replay_campaign' },
     );
-    for (const [name, run] of Object.entries(scenarios)) {
+    const only = process.argv[2] ?? '';
+    for (const [name, run] of Object.entries(scenarios).filter(([scenario]) => scenario.startsWith(only))) {
       const handle = await run(harness);
       await handle.result().catch(() => undefined);
       const file = join(__dirname, `${name}.json`);

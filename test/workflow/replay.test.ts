@@ -16,6 +16,7 @@ describe('recorded workflow histories', () => {
   test('are present', () => {
     expect(histories.filter((f) => f.startsWith('jit-')).length).toBeGreaterThanOrEqual(5);
     expect(histories.filter((f) => f.startsWith('rotation-')).length).toBeGreaterThanOrEqual(2);
+    expect(histories.filter((f) => f.startsWith('campaign-')).length).toBeGreaterThanOrEqual(2);
   });
 
   test.each(histories)('%s replays without a determinism error', async (file) => {
