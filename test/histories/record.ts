@@ -121,6 +121,13 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
     await service.decide('bob', id, [{ seq: 1, decision: 'revoke', reason: 'replay' }], 'api');
     return handle;
   },
+  'campaign-reviewer-decided': async (harness) => {
+    const { service, handle } = await campaign(harness, `replay-decided-${Date.now()}`);
+    const id = handle.workflowId.slice('campaign/'.length);
+    await service.decide('bob', id, [{ seq: 1, decision: 'certify' }], 'api');
+    await handle.result();
+    return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
+  },
   'campaign-reviewer-reminded-then-defaulted': async (harness) => {
     const { handle } = await campaign(harness, `replay-default-${Date.now()}`, { deadline: '6s', remind: ['3s'] });
     const id = handle.workflowId.slice('campaign/'.length);
