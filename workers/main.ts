@@ -76,6 +76,7 @@ async function main(): Promise<void> {
     ),
     encryptionKey: config.encryptionKey,
     secretKey: config.encryptionKey,
+    publicUrl: config.publicUrl,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();
