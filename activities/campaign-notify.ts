@@ -55,6 +55,7 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
     async noticeReviewer(notice: ReviewNotice): Promise<void> {
       const campaign = await findCampaign(deps.db, notice.campaignId);
       if (!campaign?.deadlineAt) return;
+      // Counted at sending time, so a reminder never goes to someone who has just finished.
       const pending = (await itemsForActor(deps.db, notice.campaignId, notice.reviewerId)).filter(
         (item) => item.decision === null && item.identity !== notice.reviewerId,
       );

@@ -106,6 +106,7 @@ export function createCampaignActivities(deps: CampaignDeps) {
           FailureType.Misconfigured,
         );
       }
+      // The due time names the occurrence, so a run the schedule repeats records the same campaign.
       const stamp = input.scheduledAt.slice(0, 16).replace(/[-:]/g, '');
       const campaignId = `${definition.id}-${stamp}`.slice(0, 63);
       const spec = specFromDefinition(definition, `${definition.name} (${input.scheduledAt.slice(0, 10)})`);
@@ -140,6 +141,7 @@ export function createCampaignActivities(deps: CampaignDeps) {
 
     /** Writes accepted decisions and one audit event for the batch, keyed so a retry appends nothing. */
     async recordDecisions(input: DecideInput & { campaignId: string; reviewerId: string; at: string }) {
+      // Keyed by the batch's first item: an item is decided once, so no two batches share it.
       const changed = await store.recordDecisions(db, input.campaignId, input.decisions, input.actor, input.at);
       await audit(
         `campaign/${input.campaignId}/decision/${input.decisions[0].seq}`,
@@ -191,6 +193,7 @@ export function createCampaignActivities(deps: CampaignDeps) {
     async applyDefaultDecision(input: { campaignId: string; reviewerId: string; decision: 'keep' | 'revoke' }) {
       const decision = input.decision === 'keep' ? 'certify' : 'revoke';
       const at = new Date().toISOString();
+      // One UPDATE ... RETURNING: a retry after a lost reply finds nothing left and changes nothing.
       const seqs = (await store.applyDefault(db, input.campaignId, input.reviewerId, decision, at)).map((r) => r.seq);
       if (seqs.length > 0) {
         await audit(
@@ -213,6 +216,8 @@ export function createCampaignActivities(deps: CampaignDeps) {
      * failure is kept with its message for the next pass and the evidence rather than thrown.
      */
     async remediateBatch(input: { campaignId: string; maxAttempts: number; limit: number }) {
+      // Each item's result is written before the next is tried, so a batch cut short by a crash
+      // resumes where it stopped and repeats at most one ensureRevoked, which is harmless.
       const rows = await store.pendingRevocations(db, input.campaignId, input.maxAttempts, input.limit);
       const results: { seq: number; result: string; error?: string }[] = [];
       for (const row of rows) {

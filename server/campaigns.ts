@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
+import { FailureType } from '../domain/failures';
 import { z } from 'zod';
 import { campaignWorkflowId, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision, ItemDecision } from '../domain/campaign';
@@ -95,6 +100,7 @@ export class CampaignService {
     for (const g of [group, spec.fallbackGroup]) {
       if (g && this.deps.policy().members(g).length === 0) throw new HttpError(400, `no group ${g} in the policy`);
     }
+    // The row comes first: the workflow's first activity reads the campaign's settings from it.
     const id = input.id ?? newCampaignId();
     await store.createCampaign(this.deps.db, { id, name: spec.name, spec, createdBy: actor, definitionId });
     const workflowId = campaignWorkflowId(id);
@@ -119,6 +125,7 @@ export class CampaignService {
   async status(actor: string, id: string) {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
+    // A finished campaign still answers queries; one Temporal no longer holds falls back to the record.
     let state: CampaignState | undefined;
     try {
       state = await this.deps.temporal.workflow.getHandle(campaignWorkflowId(id)).query(campaignStatusQuery);
@@ -159,6 +166,8 @@ export class CampaignService {
   async decide(actor: string, id: string, decisions: DecisionRequest[], channel: string): Promise<{ decided: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
+    // Items are grouped by the reviewer workflow that holds them; each group is one update, so a
+    // bulk decision costs one history entry per reviewer, not one per item.
     const rows = await store.itemsBySeq(
       this.deps.db,
       id,
@@ -173,7 +182,9 @@ export class CampaignService {
     for (const [reviewer, batch] of byReviewer) {
       const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
       try {
-        await handle.executeUpdate(decideItemsUpdate, { args: [{ actor, decisions: batch, channel }] });
+        await whenReady(() =>
+          handle.executeUpdate(decideItemsUpdate, { args: [{ actor, decisions: batch, channel }] }),
+        );
       } catch (err) {
         throw this.refusal(err, campaign);
       }
@@ -184,6 +195,7 @@ export class CampaignService {
   async delegate(actor: string, id: string, seqs: number[], to: string): Promise<{ delegated: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
+    // Workflows do not hold the policy; whether the delegate exists is checked here, the rest there.
     if (!this.deps.policy().identity(to)) throw new HttpError(400, `no identity ${to} in the policy`);
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);
     const reviewers = new Set(rows.map((row) => row.reviewer));
@@ -192,7 +204,7 @@ export class CampaignService {
       const mine = rows.filter((row) => row.reviewer === reviewer).map((row) => row.seq);
       const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
       try {
-        await handle.executeUpdate(delegateItemsUpdate, { args: [{ actor, seqs: mine, to }] });
+        await whenReady(() => handle.executeUpdate(delegateItemsUpdate, { args: [{ actor, seqs: mine, to }] }));
       } catch (err) {
         throw this.refusal(err, campaign);
       }
@@ -239,6 +251,7 @@ export class CampaignService {
       if (page.length < 5_000) break;
       after = page[page.length - 1].seq;
     }
+    // The audit log is the independent record: the export carries it so the two can be compared.
     const audit = await listAuditEvents(this.deps.db, { subject: `campaign/${id}`, limit: 100_000 });
     return {
       campaign,
@@ -284,6 +297,22 @@ export class CampaignService {
       return new HttpError(409, late ? closedMessage(campaign) : 'those items are already decided');
     }
     return fromTemporal(err, campaign.id);
+  }
+}
+
+/**
+ * Sends an update again while the reviewer workflow says it is still loading its items, which lasts
+ * a moment after the campaign starts; every other answer is returned as it came.
+ */
+async function whenReady<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (err) {
+      const type = (err as { cause?: { type?: string } }).cause?.type;
+      if (!(err instanceof WorkflowUpdateFailedError) || type !== FailureType.NotReady || attempt >= 30) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
 

@@ -18,6 +18,7 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [FailureType.AlreadyDecided]: 409,
   [FailureType.DuplicateDecision]: 409,
   [FailureType.CampaignClosed]: 409,
+  [FailureType.NotReady]: 503,
 };
 
 /** Turns a refusal from a workflow (an update's validator, mostly) into an HttpError. */

@@ -68,6 +68,7 @@ function describe(status: Status): string {
   ].join('\n');
 }
 
+// Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row.
 const csvCell = (value: unknown) => {
   const text = value === null || value === undefined ? '' : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
@@ -97,6 +98,7 @@ export function writeEvidence(
     'audit.json': `${JSON.stringify(evidence.audit, null, 2)}\n`,
     'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
   };
+  // The hashes are of exactly the bytes written, so an auditor can check the files they were given.
   const manifest: Record<string, string> = {};
   for (const [name, content] of Object.entries(files)) {
     writeFileSync(join(dir, name), content);
@@ -155,6 +157,7 @@ export function registerCampaignCommands(program: Command): void {
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
       const api = Api.from(o);
+      // --watch polls the API, which reads the campaign's own query; it stops once the campaign ends.
       for (;;) {
         const status = await api.call<Status>('GET', path(id));
         out(o.json ? JSON.stringify(status, null, 2) : describe(status));

@@ -43,6 +43,7 @@ export function reviewBlocks(summary: ReviewSummary): Block[] {
       accessory: { type: 'button', text: plain('Open review page'), url: summary.link, action_id: 'campaign_open' },
     },
   ];
+  // Long lists would hit Slack's fifty-block limit and be unreadable anyway: the link is enough.
   if (summary.items.length > MAX_ITEMS_WITH_BUTTONS) return blocks;
   for (const item of summary.items) {
     const value = (seq: number) =>

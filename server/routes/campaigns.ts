@@ -4,6 +4,7 @@ import { SafeText } from '../access';
 import type { Deps } from '../app';
 import { campaignIdFrom, CampaignService } from '../campaigns';
 
+// Items are named by their number within the campaign; bounds keep a typo from reaching SQL as a huge value.
 const Seq = z.number().int().min(1).max(10_000_000);
 
 const Decisions = z.strictObject({
@@ -45,6 +46,7 @@ export function campaignRoutes(deps: Deps) {
       return { items };
     });
 
+    // Anyone may send decisions; the reviewer workflow decides whether they are theirs to make.
     app.post('/v1/campaigns/:campaignId/decisions', async (request) => {
       const id = idOf(request);
       const { decisions } = Decisions.parse(request.body);

@@ -83,6 +83,7 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
     status = 200,
   ) {
     const { campaign, items } = await campaigns.itemsFor(claims.reviewer, claims.campaignId);
+    // Filtering happens here rather than in the browser, so the page works with scripts off.
     const needle = filter.toLowerCase();
     const shown = items.filter((item) =>
       [item.identity, item.entitlement_id, item.system_id, item.risk_tier, item.decision ?? 'pending'].some((text) =>
@@ -133,6 +134,7 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       const claims = await claimsOf(reply, token);
       if (!claims) return reply;
       const filter = (form.get('filter') ?? '').slice(0, 100);
+      // The reviewer is the link's, never a form field: a post acts only as the person it was sent to.
       const seqs = form
         .getAll('item')
         .map(Number)

@@ -96,7 +96,12 @@ describe('validatePolicy', () => {
   it('accepts the test policy and fills in defaults', () => {
     const policy = validPolicy(basePolicy());
 
-    expect(policy.settings).toEqual({ approvalWindow: 4 * HOUR, expiryWarning: 15 * 60_000, adminGroup: 'security' });
+    expect(policy.settings).toEqual({
+      approvalWindow: 4 * HOUR,
+      expiryWarning: 15 * 60_000,
+      adminGroup: 'security',
+      massRevocationShare: 0.2,
+    });
     expect(policy.identities[1]).toMatchObject({ id: 'bob', kind: 'human', riskTier: 'low', logins: {} });
     expect(policy.entitlements[0]).toMatchObject({ maxDuration: HOUR, riskTier: 'medium', requireReason: true });
   });

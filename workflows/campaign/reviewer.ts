@@ -30,28 +30,29 @@ const refuse = (message: string, type: FailureType) => ApplicationFailure.nonRet
 export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<ReviewerOutcome> {
   const { campaignId, reviewerId } = input;
   const items = new Map<number, ReviewerItem>();
-  for (let after = 0; ;) {
-    const page = await records.loadReviewerItems({ campaignId, reviewerId, afterSeq: after, limit: PAGE });
-    for (const item of page) items.set(item.seq, item);
-    if (page.length < PAGE) break;
-    after = page[page.length - 1].seq;
-  }
+  // Handlers are set before the items load, so an update arriving in that moment is told to try
+  // again (the clients do) instead of being rejected for want of a handler.
+  let loaded = false;
   const deadline = Date.parse(input.deadlineAt);
   const counts = { certified: input.certified ?? 0, revoked: input.revoked ?? 0 };
   const pendingCount = () => [...items.values()].filter((item) => !item.decided).length;
   const state: ReviewerState = {
     reviewerId,
-    pending: pendingCount(),
-    decided: items.size - pendingCount(),
+    pending: 0,
+    decided: 0,
     closed: Date.now() >= deadline,
     escalatedTo: input.escalatedTo,
     remindersSent: input.remindersSent ?? 0,
   };
   setHandler(reviewerStatusQuery, () => state);
+  const refuseUntilLoaded = () => {
+    if (!loaded) throw refuse("the reviewer's items are still loading; try again in a moment", FailureType.NotReady);
+  };
 
   // The validator runs before anything is written: a late, foreign or repeated decision is
   // refused with its reason and leaves no trace in history.
   const validateDecisions = (decide: DecideInput) => {
+    refuseUntilLoaded();
     if (state.closed) {
       throw refuse(
         `the campaign's deadline passed at ${input.deadlineAt}; decisions are closed`,
@@ -104,6 +105,7 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
     },
     {
       validator: (delegate: DelegateInput) => {
+        refuseUntilLoaded();
         if (state.closed)
           throw refuse(`the campaign's deadline passed at ${input.deadlineAt}`, FailureType.CampaignClosed);
         if (delegate.seqs.length === 0) throw refuse('name the items to delegate', FailureType.InvalidInput);
@@ -119,6 +121,16 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
       },
     },
   );
+
+  for (let after = 0; ;) {
+    const page = await records.loadReviewerItems({ campaignId, reviewerId, afterSeq: after, limit: PAGE });
+    for (const item of page) items.set(item.seq, item);
+    if (page.length < PAGE) break;
+    after = page[page.length - 1].seq;
+  }
+  state.pending = pendingCount();
+  state.decided = items.size - state.pending;
+  loaded = true;
 
   const tell = async (notice: Parameters<typeof notifier.noticeReviewer>[0]) => {
     try {

@@ -65,6 +65,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     const plan = await records.prepareCampaign({ campaignId });
     state.plan = plan;
 
+    // Reviewers come from the database a page at a time; only their ids enter history.
     const outcomes: Promise<ReviewerOutcome>[] = [];
     for (let after = ''; ;) {
       const page = await records.reviewerPage({ campaignId, after, limit: LAUNCH_BATCH });
@@ -124,6 +125,7 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
 
     state.phase = CampaignPhase.REMEDIATING;
     await records.setCampaignStatus({ campaignId, status: state.phase });
+    // Failed revocations stay failed in the record with their message, and get two more passes.
     for (let attempt = 1; attempt <= REMEDIATION_ATTEMPTS; attempt++) {
       let failed = 0;
       for (;;) {
