@@ -65,6 +65,7 @@ export class PolicyView {
       systems: this.policy.systems.filter((s) => s.id === entitlement?.system),
       entitlements: entitlement ? [entitlement] : [],
       credentials: [],
+      campaigns: [],
     };
   }
 }

@@ -28,6 +28,10 @@ export const FailureType = {
   WebhookFailed: 'WebhookFailed',
   /** Slack asked us to slow down; the notice is retried after the pause it named. */
   SlackRateLimited: 'SlackRateLimited',
+  /** The workflow is still starting up; the same message sent again in a moment is taken. */
+  NotReady: 'NotReady',
+  /** A campaign no longer takes decisions: its deadline passed or it was cancelled. */
+  CampaignClosed: 'CampaignClosed',
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];

@@ -5,7 +5,9 @@ import { parseDuration } from './duration';
 /** Longest grant any entitlement may allow; anything longer is standing access, not JIT. */
 export const MAX_GRANT_MS = 90 * 86_400_000;
 
-const Slug = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
+export const Slug = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
 
 const SlackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
 
@@ -145,6 +147,41 @@ export const CredentialSchema = z.strictObject({
   webhooks: z.array(WebhookSchema).default([]).describe("the consumers' endpoints, called after each rotation"),
 });
 
+/** The longest a campaign's deadline or reminder lead time may be. */
+export const CAMPAIGN_MAX_MS = 366 * 86_400_000;
+
+/** Which entitlements a campaign covers; an empty list means "any". */
+export const CampaignScopeSchema = z.strictObject({
+  systems: z.array(Slug).default([]),
+  entitlements: z.array(EntitlementId).default([]),
+  riskTiers: z.array(RiskTier).default([]),
+  identityKinds: z.array(z.enum(['human', 'non-human'])).default([]),
+});
+export type CampaignScope = z.infer<typeof CampaignScopeSchema>;
+
+/** Who reviews an item: the identity's manager, its owner (the manager for people), or a group. */
+export const ReviewerRule = z
+  .string()
+  .regex(/^(manager|owner|group:[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/, 'must be manager, owner or group:<id>');
+export type ReviewerRule = z.infer<typeof ReviewerRule>;
+
+export const DefaultDecision = z.enum(['keep', 'revoke']);
+export type DefaultDecision = z.infer<typeof DefaultDecision>;
+
+/** A campaign the policy defines; with `every` or `cron` a Temporal Schedule starts it again and again. */
+export const CampaignDefinitionSchema = z.strictObject({
+  id: Slug,
+  name: z.string().min(1).max(200),
+  scope: CampaignScopeSchema.prefault({}),
+  reviewers: ReviewerRule.default('manager'),
+  deadline: durationText(CAMPAIGN_MAX_MS),
+  remind: z.array(durationText(CAMPAIGN_MAX_MS)).max(10).default([]).describe('lead times before the deadline'),
+  escalateAfter: durationText(CAMPAIGN_MAX_MS).optional(),
+  default: DefaultDecision.default('keep'),
+  every: durationText(CAMPAIGN_MAX_MS).optional(),
+  cron: CronText.optional(),
+});
+
 export const SettingsSchema = z.strictObject({
   approvalWindow: durationText().default(4 * 3_600_000),
   expiryWarning: durationText()
@@ -161,6 +198,15 @@ export const SettingsSchema = z.strictObject({
   incidentAlertAfter: durationText()
     .default(60_000)
     .describe('how long containment may take before the security group is alerted'),
+  campaignFallbackGroup: Slug.optional().describe(
+    'reviews items whose identity has no manager or owner; the admin group when unset',
+  ),
+  massRevocationShare: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.2)
+    .describe('a default revocation over this share of the items waits for an admin to confirm'),
 });
 
 const PolicyObject = z.strictObject({
@@ -171,6 +217,7 @@ const PolicyObject = z.strictObject({
   systems: z.array(SystemSchema).default([]),
   entitlements: z.array(EntitlementSchema).default([]),
   credentials: z.array(CredentialSchema).default([]),
+  campaigns: z.array(CampaignDefinitionSchema).default([]),
 });
 
 // What the reference checks read. They run whenever these parts are well formed, even if other
@@ -213,6 +260,7 @@ export type Group = z.infer<typeof GroupSchema>;
 export type System = z.infer<typeof SystemSchema>;
 export type Entitlement = z.infer<typeof EntitlementSchema>;
 export type Credential = z.infer<typeof CredentialSchema>;
+export type CampaignDefinition = z.infer<typeof CampaignDefinitionSchema>;
 
 /** How long the previous secret keeps working: only alternating logins can keep two alive. */
 export const DEFAULT_OVERLAP_MS = 3_600_000;
@@ -316,6 +364,7 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
   });
 
   checkCredentials(policy, identities, groups, systems, ctx);
+  checkCampaigns(policy, groups, ctx);
 
   const membersOf = new Map(policy.groups.map((g) => [g.id, g.members]));
   policy.entitlements.forEach((entitlement, i) => {
@@ -400,6 +449,26 @@ function checkCredentials(
         problem(path, `login "${login}" on ${credential.system} is already rotated by ${other}`);
       }
       rotated.set(key, credential.id);
+    });
+  });
+}
+
+function checkCampaigns(policy: z.infer<typeof PolicyObject>, groups: Set<string>, ctx: Ctx): void {
+  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const fallback = policy.settings.campaignFallbackGroup;
+  if (fallback && !groups.has(fallback)) problem(['settings', 'campaignFallbackGroup'], `unknown group "${fallback}"`);
+  checkUnique(policy.campaigns, 'campaigns', ctx);
+  policy.campaigns.forEach((campaign, i) => {
+    if (campaign.every !== undefined && campaign.cron !== undefined) {
+      problem(['campaigns', i], 'takes at most one of "every" or "cron"');
+    }
+    if (campaign.every !== undefined && campaign.every <= campaign.deadline) {
+      problem(['campaigns', i, 'every'], 'must be longer than the deadline, or two runs would overlap');
+    }
+    const group = campaign.reviewers.startsWith('group:') ? campaign.reviewers.slice('group:'.length) : undefined;
+    if (group && !groups.has(group)) problem(['campaigns', i, 'reviewers'], `unknown group "${group}"`);
+    campaign.remind.forEach((lead, j) => {
+      if (lead >= campaign.deadline) problem(['campaigns', i, 'remind', j], 'must be shorter than the deadline');
     });
   });
 }

@@ -7,14 +7,17 @@ import type { Db } from '../store/db';
 import { bearerAuth } from './auth';
 import { HttpError } from './errors';
 import type { LinkSigner } from '../integrations/email/links';
+import type { ReviewLinkSigner } from '../integrations/email/review-links';
 import type { SecretCipher } from '../integrations/secrets/cipher';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { auditRoutes } from './routes/audit';
+import { campaignRoutes } from './routes/campaigns';
 import { emailRoutes } from './routes/email';
 import { incidentEmailRoutes } from './routes/email-incident';
 import { grantRoutes } from './routes/grants';
 import { incidentRoutes, incidentWebhookRoute } from './routes/incidents';
 import { requestRoutes } from './routes/requests';
+import { reviewRoutes } from './routes/review';
 import { rotationRoutes } from './routes/rotations';
 import { secretRoutes } from './routes/secrets';
 import { slackRoute } from './slack';
@@ -29,6 +32,8 @@ export interface Deps {
   links?: LinkSigner;
   /** Opens the secret store's values for their identities; without it /v1/secrets is not served. */
   secretCipher?: SecretCipher;
+  /** Checks review-page links; without it the review page is not served. */
+  reviewLinks?: ReviewLinkSigner;
   /** Slack's HTTP receiver, when Slack is on in HTTP mode. */
   slackReceiver?: EmbeddedSlackReceiver;
   /** Where the incident webhook's secret reference is resolved; the process environment by default. */
@@ -70,6 +75,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     app.register(emailRoutes(deps, deps.links));
     app.register(incidentEmailRoutes(deps, deps.links));
   }
+  if (deps.reviewLinks) app.register(reviewRoutes(deps, deps.reviewLinks));
 
   app.register(async (api) => {
     // onRequest: callers are authenticated before their bodies are even read.
@@ -86,6 +92,7 @@ export function buildApp(deps: Deps): FastifyInstance {
     await api.register(auditRoutes(deps));
     await api.register(rotationRoutes(deps));
     await api.register(incidentRoutes(deps));
+    await api.register(campaignRoutes(deps));
     if (deps.secretCipher) await api.register(secretRoutes(deps, deps.secretCipher));
   });
   return app;

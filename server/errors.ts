@@ -17,6 +17,8 @@ const STATUS_BY_TYPE: Record<string, number> = {
   [FailureType.NotAllowed]: 403,
   [FailureType.AlreadyDecided]: 409,
   [FailureType.DuplicateDecision]: 409,
+  [FailureType.CampaignClosed]: 409,
+  [FailureType.NotReady]: 503,
 };
 
 /**

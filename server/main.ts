@@ -5,6 +5,7 @@ import { createDb, migrate } from '../store/db';
 import { readRuntimeConfig } from '../workers/config';
 import { JIT_TASK_QUEUE } from '../workflows/jit/definitions';
 import { LinkSigner } from '../integrations/email/links';
+import { ReviewLinkSigner } from '../integrations/email/review-links';
 import { createSecretCipher } from '../integrations/secrets/cipher';
 import { createSlackApp } from '../integrations/slack/app';
 import { SlackDirectory } from '../integrations/slack/directory';
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
   const app = buildApp({
     ...deps,
     links: new LinkSigner(config.encryptionKey),
+    reviewLinks: new ReviewLinkSigner(config.encryptionKey),
     secretCipher: createSecretCipher(config.encryptionKey),
     slackReceiver: slack?.receiver,
   });

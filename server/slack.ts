@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
 import { formatDuration } from '../domain/duration';
 import type { SlackPorts } from '../integrations/slack/app';
+import { campaignIdFrom, CampaignService } from './campaigns';
 import type { EmbeddedSlackReceiver } from '../integrations/slack/receiver';
 import { listGrants } from '../store/grants';
 import { listRequests } from '../store/requests';
@@ -29,6 +30,7 @@ async function outcome<T extends object>(
 export function slackPorts(deps: Deps): SlackPorts {
   const access = new AccessService(deps);
   const incidents = new IncidentService(deps);
+  const campaigns = new CampaignService(deps);
   return {
     // The update answers once the restore is done, which can outlast Slack's patience: the click
     // is acknowledged first, and the answer is a message of its own.
@@ -36,6 +38,11 @@ export function slackPorts(deps: Deps): SlackPorts {
       outcome(async () => ({ status: (await incidents.approveRestore(identity, incidentId)).status })),
     decide: (identity, requestId, decision, reason) =>
       outcome(() => access.decide(identity, requestId, decision, reason)),
+    decideCampaignItem: (identity, campaignId, seq, decision) =>
+      outcome(() => {
+        const reason = decision === 'revoke' ? 'revoked in Slack' : undefined;
+        return campaigns.decide(identity, campaignIdFrom(campaignId), [{ seq, decision, reason }], 'slack');
+      }),
     createRequest: (identity, input) => outcome(() => access.create(identity, input)),
     async overview(identity) {
       const [awaiting, grants, requests] = await Promise.all([

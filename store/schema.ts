@@ -151,6 +151,48 @@ export interface WebhookDeliveriesTable {
   received_at: Generated<Timestamp>;
 }
 
+export interface CampaignsTable {
+  id: string;
+  name: string;
+  spec: JSONColumnType<Record<string, unknown>>;
+  /** The campaign phase as last recorded: LAUNCHING, REVIEWING, ..., COMPLETED, CANCELLED. */
+  status: string;
+  created_by: string;
+  definition_id: string | null;
+  created_at: Timestamp;
+  launched_at: Timestamp | null;
+  deadline_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  confirmed_by: string | null;
+}
+
+export interface ReviewItemsTable {
+  campaign_id: string;
+  seq: number;
+  reviewer: string;
+  identity: string;
+  identity_kind: string;
+  entitlement_id: string;
+  system_id: string;
+  role: string;
+  login: string;
+  risk_tier: string;
+  /** How the access was obtained: a keyward grant, or a standing membership found on the target. */
+  source: 'grant' | 'standing';
+  last_granted_at: Timestamp | null;
+  delegate: string | null;
+  escalated_to: string | null;
+  decision: 'certify' | 'revoke' | null;
+  reason: string | null;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  /** kept, revoked, failed, or null while nothing was done yet. */
+  remediation: string | null;
+  remediation_error: string | null;
+  remediation_attempts: Generated<number>;
+  remediated_at: Timestamp | null;
+}
+
 export interface Database {
   requests: RequestsTable;
   grants: GrantsTable;
@@ -165,4 +207,6 @@ export interface Database {
   incident_removals: IncidentRemovalsTable;
   incident_disabled_logins: IncidentDisabledLoginsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  campaigns: CampaignsTable;
+  review_items: ReviewItemsTable;
 }

@@ -11,6 +11,7 @@ import { SWEEP_SCHEDULE_ID } from '../workflows/sweep/definitions';
 import { notificationChannels } from './channels';
 import { readRuntimeConfig } from './config';
 import { syncRotations } from './rotation-sync';
+import { syncCampaignSchedules } from '../integrations/temporal/campaign-schedules';
 import { createKeywardWorker } from './worker';
 
 /** The sweep for grants whose workflow is gone runs every five minutes; created once, kept after. */
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
     const parts = Object.entries(schedules).map(([what, ids]) => `${ids.length} ${what}`);
     process.stdout.write(`Rotation schedules: ${parts.join(', ')}\n`);
   }
+  // Recurring campaigns get their schedules on every start, as rotations do.
+  const campaigns = await syncCampaignSchedules(client, policy.policy.campaigns, { taskQueue: JIT_TASK_QUEUE });
+  if (campaigns.created.length + campaigns.updated.length + campaigns.deleted.length > 0) {
+    const parts = Object.entries(campaigns).map(([what, ids]) => `${ids.length} ${what}`);
+    process.stdout.write(`Campaign schedules: ${parts.join(', ')}\n`);
+  }
   const worker = await createKeywardWorker({
     connection,
     namespace: config.namespace,
@@ -69,6 +76,7 @@ async function main(): Promise<void> {
     ),
     encryptionKey: config.encryptionKey,
     secretKey: config.encryptionKey,
+    publicUrl: config.publicUrl,
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();

@@ -1,6 +1,8 @@
 import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createIncidentActivities } from '../activities/incident';
+import { createCampaignActivities } from '../activities/campaign';
+import { createCampaignNotifyActivities } from '../activities/campaign-notify';
 import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
 import { createReconcileActivities } from '../activities/reconcile';
@@ -11,6 +13,7 @@ import type { ReconcileDeps } from '../activities/reconcile';
 import type { NotifyDeps } from '../activities/notify';
 import type { PolicyView } from '../domain/access';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
+import { ReviewLinkSigner } from '../integrations/email/review-links';
 import { createSecretCipher } from '../integrations/secrets/cipher';
 import { encryptedDataConverter } from '../integrations/temporal/codec';
 import type { Db } from '../store/db';
@@ -33,6 +36,8 @@ export interface KeywardWorkerOptions {
   /** Where the credentials' webhook secrets are resolved; the process environment by default. */
   env?: NodeJS.ProcessEnv;
   taskQueue?: string;
+  /** Where review-page links point; the server's public address. */
+  publicUrl?: string;
   /** A prebuilt workflow bundle; without it the worker bundles the workflows at start. */
   workflowBundlePath?: string;
 }
@@ -59,6 +64,16 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         cipher: createSecretCipher(options.secretKey),
       }),
       ...createRotationWebhookActivities({ db: options.db, policy: options.policy, env: options.env }),
+      ...createCampaignActivities({ db: options.db, connectors: options.connectors, policy: options.policy }),
+      ...createCampaignNotifyActivities({
+        db: options.db,
+        policy: options.policy,
+        slack: options.channels?.slack,
+        mail: options.channels?.mail,
+        // Review links are signed under a key derived from the same master key the server holds.
+        reviewLinks: new ReviewLinkSigner(options.secretKey),
+        publicUrl: options.channels?.mail?.publicUrl ?? options.publicUrl ?? 'http://localhost:8080',
+      }),
     },
     dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
   });

@@ -2,6 +2,7 @@ import { App, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { ActionId, denyReasonModal, homeView, newRequestModal, overviewText, ViewId } from './blocks';
 import type { Overview } from './blocks';
+import { CampaignActionId, parseButtonValue } from './campaign-blocks';
 import type { SlackDirectory } from './directory';
 import { EmbeddedSlackReceiver } from './receiver';
 
@@ -18,6 +19,12 @@ export interface SlackPorts {
   entitlements(): { id: string; riskTier: string }[];
   entitlementOf(requestId: string): Promise<string | undefined>;
   approveRestore(identity: string, incidentId: string): Promise<Outcome<{ status: string }>>;
+  decideCampaignItem(
+    identity: string,
+    campaignId: string,
+    seq: number,
+    decision: 'certify' | 'revoke',
+  ): Promise<Outcome>;
 }
 
 export interface SlackAppOptions {
@@ -104,6 +111,26 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
       : `Not recorded: ${outcome.message}`;
     await whisper(client, channel, body.user.id, said);
   });
+  // A campaign item's buttons: the click names the item, and the clicking user is who decides, so a
+  // forwarded message cannot decide for the reviewer it was sent to.
+  for (const [actionId, decision] of [
+    [CampaignActionId.certify, 'certify'],
+    [CampaignActionId.revoke, 'revoke'],
+  ] as const) {
+    app.action(actionId, async ({ ack, body, client, action }) => {
+      await ack();
+      const channel = (body as { channel?: { id: string } }).channel?.id;
+      const value = parseButtonValue((action as { value?: string }).value);
+      if (!value) return void (await whisper(client, channel, body.user.id, 'Not recorded: that button is damaged.'));
+      const { identity, refusal } = await identityOf(body.user.id);
+      if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
+      const outcome = await ports.decideCampaignItem(identity, value.campaignId, value.seq, decision);
+      const text = outcome.ok
+        ? `Item ${value.seq}: ${decision === 'certify' ? 'certified' : 'revoked'}.`
+        : `Not recorded: ${outcome.message}`;
+      await whisper(client, channel, body.user.id, text);
+    });
+  }
 
   app.action(ActionId.deny, async ({ ack, body, client, action }) => {
     await ack();

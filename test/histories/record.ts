@@ -1,6 +1,7 @@
 /**
- * Records the JIT, rotation and incident workflows' histories that the replay test checks every change against.
- * Run it when the workflow changes on purpose, and commit the new files:
+ * Records the workflows' histories that the replay test checks every change against: JIT,
+ * rotation, incident and campaign. Run it when a workflow changes on purpose, and commit the new
+ * files:
  *
  *   npx tsx test/histories/record.ts            # every scenario
  *   npx tsx test/histories/record.ts incident-  # only those whose names start so
@@ -12,6 +13,9 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../integrations/temporal/executable';
 import { superuserQuery, testServers } from '../support/servers';
+import { campaignWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+import { CampaignService } from '../../server/campaigns';
+import { findCampaign } from '../../store/campaigns';
 import type { WorkflowHandle } from '@temporalio/client';
 import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
 import { planIncident } from '../../domain/incident-plan';
@@ -32,7 +36,7 @@ const policy = {
   version: 1 as const,
   settings: { approvalWindow: '3s' },
   identities: [
-    { id: 'alice', logins: { target: 'replay_alice' } },
+    { id: 'alice', manager: 'bob', logins: { target: 'replay_alice' } },
     { id: 'bob' },
     { id: 'carol' },
     { id: 'dana' },
@@ -46,6 +50,14 @@ const policy = {
   ],
   systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
   entitlements: [
+    {
+      id: 'target/campaign',
+      system: 'target',
+      role: 'replay_campaign',
+      riskTier: 'low' as const,
+      maxDuration: '1h',
+      approval: { required: 0, from: [] },
+    },
     {
       id: 'target/analyst',
       system: 'target',
@@ -115,6 +127,27 @@ const openIncident = (harness: JitHarness, run: string) => {
 const untilContained = (handle: Handle) =>
   waitFor('the incident contained', async () => (await handle.query(incidentStatusQuery)).status === 'CONTAINED');
 
+/** A campaign over alice's standing membership of replay_campaign, reviewed by her manager bob. */
+async function campaign(harness: JitHarness, id: string, changes: Record<string, unknown> = {}) {
+  const service = new CampaignService({
+    db: harness.db,
+    temporal: harness.client,
+    policy: () => harness.policy,
+    taskQueue: harness.taskQueue,
+  });
+  // Each scenario starts from the membership in place, whatever the one before revoked.
+  await superuserQuery('GRANT replay_campaign TO replay_alice');
+  await service.start('dana', {
+    id,
+    name: id,
+    deadline: '20s',
+    scope: { entitlements: ['target/campaign'] },
+    ...changes,
+  });
+  await waitFor('reviewing', async () => (await findCampaign(harness.db, id))?.status !== 'LAUNCHING');
+  return { service, handle: harness.client.workflow.getHandle(campaignWorkflowId(id)) };
+}
+
 const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
   'incident-contained-then-restored': async (harness) => {
     const handle = await openIncident(harness, '1');
@@ -128,6 +161,25 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
     await untilContained(handle);
     await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
     return handle;
+  },
+  'campaign-revoked-and-remediated': async (harness) => {
+    const { service, handle } = await campaign(harness, `replay-revoked-${Date.now()}`);
+    const id = handle.workflowId.slice('campaign/'.length);
+    await service.decide('bob', id, [{ seq: 1, decision: 'revoke', reason: 'replay' }], 'api');
+    return handle;
+  },
+  'campaign-reviewer-decided': async (harness) => {
+    const { service, handle } = await campaign(harness, `replay-decided-${Date.now()}`);
+    const id = handle.workflowId.slice('campaign/'.length);
+    await service.decide('bob', id, [{ seq: 1, decision: 'certify' }], 'api');
+    await handle.result();
+    return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
+  },
+  'campaign-reviewer-reminded-then-defaulted': async (harness) => {
+    const { handle } = await campaign(harness, `replay-default-${Date.now()}`, { deadline: '6s', remind: ['3s'] });
+    const id = handle.workflowId.slice('campaign/'.length);
+    await handle.result();
+    return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
   },
   'rotation-alternating-overlap': async (harness) => {
     // The first rotation has nothing to retire; the second waits out the overlap and retires.
@@ -173,6 +225,7 @@ async function main(): Promise<void> {
       { name: 'replay_etl_a' },
       { name: 'replay_etl_b' },
       { name: 'replay_inc', login: true },
+      { name: 'replay_campaign' },
     );
     await superuserQuery('GRANT replay_analyst TO replay_inc');
     const only = process.argv.slice(2);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JitState } from '../../domain/jit';
 import type { PolicyInput } from '../../domain/policy';
 import { LinkSigner } from '../../integrations/email/links';
+import { ReviewLinkSigner } from '../../integrations/email/review-links';
 import { freePort } from '../../integrations/net/ports';
 import { createSlackApp } from '../../integrations/slack/app';
 import { SlackDirectory } from '../../integrations/slack/directory';
@@ -60,6 +61,11 @@ export class ApprovalsHarness {
     return new LinkSigner(this.jit.encryptionKey);
   }
 
+  /** The worker signs review links under the same key. */
+  get reviewLinks(): ReviewLinkSigner {
+    return new ReviewLinkSigner(this.jit.encryptionKey);
+  }
+
   async start(): Promise<void> {
     await Promise.all([this.slack.start(), this.smtp.start()]);
     const port = await freePort();
@@ -84,7 +90,7 @@ export class ApprovalsHarness {
           onError: (err) => process.stderr.write(`slack app: ${String(err)}\n`),
         }).receiver
       : undefined;
-    this.app = buildApp({ ...deps, links: this.links, slackReceiver: receiver });
+    this.app = buildApp({ ...deps, links: this.links, reviewLinks: this.reviewLinks, slackReceiver: receiver });
     await this.app.listen({ host: '127.0.0.1', port });
   }
 

@@ -36,6 +36,7 @@ function basePolicy(): Required<PolicyInput> {
     ],
     systems: [{ id: 'pg', type: 'postgres', connection: 'env:PG_URL' }],
     credentials: [],
+    campaigns: [],
     entitlements: [
       {
         id: 'pg/analyst',
@@ -101,6 +102,7 @@ describe('validatePolicy', () => {
       adminGroup: 'security',
       incidentGroup: 'security',
       incidentAlertAfter: 60_000,
+      massRevocationShare: 0.2,
     });
     expect(policy.identities[1]).toMatchObject({ id: 'bob', kind: 'human', riskTier: 'low', logins: {} });
     expect(policy.entitlements[0]).toMatchObject({ maxDuration: HOUR, riskTier: 'medium', requireReason: true });
@@ -269,7 +271,7 @@ describe('policyJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['version', 'identities']));
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
+      ['campaigns', 'credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
     );
   });
 });

@@ -17,6 +17,7 @@ describe('recorded workflow histories', () => {
     expect(histories.filter((f) => f.startsWith('jit-')).length).toBeGreaterThanOrEqual(5);
     expect(histories.filter((f) => f.startsWith('rotation-')).length).toBeGreaterThanOrEqual(2);
     expect(histories.filter((f) => f.startsWith('incident-')).length).toBeGreaterThanOrEqual(2);
+    expect(histories.filter((f) => f.startsWith('campaign-')).length).toBeGreaterThanOrEqual(2);
   });
 
   test.each(histories)('%s replays without a determinism error', async (file) => {

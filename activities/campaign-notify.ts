@@ -1,0 +1,110 @@
+import { log } from '@temporalio/activity';
+import type { ReviewLinkSigner } from '../integrations/email/review-links';
+import { REVIEW_LINK_GRACE_S } from '../integrations/email/review-links';
+import { reviewEmail } from '../integrations/email/review-templates';
+import { reviewBlocks } from '../integrations/slack/campaign-blocks';
+import type { ReviewSummary } from '../integrations/slack/campaign-blocks';
+import { findCampaign, itemsForActor } from '../store/campaigns';
+import { claimNotice, releaseNotice } from '../store/notices';
+import type { NotifyDeps } from './notify';
+
+export interface CampaignNotifyDeps extends Pick<NotifyDeps, 'db' | 'policy' | 'slack'> {
+  mail?: Pick<NonNullable<NotifyDeps['mail']>, 'mailer' | 'publicUrl' | 'printLinks'>;
+  reviewLinks: ReviewLinkSigner;
+  /** Where review links point when email is off; the server's public address. */
+  publicUrl: string;
+}
+
+export type ReviewNoticeKind = 'launch' | 'reminder' | 'escalated' | 'delegated';
+
+export interface ReviewNotice {
+  campaignId: string;
+  /** Who is told: the reviewer, or the person items were escalated or delegated to. */
+  reviewerId: string;
+  kind: ReviewNoticeKind;
+  from?: string;
+  /** Distinguishes repeated notices of one kind (the nth reminder). */
+  round?: number;
+}
+
+const headline = (notice: ReviewNotice, pending: number) =>
+  ({
+    launch: `You have ${pending} access items to review.`,
+    reminder: `Reminder: ${pending} access items still wait for your review.`,
+    escalated: `${notice.from}'s ${pending} pending access items were escalated to you.`,
+    delegated: `${notice.from} delegated access items to you; ${pending} wait for your review.`,
+  })[notice.kind];
+
+export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
+  /** Claims the key first and gives it back when sending fails, so a retry sends exactly once. */
+  async function once(key: string, send: () => Promise<unknown>): Promise<void> {
+    if (!(await claimNotice(deps.db, key))) return;
+    try {
+      await send();
+    } catch (err) {
+      await releaseNotice(deps.db, key);
+      throw err;
+    }
+  }
+
+  return {
+    /**
+     * One Slack message and one email for a reviewer's whole share of a campaign, with a signed link
+     * to the review page. Reminders go out only while the reviewer still has items pending.
+     */
+    async noticeReviewer(notice: ReviewNotice): Promise<void> {
+      const campaign = await findCampaign(deps.db, notice.campaignId);
+      if (!campaign?.deadlineAt) return;
+      // Counted at sending time, so a reminder never goes to someone who has just finished.
+      const pending = (await itemsForActor(deps.db, notice.campaignId, notice.reviewerId)).filter(
+        (item) => item.decision === null && item.identity !== notice.reviewerId,
+      );
+      if (pending.length === 0) return;
+      const exp = Math.floor(Date.parse(campaign.deadlineAt) / 1000) + REVIEW_LINK_GRACE_S;
+      const publicUrl = deps.mail?.publicUrl ?? deps.publicUrl;
+      const link = deps.reviewLinks.link(publicUrl, {
+        campaignId: notice.campaignId,
+        reviewer: notice.reviewerId,
+        exp,
+      });
+      const summary: ReviewSummary = {
+        campaignId: notice.campaignId,
+        campaignName: campaign.name,
+        reviewerId: notice.reviewerId,
+        headline: headline(notice, pending.length),
+        deadlineAt: campaign.deadlineAt,
+        link,
+        items: pending.map((item) => ({
+          seq: item.seq,
+          identity: item.identity,
+          entitlement: item.entitlement_id,
+          system: item.system_id,
+          riskTier: item.risk_tier,
+        })),
+      };
+      const key = `campaign/${notice.campaignId}/${notice.kind}/${notice.reviewerId}/${notice.round ?? 0}`;
+      const identity = deps.policy().identity(notice.reviewerId);
+      const failures: unknown[] = [];
+      const { slack, mail } = deps;
+      if (slack) {
+        await (async () => {
+          const channel = await slack.directory.slackIdFor(notice.reviewerId);
+          if (!channel) return;
+          await once(`${key}/slack`, () =>
+            slack.client.chat.postMessage({ channel, text: summary.headline, blocks: reviewBlocks(summary) as never }),
+          );
+        })().catch((err: unknown) => void failures.push(err));
+      }
+      if (mail && identity?.email) {
+        await once(`${key}/email`, async () => {
+          await mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...reviewEmail(summary) });
+          mail.printLinks?.(`Review page for ${notice.reviewerId} in campaign ${notice.campaignId}: ${link}`);
+        }).catch((err: unknown) => void failures.push(err));
+      }
+      if (!slack && !mail) log.info('Review notice with no channel configured', { campaignId: notice.campaignId });
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+}
+
+export type CampaignNotifyActivities = ReturnType<typeof createCampaignNotifyActivities>;

@@ -1,0 +1,252 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { Api, CliError } from '../api';
+import type { GlobalOptions } from '../api';
+import { shownTime, table } from '../format';
+
+type Opts = GlobalOptions & Record<string, unknown>;
+
+const out = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+const path = (id: string, rest = '') => `/v1/campaigns/${encodeURIComponent(id)}${rest}`;
+
+const SCOPE_KEYS: Record<string, string> = {
+  system: 'systems',
+  entitlement: 'entitlements',
+  tier: 'riskTiers',
+  kind: 'identityKinds',
+};
+
+/** "system=pg-main,tier=high,tier=critical,kind=human" as the API's scope object. */
+export function parseScope(text: string | undefined): Record<string, string[]> {
+  const scope: Record<string, string[]> = {};
+  for (const part of (text ?? '').split(',').filter((p) => p.trim())) {
+    const [key, value, extra] = part.split('=').map((s) => s.trim());
+    const field = SCOPE_KEYS[key];
+    if (!field || !value || extra !== undefined) {
+      throw new CliError(`"${part}" is not a scope filter; use system=, entitlement=, tier= or kind=`);
+    }
+    scope[field] = [...(scope[field] ?? []), value];
+  }
+  return scope;
+}
+
+interface Status {
+  campaign: { id: string; name: string; deadlineAt: string | null; status: string };
+  phase: string;
+  totals: { items: number; decided: number; pending: number };
+  reviewers: { reviewer: string; total: number; decided: number; pending: number; overdue: number }[];
+  remediation: Record<string, number>;
+}
+
+function bar(done: number, total: number, width = 30): string {
+  const share = total === 0 ? 1 : done / total;
+  const filled = Math.round(share * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(share * 100)}%`;
+}
+
+function describe(status: Status): string {
+  const { campaign, totals } = status;
+  const remediation = Object.entries(status.remediation)
+    .filter(([k]) => k !== 'none')
+    .map(([k, n]) => `${n} ${k}`);
+  return [
+    `Campaign ${campaign.id}: ${campaign.name}`,
+    `  phase:       ${status.phase}`,
+    `  deadline:    ${shownTime(campaign.deadlineAt) ?? '-'}`,
+    `  progress:    ${bar(totals.decided, totals.items)} ${totals.decided}/${totals.items} decided`,
+    `  remediation: ${remediation.join(', ') || 'not started'}`,
+    '',
+    table(
+      ['REVIEWER', 'DECIDED', 'PENDING', 'OVERDUE'],
+      status.reviewers.map((r) => [r.reviewer, `${r.decided}/${r.total}`, r.pending, r.overdue]),
+    ),
+  ].join('\n');
+}
+
+// Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row.
+const csvCell = (value: unknown) => {
+  const text = value === null || value === undefined ? '' : String(value);
+  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+};
+
+/** Writes the evidence: items as CSV and JSON, the audit events, a summary and SHA-256 hashes of them all. */
+export function writeEvidence(
+  dir: string,
+  evidence: { campaign: object; items: Record<string, unknown>[]; audit: object[] },
+) {
+  mkdirSync(dir, { recursive: true });
+  const columns = Object.keys(evidence.items[0] ?? { item: 0 });
+  const csv = [columns.join(','), ...evidence.items.map((item) => columns.map((c) => csvCell(item[c])).join(','))];
+  const count = (key: string, value: unknown) => evidence.items.filter((i) => i[key] === value).length;
+  const summary = {
+    campaign: evidence.campaign,
+    items: evidence.items.length,
+    certified: count('decision', 'certify'),
+    revoked: count('decision', 'revoke'),
+    byDefault: count('decidedBy', 'keyward:default'),
+    remediation: { revoked: count('remediation', 'revoked'), failed: count('remediation', 'failed') },
+    auditEvents: evidence.audit.length,
+  };
+  const files: Record<string, string> = {
+    'items.csv': `${csv.join('\n')}\n`,
+    'items.json': `${JSON.stringify(evidence.items, null, 2)}\n`,
+    'audit.json': `${JSON.stringify(evidence.audit, null, 2)}\n`,
+    'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
+  };
+  // The hashes are of exactly the bytes written, so an auditor can check the files they were given.
+  const manifest: Record<string, string> = {};
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(dir, name), content);
+    manifest[name] = createHash('sha256').update(content).digest('hex');
+  }
+  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ sha256: manifest }, null, 2)}\n`);
+  return summary;
+}
+
+const items = (text: string) =>
+  text.split(',').map((part) => {
+    const seq = Number(part.trim());
+    if (!Number.isInteger(seq) || seq < 1) throw new CliError(`"${part}" is not an item number`);
+    return seq;
+  });
+
+/** Certification campaigns: admins start and follow them, reviewers decide their items. */
+export function registerCampaignCommands(program: Command): void {
+  const campaign = program.command('campaign').description('access certification campaigns');
+
+  campaign
+    .command('start')
+    .description('start a campaign (admins)')
+    .requiredOption('--name <text>', 'what auditors will read')
+    .option('--scope <filter>', 'system=<id>,entitlement=<id>,tier=<risk>,kind=human|non-human (repeat keys for more)')
+    .option('--reviewers <who>', 'manager, owner or group:<id>', 'manager')
+    .requiredOption('--deadline <duration>', 'for example 14d')
+    .option('--remind <leads>', 'reminder lead times before the deadline, for example 3d,1d')
+    .option('--escalate-after <duration>', 'after this long, pending items also go to the manager or fallback group')
+    .option('--default <decision>', 'keep or revoke, for items undecided at the deadline', 'keep')
+    .option('--id <id>', 'a campaign id of your own; starting the same id again starts nothing new')
+    .action(async (_: unknown, command: Command) => {
+      const o = command.optsWithGlobals<Opts>();
+      const body = {
+        ...(o.id ? { id: o.id } : {}),
+        name: o.name,
+        scope: parseScope(o.scope as string | undefined),
+        reviewers: o.reviewers,
+        deadline: o.deadline,
+        remind: (o.remind as string | undefined) ?? [],
+        ...(o.escalateAfter ? { escalateAfter: o.escalateAfter } : {}),
+        default: o.default,
+      };
+      const started = await Api.from(o).call<{ id: string }>('POST', '/v1/campaigns', body);
+      out(
+        o.json
+          ? JSON.stringify(started, null, 2)
+          : `Campaign ${started.id} started; see keyward campaign status ${started.id}.`,
+      );
+    });
+
+  campaign
+    .command('status <id>')
+    .description('progress per reviewer and remediation (admins)')
+    .option('--watch', 'refresh every two seconds until the campaign ends')
+    .action(async (id: string, _: unknown, command: Command) => {
+      const o = command.optsWithGlobals<Opts>();
+      const api = Api.from(o);
+      // --watch polls the API, which reads the campaign's own query; it stops once the campaign ends.
+      for (;;) {
+        const status = await api.call<Status>('GET', path(id));
+        out(o.json ? JSON.stringify(status, null, 2) : describe(status));
+        if (!o.watch || ['COMPLETED', 'CANCELLED'].includes(status.phase)) return;
+        await new Promise((r) => setTimeout(r, 2_000));
+        if (!o.json) out('');
+      }
+    });
+
+  campaign
+    .command('items <id>')
+    .description('the items you review in a campaign')
+    .action(async (id: string, _: unknown, command: Command) => {
+      const o = command.optsWithGlobals<Opts>();
+      const { items: rows } = await Api.from(o).call<{ items: Record<string, string | number | null>[] }>(
+        'GET',
+        path(id, '/items'),
+      );
+      if (o.json) return out(JSON.stringify(rows, null, 2));
+      out(
+        table(
+          ['ITEM', 'IDENTITY', 'ENTITLEMENT', 'SYSTEM', 'RISK', 'DECISION'],
+          rows.map((r) => [r.seq, r.identity, r.entitlement_id, r.system_id, r.risk_tier, r.decision ?? 'pending']),
+        ),
+      );
+    });
+
+  for (const verb of ['certify', 'revoke'] as const) {
+    campaign
+      .command(`${verb} <id> <items>`)
+      .description(`${verb} items (comma-separated numbers) you review`)
+      .option('--reason <text>', verb === 'revoke' ? 'why the access goes' : 'a note for the evidence')
+      .action(async (id: string, list: string, _: unknown, command: Command) => {
+        const o = command.optsWithGlobals<Opts>();
+        const decisions = items(list).map((item) => ({
+          item,
+          decision: verb,
+          ...(o.reason ? { reason: o.reason } : {}),
+        }));
+        const result = await Api.from(o).call<{ decided: number }>('POST', path(id, '/decisions'), { decisions });
+        out(
+          o.json
+            ? JSON.stringify(result, null, 2)
+            : `${result.decided} items ${verb === 'certify' ? 'certified' : 'revoked'}.`,
+        );
+      });
+  }
+
+  campaign
+    .command('delegate <id> <items>')
+    .description('hand items you review to another eligible reviewer')
+    .requiredOption('--to <identity>', 'who reviews them instead')
+    .action(async (id: string, list: string, _: unknown, command: Command) => {
+      const o = command.optsWithGlobals<Opts>();
+      const result = await Api.from(o).call<object>('POST', path(id, '/delegations'), { items: items(list), to: o.to });
+      out(o.json ? JSON.stringify(result, null, 2) : `Delegated to ${String(o.to)}.`);
+    });
+
+  for (const verb of ['confirm', 'cancel'] as const) {
+    campaign
+      .command(`${verb} <id>`)
+      .description(
+        verb === 'confirm'
+          ? 'let a mass revocation by default go ahead (admins)'
+          : 'stop a campaign without applying defaults (admins)',
+      )
+      .action(async (id: string, _: unknown, command: Command) => {
+        const o = command.optsWithGlobals<Opts>();
+        const result = await Api.from(o).call<object>('POST', path(id, `/${verb}`));
+        out(
+          o.json
+            ? JSON.stringify(result, null, 2)
+            : `Campaign ${id} ${verb === 'confirm' ? 'confirmed' : 'cancelled'}.`,
+        );
+      });
+  }
+
+  campaign
+    .command('export <id>')
+    .description('write the evidence: items as CSV and JSON, audit events, a summary and a SHA-256 manifest (admins)')
+    .requiredOption('--out <dir>', 'the directory to write into')
+    .action(async (id: string, _: unknown, command: Command) => {
+      const o = command.optsWithGlobals<Opts>();
+      const evidence = await Api.from(o).call<{ campaign: object; items: Record<string, unknown>[]; audit: object[] }>(
+        'GET',
+        path(id, '/export'),
+      );
+      const dir = resolve(String(o.out));
+      const summary = writeEvidence(dir, evidence);
+      out(o.json ? JSON.stringify(summary, null, 2) : `Evidence of ${summary.items} items written to ${dir}.`);
+    });
+}

@@ -1,0 +1,75 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { SafeText } from '../access';
+import type { Deps } from '../app';
+import { campaignIdFrom, CampaignService } from '../campaigns';
+
+// Items are named by their number within the campaign; bounds keep a typo from reaching SQL as a huge value.
+const Seq = z.number().int().min(1).max(10_000_000);
+
+const Decisions = z.strictObject({
+  decisions: z
+    .array(
+      z.strictObject({
+        item: Seq,
+        decision: z.enum(['certify', 'revoke']),
+        reason: SafeText.optional(),
+      }),
+    )
+    .min(1)
+    .max(1_000),
+});
+
+const Delegation = z.strictObject({
+  items: z.array(Seq).min(1).max(1_000),
+  to: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'is not an identity id'),
+});
+
+/** Campaigns: admins start, follow, confirm, cancel and export them; reviewers decide their items. */
+export function campaignRoutes(deps: Deps) {
+  const campaigns = new CampaignService(deps);
+  const idOf = (request: FastifyRequest) =>
+    campaignIdFrom((request.params as Record<string, string | undefined>).campaignId);
+
+  return async (app: FastifyInstance) => {
+    app.post('/v1/campaigns', async (request, reply) => {
+      const started = await campaigns.start(request.identity, request.body ?? {});
+      return reply.status(201).send(started);
+    });
+
+    app.get('/v1/campaigns', async (request) => ({ campaigns: await campaigns.list(request.identity) }));
+
+    app.get('/v1/campaigns/:campaignId', async (request) => campaigns.status(request.identity, idOf(request)));
+
+    app.get('/v1/campaigns/:campaignId/items', async (request) => {
+      const { items } = await campaigns.itemsFor(request.identity, idOf(request));
+      return { items };
+    });
+
+    // Anyone may send decisions; the reviewer workflow decides whether they are theirs to make.
+    app.post('/v1/campaigns/:campaignId/decisions', async (request) => {
+      const id = idOf(request);
+      const { decisions } = Decisions.parse(request.body);
+      return campaigns.decide(
+        request.identity,
+        id,
+        decisions.map((d) => ({ seq: d.item, decision: d.decision, reason: d.reason })),
+        'api',
+      );
+    });
+
+    app.post('/v1/campaigns/:campaignId/delegations', async (request) => {
+      const id = idOf(request);
+      const { items, to } = Delegation.parse(request.body);
+      return campaigns.delegate(request.identity, id, items, to);
+    });
+
+    app.post('/v1/campaigns/:campaignId/confirm', async (request) =>
+      campaigns.confirm(request.identity, idOf(request)),
+    );
+
+    app.post('/v1/campaigns/:campaignId/cancel', async (request) => campaigns.cancel(request.identity, idOf(request)));
+
+    app.get('/v1/campaigns/:campaignId/export', async (request) => campaigns.export(request.identity, idOf(request)));
+  };
+}

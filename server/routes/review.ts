@@ -1,0 +1,176 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { ReviewLinkClaims, ReviewLinkSigner } from '../../integrations/email/review-links';
+import { escapeHtml } from '../../integrations/email/templates';
+import type { ReviewItemRow } from '../../store/campaigns';
+import type { Deps } from '../app';
+import { CampaignService } from '../campaigns';
+import { HttpError } from '../errors';
+
+const REFUSED: Record<string, string> = {
+  malformed: 'This link is incomplete or damaged. Open it again from the email or the Slack message.',
+  'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was shown or decided.',
+  expired: "This link has expired with its campaign's deadline. Nothing was decided.",
+};
+
+const Token = z.object({ token: z.string().max(2_000) });
+
+const STYLE =
+  'body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;width:100%}' +
+  'td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;font-size:14px}.done{color:#666}';
+
+function page(reply: FastifyReply, status: number, title: string, body: string) {
+  // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
+  return reply
+    .status(status)
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+    .header('referrer-policy', 'no-referrer')
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
+        `<style>${STYLE}</style></head><body><h2>${escapeHtml(title)}</h2>${body}</body></html>`,
+    );
+}
+
+const when = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown');
+const obtained = (item: ReviewItemRow) => (item.source === 'grant' ? 'keyward grant' : 'standing membership');
+
+function row(item: ReviewItemRow): string {
+  const cells = [item.identity, item.entitlement_id, item.system_id, item.risk_tier, obtained(item)]
+    .map((text) => `<td>${escapeHtml(text)}</td>`)
+    .join('');
+  const last = `<td>${escapeHtml(when(item.last_granted_at))}</td>`;
+  if (item.decision) {
+    const by = item.decided_by ? ` by ${escapeHtml(item.decided_by)}` : '';
+    const decided = `<td>${escapeHtml(item.decision)}${by}</td>`;
+    return `<tr class="done"><td></td><td>${item.seq}</td>${cells}${last}${decided}<td></td></tr>`;
+  }
+  return (
+    `<tr data-item="${item.seq}">` +
+    `<td><input type="checkbox" name="item" value="${item.seq}" aria-label="select item ${item.seq}"></td>` +
+    `<td>${item.seq}</td>${cells}${last}<td>pending</td>` +
+    `<td><input type="text" name="reason-${item.seq}" placeholder="reason to revoke" maxlength="2000"></td></tr>`
+  );
+}
+
+/**
+ * The review page a reviewer reaches by the signed link in their Slack message or email. It is plain
+ * HTML with forms: GET shows the items, POST decides or delegates and shows the page again.
+ */
+export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
+  const campaigns = new CampaignService(deps);
+
+  async function claimsOf(reply: FastifyReply, token: unknown): Promise<ReviewLinkClaims | undefined> {
+    const parsed = Token.safeParse({ token });
+    const verdict = parsed.success ? links.verify(parsed.data.token) : ({ ok: false, reason: 'malformed' } as const);
+    if (verdict.ok) return verdict.claims;
+    await page(
+      reply,
+      verdict.reason === 'bad-signature' ? 403 : 400,
+      'Link not valid',
+      `<p>${escapeHtml(REFUSED[verdict.reason])}</p>`,
+    );
+    return undefined;
+  }
+
+  async function show(
+    reply: FastifyReply,
+    token: string,
+    claims: ReviewLinkClaims,
+    filter: string,
+    notice = '',
+    status = 200,
+  ) {
+    const { campaign, items } = await campaigns.itemsFor(claims.reviewer, claims.campaignId);
+    // Filtering happens here rather than in the browser, so the page works with scripts off.
+    const needle = filter.toLowerCase();
+    const shown = items.filter((item) =>
+      [item.identity, item.entitlement_id, item.system_id, item.risk_tier, item.decision ?? 'pending'].some((text) =>
+        text.toLowerCase().includes(needle),
+      ),
+    );
+    const pending = items.filter((item) => !item.decision).length;
+    const deadline = when(campaign.deadlineAt ? new Date(campaign.deadlineAt) : null);
+    const hidden = `<input type="hidden" name="token" value="${escapeHtml(token)}">`;
+    const body =
+      (notice ? `<p role="status"><b>${escapeHtml(notice)}</b></p>` : '') +
+      `<p>Reviewer: <b>${escapeHtml(claims.reviewer)}</b>. Deadline: ${escapeHtml(deadline)}. ` +
+      `${pending} of ${items.length} items pending.</p>` +
+      `<form method="get" action="/review">${hidden}` +
+      `<label>Filter <input type="search" name="filter" value="${escapeHtml(filter)}"></label> ` +
+      '<button type="submit">Filter</button></form>' +
+      `<form method="post" action="/review">${hidden}` +
+      `<input type="hidden" name="filter" value="${escapeHtml(filter)}">` +
+      '<table><thead><tr><th></th><th>Item</th><th>Identity</th><th>Entitlement</th><th>System</th><th>Risk</th>' +
+      '<th>Obtained</th><th>Last granted</th><th>Decision</th><th>Reason</th></tr></thead>' +
+      `<tbody>${shown.map(row).join('')}</tbody></table>` +
+      '<p><button type="submit" name="action" value="certify">Certify selected</button> ' +
+      '<button type="submit" name="action" value="revoke">Revoke selected</button> ' +
+      '<label>or delegate selected to <input type="text" name="to" size="12"></label> ' +
+      '<button type="submit" name="action" value="delegate">Delegate</button></p></form>' +
+      '<p>Revoking needs a reason in the row. Last use is not known to keyward; the last grant is shown.</p>';
+    return page(reply, status, `Access review: ${campaign.name}`, body);
+  }
+
+  return async (app: FastifyInstance) => {
+    if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
+      app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+        done(null, new URLSearchParams(body as string)),
+      );
+    }
+
+    app.get('/review', async (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      const claims = await claimsOf(reply, query.token);
+      if (!claims) return reply;
+      const filter = typeof query.filter === 'string' ? query.filter.slice(0, 100) : '';
+      return show(reply, String(query.token), claims, filter);
+    });
+
+    app.post('/review', async (request, reply) => {
+      const form = request.body instanceof URLSearchParams ? request.body : new URLSearchParams();
+      const token = form.get('token') ?? '';
+      const claims = await claimsOf(reply, token);
+      if (!claims) return reply;
+      const filter = (form.get('filter') ?? '').slice(0, 100);
+      // The reviewer is the link's, never a form field: a post acts only as the person it was sent to.
+      const seqs = form
+        .getAll('item')
+        .map(Number)
+        .filter((n) => Number.isInteger(n) && n > 0);
+      const action = form.get('action');
+      if (seqs.length === 0) return show(reply, token, claims, filter, 'Select at least one item.', 400);
+      try {
+        if (action === 'delegate') {
+          const to = (form.get('to') ?? '').trim();
+          await campaigns.delegate(claims.reviewer, claims.campaignId, seqs, to);
+          return show(reply, token, claims, filter, `${seqs.length} items delegated to ${to}.`);
+        }
+        if (action !== 'certify' && action !== 'revoke')
+          return show(reply, token, claims, filter, 'Choose an action.', 400);
+        const decisions = seqs.map((seq) => ({
+          seq,
+          decision: action as 'certify' | 'revoke',
+          reason: form.get(`reason-${seq}`)?.trim() || undefined,
+        }));
+        if (action === 'revoke' && decisions.some((d) => !d.reason)) {
+          return show(reply, token, claims, filter, 'Each revocation needs a reason.', 400);
+        }
+        await campaigns.decide(claims.reviewer, claims.campaignId, decisions, 'review-page');
+        return show(
+          reply,
+          token,
+          claims,
+          filter,
+          `${seqs.length} items ${action === 'certify' ? 'certified' : 'revoked'}.`,
+        );
+      } catch (err) {
+        if (err instanceof HttpError && err.statusCode < 500) {
+          return show(reply, token, claims, filter, `Not recorded: ${err.message}`, err.statusCode);
+        }
+        throw err;
+      }
+    });
+  };
+}

@@ -1,0 +1,80 @@
+import type { Db } from './db';
+
+// A campaign's items are in review-items.ts; callers reach both through this module.
+export * from './review-items';
+
+export interface CampaignRecord {
+  id: string;
+  name: string;
+  spec: Record<string, unknown>;
+  status: string;
+  createdBy: string;
+  definitionId: string | null;
+  createdAt: string;
+  launchedAt: string | null;
+  deadlineAt: string | null;
+  finishedAt: string | null;
+  confirmedBy: string | null;
+}
+
+/** Records a campaign; a repeat with the same id keeps the first, so a retried start is harmless. */
+export async function createCampaign(
+  db: Db,
+  campaign: { id: string; name: string; spec: object; createdBy: string; definitionId?: string },
+): Promise<void> {
+  await db
+    .insertInto('campaigns')
+    .values({
+      id: campaign.id,
+      name: campaign.name,
+      spec: JSON.stringify(campaign.spec),
+      status: 'LAUNCHING',
+      created_by: campaign.createdBy,
+      definition_id: campaign.definitionId ?? null,
+      created_at: new Date(),
+    })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
+}
+
+export async function findCampaign(db: Db, id: string): Promise<CampaignRecord | undefined> {
+  const row = await db.selectFrom('campaigns').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    id: row.id,
+    name: row.name,
+    spec: row.spec,
+    status: row.status,
+    createdBy: row.created_by,
+    definitionId: row.definition_id,
+    createdAt: row.created_at.toISOString(),
+    launchedAt: row.launched_at?.toISOString() ?? null,
+    deadlineAt: row.deadline_at?.toISOString() ?? null,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    confirmedBy: row.confirmed_by,
+  };
+}
+
+export async function listCampaigns(db: Db): Promise<CampaignRecord[]> {
+  const rows = await db.selectFrom('campaigns').select('id').orderBy('created_at', 'desc').limit(200).execute();
+  const found = await Promise.all(rows.map((row) => findCampaign(db, row.id)));
+  return found.filter((c): c is CampaignRecord => c !== undefined);
+}
+
+export async function updateCampaign(
+  db: Db,
+  id: string,
+  changes: { status?: string; launchedAt?: string; deadlineAt?: string; finishedAt?: string; confirmedBy?: string },
+): Promise<void> {
+  await db
+    .updateTable('campaigns')
+    .set({
+      ...(changes.status && { status: changes.status }),
+      ...(changes.launchedAt && { launched_at: changes.launchedAt }),
+      ...(changes.deadlineAt && { deadline_at: changes.deadlineAt }),
+      ...(changes.finishedAt && { finished_at: changes.finishedAt }),
+      ...(changes.confirmedBy && { confirmed_by: changes.confirmedBy }),
+    })
+    .where('id', '=', id)
+    .execute();
+}

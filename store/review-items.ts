@@ -1,0 +1,269 @@
+import { sql } from 'kysely';
+import type { Insertable, Selectable } from 'kysely';
+import type { Db } from './db';
+import type { ReviewItemsTable } from './schema';
+
+export type ReviewItemRow = Selectable<ReviewItemsTable>;
+export type NewReviewItem = Omit<Insertable<ReviewItemsTable>, 'campaign_id' | 'seq'>;
+
+const INSERT_BATCH = 1_000;
+
+/**
+ * Writes a campaign's items in one transaction, replacing any a failed earlier attempt left, so
+ * the numbering is the same however often the collecting activity runs.
+ */
+export async function replaceItems(db: Db, campaignId: string, items: NewReviewItem[]): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('review_items').where('campaign_id', '=', campaignId).execute();
+    for (let start = 0; start < items.length; start += INSERT_BATCH) {
+      const rows = items
+        .slice(start, start + INSERT_BATCH)
+        .map((item, i) => ({ ...item, campaign_id: campaignId, seq: start + i + 1 }));
+      await tx.insertInto('review_items').values(rows).execute();
+    }
+  });
+}
+
+/** Reviewers in id order after `after`, a page at a time. */
+export async function reviewersPage(db: Db, campaignId: string, after: string, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('review_items')
+    .select('reviewer')
+    .distinct()
+    .where('campaign_id', '=', campaignId)
+    .where('reviewer', '>', after)
+    .orderBy('reviewer')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.reviewer);
+}
+
+export async function itemsOfReviewer(
+  db: Db,
+  campaignId: string,
+  reviewer: string,
+  afterSeq: number,
+  limit: number,
+): Promise<ReviewItemRow[]> {
+  return db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('campaign_id', '=', campaignId)
+    .where('reviewer', '=', reviewer)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+/** The items `actor` may see on their review page: their own, delegated to them or escalated to them. */
+export async function itemsForActor(db: Db, campaignId: string, actor: string): Promise<ReviewItemRow[]> {
+  return db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('campaign_id', '=', campaignId)
+    .where((eb) => eb.or([eb('reviewer', '=', actor), eb('delegate', '=', actor), eb('escalated_to', '=', actor)]))
+    .orderBy('seq')
+    .limit(10_000)
+    .execute();
+}
+
+export async function itemsBySeq(db: Db, campaignId: string, seqs: number[]): Promise<ReviewItemRow[]> {
+  if (seqs.length === 0) return [];
+  return db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('campaign_id', '=', campaignId)
+    .where('seq', 'in', seqs)
+    .execute();
+}
+
+/** Records decisions on undecided items only; the first decision on an item stands. */
+export async function recordDecisions(
+  db: Db,
+  campaignId: string,
+  decided: { seq: number; decision: 'certify' | 'revoke'; reason?: string }[],
+  actor: string,
+  at: string,
+): Promise<number> {
+  let changed = 0;
+  for (const item of decided) {
+    const result = await db
+      .updateTable('review_items')
+      .set({ decision: item.decision, reason: item.reason ?? null, decided_by: actor, decided_at: at })
+      .where('campaign_id', '=', campaignId)
+      .where('seq', '=', item.seq)
+      .where('decision', 'is', null)
+      .executeTakeFirst();
+    changed += Number(result.numUpdatedRows);
+  }
+  return changed;
+}
+
+export async function delegateItems(db: Db, campaignId: string, seqs: number[], to: string): Promise<void> {
+  if (seqs.length === 0) return;
+  await db
+    .updateTable('review_items')
+    .set({ delegate: to })
+    .where('campaign_id', '=', campaignId)
+    .where('seq', 'in', seqs)
+    .execute();
+}
+
+/** Marks a reviewer's pending items as escalated to `to`; returns how many there are. */
+export async function escalateItems(db: Db, campaignId: string, reviewer: string, to: string): Promise<number> {
+  const result = await db
+    .updateTable('review_items')
+    .set({ escalated_to: to })
+    .where('campaign_id', '=', campaignId)
+    .where('reviewer', '=', reviewer)
+    .where('decision', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Gives the reviewer's undecided items the default decision, in one statement so a retry changes nothing. */
+export async function applyDefault(
+  db: Db,
+  campaignId: string,
+  reviewer: string,
+  decision: 'certify' | 'revoke',
+  at: string,
+): Promise<{ seq: number }[]> {
+  return db
+    .updateTable('review_items')
+    .set({ decision, reason: 'default at the deadline', decided_by: 'keyward:default', decided_at: at })
+    .where('campaign_id', '=', campaignId)
+    .where('reviewer', '=', reviewer)
+    .where('decision', 'is', null)
+    .returning('seq')
+    .execute();
+}
+
+/** Revocations not yet applied (or failed fewer than `maxAttempts` times), in item order. */
+export async function pendingRevocations(
+  db: Db,
+  campaignId: string,
+  maxAttempts: number,
+  limit: number,
+): Promise<ReviewItemRow[]> {
+  return db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('campaign_id', '=', campaignId)
+    .where('decision', '=', 'revoke')
+    .where((eb) => eb.or([eb('remediation', 'is', null), eb('remediation', '=', 'failed')]))
+    .where('remediation_attempts', '<', maxAttempts)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+export async function markRemediation(
+  db: Db,
+  campaignId: string,
+  seq: number,
+  result: { remediation: 'revoked' | 'failed'; error?: string },
+): Promise<void> {
+  await db
+    .updateTable('review_items')
+    .set((eb) => ({
+      remediation: result.remediation,
+      remediation_error: result.error ?? null,
+      remediation_attempts: eb('remediation_attempts', '+', 1),
+      remediated_at: new Date(),
+    }))
+    .where('campaign_id', '=', campaignId)
+    .where('seq', '=', seq)
+    .execute();
+}
+
+/** Certified items need nothing done on the target; they are recorded as kept. */
+export async function markKept(db: Db, campaignId: string): Promise<void> {
+  await db
+    .updateTable('review_items')
+    .set({ remediation: 'kept', remediated_at: new Date() })
+    .where('campaign_id', '=', campaignId)
+    .where('decision', '=', 'certify')
+    .where('remediation', 'is', null)
+    .execute();
+}
+
+export interface ReviewerProgress {
+  reviewer: string;
+  total: number;
+  decided: number;
+  pending: number;
+  revoke: number;
+}
+
+export async function progressByReviewer(db: Db, campaignId: string): Promise<ReviewerProgress[]> {
+  const rows = await db
+    .selectFrom('review_items')
+    .select((eb) => [
+      'reviewer',
+      eb.fn.countAll<number>().as('total'),
+      sql<number>`count(decision)`.as('decided'),
+      sql<number>`count(*) filter (where decision = 'revoke')`.as('revoke'),
+    ])
+    .where('campaign_id', '=', campaignId)
+    .groupBy('reviewer')
+    .orderBy('reviewer')
+    .execute();
+  return rows.map((row) => ({
+    reviewer: row.reviewer,
+    total: Number(row.total),
+    decided: Number(row.decided),
+    pending: Number(row.total) - Number(row.decided),
+    revoke: Number(row.revoke),
+  }));
+}
+
+export async function remediationCounts(db: Db, campaignId: string): Promise<Record<string, number>> {
+  const rows = await db
+    .selectFrom('review_items')
+    .select((eb) => ['remediation', eb.fn.countAll<number>().as('n')])
+    .where('campaign_id', '=', campaignId)
+    .groupBy('remediation')
+    .execute();
+  return Object.fromEntries(rows.map((row) => [row.remediation ?? 'none', Number(row.n)]));
+}
+
+export async function itemsPage(db: Db, campaignId: string, afterSeq: number, limit: number) {
+  return db
+    .selectFrom('review_items')
+    .selectAll()
+    .where('campaign_id', '=', campaignId)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+/** A revoked keyward grant is closed in the grants table too, so its JIT record tells the truth. */
+export async function closeGrantRecords(db: Db, row: ReviewItemRow): Promise<void> {
+  await db
+    .updateTable('grants')
+    .set({ revoked_at: new Date(), revoked_by: row.decided_by, revoke_cause: 'campaign', revoke_lateness_ms: 0 })
+    .where('system_id', '=', row.system_id)
+    .where('role', '=', row.role)
+    .where('login', '=', row.login)
+    .where('revoked_at', 'is', null)
+    .execute();
+}
+
+/** The latest keyward grant of each login's membership in `role`, for items' "how obtained". */
+export async function latestGrants(
+  db: Db,
+  systemId: string,
+  role: string,
+): Promise<Map<string, { at: Date; live: boolean }>> {
+  const rows = await db
+    .selectFrom('grants')
+    .select(['login', 'granted_at', 'revoked_at'])
+    .where('system_id', '=', systemId)
+    .where('role', '=', role)
+    .orderBy('granted_at')
+    .execute();
+  return new Map(rows.map((row) => [row.login, { at: row.granted_at, live: row.revoked_at === null }]));
+}

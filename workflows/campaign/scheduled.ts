@@ -1,0 +1,31 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { campaignWorkflowId } from '../../domain/campaign';
+import { records } from './proxies';
+import { campaignWorkflow } from './workflow';
+
+/** Set by Temporal on every run a schedule starts: the time the run was due. */
+const SCHEDULED_START = { name: 'TemporalScheduledStartTime', type: 'DATETIME' } as const;
+
+/**
+ * What a recurring campaign's schedule starts: records this occurrence as a campaign, named after
+ * the time it was due so a repeated run records nothing new, and starts its campaign workflow.
+ * The campaign outlives this short workflow (ABANDON), so its id stays campaign/<campaignId>.
+ */
+export async function scheduledCampaignWorkflow(input: { definitionId: string }): Promise<string> {
+  const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
+  const { campaignId } = await records.createScheduledCampaign({
+    definitionId: input.definitionId,
+    scheduledAt: scheduledAt.toISOString(),
+  });
+  try {
+    await startChild(campaignWorkflow, {
+      workflowId: campaignWorkflowId(campaignId),
+      args: [{ campaignId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return campaignId;
+}
