@@ -118,7 +118,8 @@ describe('POST /v1/incidents', () => {
     await waitFor('the restore', async () => (await reportOf(id)).status === 'RESTORED');
     const late = await api.as('dana').post(`/v1/incidents/${id}/close`);
     expect(late.status).toBe(409);
-    expect(late.body.error).toBe(`incident ${id} has already ended`);
+    // Refused by the rules while the workflow winds down, by Temporal once it has ended.
+    expect(late.body.error).toMatch(new RegExp(`^incident ${id} (has already ended|is already restored)$`));
     expect(await harness.isMember(reader, login)).toBe(true);
     const report = await reportOf(id);
     expect(report.approvals.map((a: { approver: string }) => a.approver)).toEqual(['dana', 'erin']);
