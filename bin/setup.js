@@ -24,9 +24,12 @@ function ensureChromium() {
     process.exitCode = 1;
     return;
   }
-  console.log('Chromium: installing Debian\'s chromium with apt-get');
+  console.log("Chromium: installing Debian's chromium with apt-get");
   for (const args of [['update'], ['install', '-y', 'chromium']]) {
-    const result = spawnSync('apt-get', args, { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    const result = spawnSync('apt-get', args, {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
     if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed`);
   }
 }
