@@ -1,49 +1,12 @@
-import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseDuration } from './duration';
+import { CampaignDefinitionSchema } from './policy-campaigns';
+import { checkCredentials, CredentialSchema, loginOf } from './policy-credentials';
+import { checkUnique, durationText, EntitlementId, RiskTier, SecretRef, SlackChannelId, Slug } from './policy-fields';
 
-/** Longest grant any entitlement may allow; anything longer is standing access, not JIT. */
-export const MAX_GRANT_MS = 90 * 86_400_000;
-
-export const Slug = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
-
-const SlackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
-
-const EntitlementId = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/, 'must be letters, digits, ".", "_", "-" or "/"');
-
-export const RiskTier = z.enum(['low', 'medium', 'high', 'critical']);
-export type RiskTier = z.infer<typeof RiskTier>;
-
-/** A duration written as 90s, 30m, 4h or 7d, turned into bounded milliseconds at the edge. */
-export function durationText(maxMs = MAX_GRANT_MS) {
-  return z
-    .string()
-    .describe('a duration such as 90s, 30m, 4h or 7d')
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30m, 4h or 7d` });
-        return z.NEVER;
-      }
-      if (ms > maxMs) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the limit of ${maxMs / 86_400_000}d` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-}
-
-/** Connection details are referenced, never written inline: env:VAR or file:/path. */
-export const SecretRef = z
-  .string()
-  .regex(
-    /^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/,
-    'must be a secret reference such as env:VAR or file:/path, never the value',
-  );
+// The sections live in files of their own; importers keep reading them from here.
+export * from './policy-campaigns';
+export * from './policy-credentials';
+export * from './policy-fields';
 
 export const IdentitySchema = z.strictObject({
   id: Slug,
@@ -90,96 +53,6 @@ export const EntitlementSchema = z.strictObject({
   approvalChannel: SlackChannelId.optional().describe(
     "post approval requests to this Slack channel instead of each approver's DMs",
   ),
-});
-
-const Login = z.string().min(1).max(63);
-
-/** The characters a generated secret is drawn from; none needs quoting in a URL or a shell. */
-export const SECRET_ALPHABETS = {
-  alphanumeric: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
-  hex: '0123456789abcdef',
-  'alphanumeric-symbols': 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+=',
-} as const;
-
-export const GeneratorSchema = z.strictObject({
-  length: z.number().int().min(16).max(128).default(32),
-  alphabet: z.enum(Object.keys(SECRET_ALPHABETS) as [keyof typeof SECRET_ALPHABETS]).default('alphanumeric'),
-});
-
-/** A five-field cron expression (minute hour day-of-month month day-of-week), read in UTC. */
-export const CronText = z
-  .string()
-  .describe('a cron expression such as "0 3 * * 1" (minute hour day month weekday, UTC)')
-  .superRefine((text, ctx) => {
-    if (text.trim().split(/\s+/).length !== 5) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" must have five fields: minute hour day month weekday` });
-      return;
-    }
-    try {
-      CronExpressionParser.parse(text, { tz: 'UTC', strict: false });
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a cron expression: ${(err as Error).message}` });
-    }
-  });
-
-export const WebhookSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
-  secret: SecretRef.describe('key of the HMAC-SHA-256 signature on each call'),
-});
-
-export const CredentialSchema = z.strictObject({
-  id: EntitlementId,
-  identity: Slug.describe('the non-human identity that uses the secret'),
-  system: Slug,
-  strategy: z.enum(['single-login', 'alternating-logins']),
-  logins: z
-    .array(Login)
-    .length(2)
-    .optional()
-    .describe("alternating-logins only: the two logins that take turns; single-login uses the identity's login"),
-  every: durationText(366 * 86_400_000).optional(),
-  cron: CronText.optional(),
-  overlap: durationText()
-    .optional()
-    .describe('how long the previous secret keeps working after a rotation (alternating logins; default 1h)'),
-  generator: GeneratorSchema.prefault({}),
-  notify: z.array(Slug).default([]).describe('identities or groups told of each rotation, besides the owner'),
-  webhooks: z.array(WebhookSchema).default([]).describe("the consumers' endpoints, called after each rotation"),
-});
-
-/** The longest a campaign's deadline or reminder lead time may be. */
-export const CAMPAIGN_MAX_MS = 366 * 86_400_000;
-
-/** Which entitlements a campaign covers; an empty list means "any". */
-export const CampaignScopeSchema = z.strictObject({
-  systems: z.array(Slug).default([]),
-  entitlements: z.array(EntitlementId).default([]),
-  riskTiers: z.array(RiskTier).default([]),
-  identityKinds: z.array(z.enum(['human', 'non-human'])).default([]),
-});
-export type CampaignScope = z.infer<typeof CampaignScopeSchema>;
-
-/** Who reviews an item: the identity's manager, its owner (the manager for people), or a group. */
-export const ReviewerRule = z
-  .string()
-  .regex(/^(manager|owner|group:[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/, 'must be manager, owner or group:<id>');
-export type ReviewerRule = z.infer<typeof ReviewerRule>;
-
-export const DefaultDecision = z.enum(['keep', 'revoke']);
-export type DefaultDecision = z.infer<typeof DefaultDecision>;
-
-/** A campaign the policy defines; with `every` or `cron` a Temporal Schedule starts it again and again. */
-export const CampaignDefinitionSchema = z.strictObject({
-  id: Slug,
-  name: z.string().min(1).max(200),
-  scope: CampaignScopeSchema.prefault({}),
-  reviewers: ReviewerRule.default('manager'),
-  deadline: durationText(CAMPAIGN_MAX_MS),
-  remind: z.array(durationText(CAMPAIGN_MAX_MS)).max(10).default([]).describe('lead times before the deadline'),
-  escalateAfter: durationText(CAMPAIGN_MAX_MS).optional(),
-  default: DefaultDecision.default('keep'),
-  every: durationText(CAMPAIGN_MAX_MS).optional(),
-  cron: CronText.optional(),
 });
 
 export const SettingsSchema = z.strictObject({
@@ -259,41 +132,8 @@ export type Identity = z.infer<typeof IdentitySchema>;
 export type Group = z.infer<typeof GroupSchema>;
 export type System = z.infer<typeof SystemSchema>;
 export type Entitlement = z.infer<typeof EntitlementSchema>;
-export type Credential = z.infer<typeof CredentialSchema>;
-export type CampaignDefinition = z.infer<typeof CampaignDefinitionSchema>;
-
-/** How long the previous secret keeps working: only alternating logins can keep two alive. */
-export const DEFAULT_OVERLAP_MS = 3_600_000;
-
-export function overlapOf(credential: Pick<Credential, 'strategy' | 'overlap'>): number {
-  if (credential.strategy !== 'alternating-logins') return 0;
-  return credential.overlap ?? DEFAULT_OVERLAP_MS;
-}
-
-/** The login on `system` that belongs to `identity`: the one the policy names, or the identity's id. */
-export function loginOf(identity: Pick<Identity, 'id' | 'logins'>, system: string): string {
-  return Object.hasOwn(identity.logins, system) ? identity.logins[system] : identity.id;
-}
-
-/** The logins a credential's secret is set on: the identity's own, or the alternating pair. */
-export function credentialLogins(credential: Credential, identity: Pick<Identity, 'id' | 'logins'>): string[] {
-  return credential.strategy === 'alternating-logins' && credential.logins
-    ? credential.logins
-    : [loginOf(identity, credential.system)];
-}
 
 type Ctx = z.RefinementCtx;
-
-function checkUnique(items: { id: string }[], kind: string, ctx: Ctx): Set<string> {
-  const seen = new Set<string>();
-  items.forEach((item, index) => {
-    if (seen.has(item.id)) {
-      ctx.addIssue({ code: 'custom', path: [kind, index, 'id'], message: `duplicate id "${item.id}"` });
-    }
-    seen.add(item.id);
-  });
-  return seen;
-}
 
 function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
   const identities = checkUnique(policy.identities, 'identities', ctx);
@@ -388,68 +228,6 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
         message: `needs ${required} approvers but its groups have only ${approvers.size} members`,
       });
     }
-  });
-}
-
-function checkCredentials(
-  policy: z.infer<typeof PolicyObject>,
-  identities: Set<string>,
-  groups: Set<string>,
-  systems: Set<string>,
-  ctx: Ctx,
-): void {
-  checkUnique(policy.credentials, 'credentials', ctx);
-  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
-  // Whose login each name on each system is, so a credential cannot take over somebody else's.
-  const loginOwner = new Map<string, string>();
-  for (const identity of policy.identities) {
-    for (const system of systems) loginOwner.set(`${system}\u0000${loginOf(identity, system)}`, identity.id);
-  }
-  const rotated = new Map<string, string>();
-
-  policy.credentials.forEach((credential, i) => {
-    const at = (...path: (string | number)[]) => ['credentials', i, ...path];
-    const identity = policy.identities.find((candidate) => candidate.id === credential.identity);
-    if (!identity) problem(at('identity'), `unknown identity "${credential.identity}"`);
-    else if (identity.kind !== 'non-human') {
-      problem(at('identity'), `${identity.id} is a person; keyward rotates the secrets of non-human identities`);
-    }
-    if (!systems.has(credential.system)) problem(at('system'), `unknown system "${credential.system}"`);
-    if ((credential.every === undefined) === (credential.cron === undefined)) {
-      problem(at(), 'needs exactly one of "every" or "cron"');
-    }
-    if (credential.every !== undefined && credential.every < 60_000) {
-      problem(at('every'), 'must be at least 1m');
-    }
-    const overlap = overlapOf(credential);
-    if (credential.every !== undefined && overlap >= credential.every) {
-      problem(at('overlap'), 'must be shorter than the rotation interval, or two rotations would overlap');
-    }
-    if (credential.strategy === 'single-login') {
-      if (credential.logins) problem(at('logins'), "single-login rotates the identity's own login; remove logins");
-      if (credential.overlap !== undefined) {
-        problem(at('overlap'), 'a single login holds one password at a time, so it has no overlap');
-      }
-    } else if (!credential.logins) {
-      problem(at('logins'), 'alternating-logins needs the two logins that take turns');
-    } else if (credential.logins[0] === credential.logins[1]) {
-      problem(at('logins'), 'the two logins must differ');
-    }
-    credential.notify.forEach((who, j) => {
-      if (!identities.has(who) && !groups.has(who)) problem(at('notify', j), `unknown identity or group "${who}"`);
-    });
-    if (!identity) return;
-    credentialLogins(credential, identity).forEach((login, j) => {
-      const key = `${credential.system}\u0000${login}`;
-      const path = credential.strategy === 'single-login' ? at('identity') : at('logins', j);
-      const owner = loginOwner.get(key);
-      if (owner && owner !== identity.id) problem(path, `login "${login}" on ${credential.system} is ${owner}'s`);
-      const other = rotated.get(key);
-      if (other && other !== credential.id) {
-        problem(path, `login "${login}" on ${credential.system} is already rotated by ${other}`);
-      }
-      rotated.set(key, credential.id);
-    });
   });
 }
 
