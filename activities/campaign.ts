@@ -108,7 +108,8 @@ export function createCampaignActivities(deps: CampaignDeps) {
       }
       // The due time names the occurrence, so a run the schedule repeats records the same campaign.
       const stamp = input.scheduledAt.slice(0, 16).replace(/[-:]/g, '');
-      const campaignId = `${definition.id}-${stamp}`.slice(0, 63);
+      // The stamp is kept whole, so two occurrences of a long definition id never share a campaign.
+      const campaignId = `${definition.id.slice(0, 63 - stamp.length - 1)}-${stamp}`;
       const spec = specFromDefinition(definition, `${definition.name} (${input.scheduledAt.slice(0, 10)})`);
       await store.createCampaign(db, {
         id: campaignId,

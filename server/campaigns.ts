@@ -1,5 +1,6 @@
 import {
   WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
@@ -60,12 +61,16 @@ export class CampaignService {
     }
     // The row comes first: the workflow's first activity reads the campaign's settings from it.
     const id = input.id ?? newCampaignId();
+    // A campaign's id names its evidence: starting it again would review and revoke over it.
+    const existing = await store.findCampaign(this.deps.db, id);
+    if (existing) throw new HttpError(409, `campaign ${id} already exists (${existing.status.toLowerCase()})`);
     await store.createCampaign(this.deps.db, { id, name: spec.name, spec, createdBy: actor, definitionId });
     const workflowId = campaignWorkflowId(id);
     try {
       await this.deps.temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
         workflowId,
         taskQueue: this.deps.taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         args: [{ campaignId: id }],
       });
     } catch (err) {
@@ -154,7 +159,9 @@ export class CampaignService {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
     // Workflows do not hold the policy; whether the delegate exists is checked here, the rest there.
-    if (!this.deps.policy().identity(to)) throw new HttpError(400, `no identity ${to} in the policy`);
+    const delegate = this.deps.policy().identity(to);
+    if (!delegate) throw new HttpError(400, `no identity ${to} in the policy`);
+    if (delegate.kind !== 'human') throw new HttpError(400, `${to} is not a person; only people review access`);
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);
     const reviewers = new Set(rows.map((row) => row.reviewer));
     if (rows.length !== seqs.length) throw new HttpError(404, `some of those items are not in campaign ${id}`);

@@ -68,9 +68,11 @@ function describe(status: Status): string {
   ].join('\n');
 }
 
-// Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row.
-const csvCell = (value: unknown) => {
-  const text = value === null || value === undefined ? '' : String(value);
+// Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row;
+// one that a spreadsheet would read as a formula (=, +, -, @) is prefixed with a quote.
+export const csvCell = (value: unknown) => {
+  const raw = value === null || value === undefined ? '' : String(value);
+  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 };
 

@@ -64,7 +64,12 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
   async function claimsOf(reply: FastifyReply, token: unknown): Promise<ReviewLinkClaims | undefined> {
     const parsed = Token.safeParse({ token });
     const verdict = parsed.success ? links.verify(parsed.data.token) : ({ ok: false, reason: 'malformed' } as const);
-    if (verdict.ok) return verdict.claims;
+    // A link outlives nothing in the policy: a reviewer taken out of it decides nothing with it.
+    if (verdict.ok && deps.policy().identity(verdict.claims.reviewer)?.kind === 'human') return verdict.claims;
+    if (verdict.ok) {
+      await page(reply, 403, 'Link not valid', '<p>This link belongs to someone who no longer reviews access.</p>');
+      return undefined;
+    }
     await page(
       reply,
       verdict.reason === 'bad-signature' ? 403 : 400,

@@ -244,6 +244,9 @@ describe('access certification campaigns', () => {
     await harness.waitPhase(id, 'REVIEWING');
     const bob = await seqOf(id, 'bob');
     await expect(harness.service.delegate('mia', id, [bob], 'bob')).rejects.toThrow(/own access/);
+    await expect(harness.service.delegate('mia', id, [bob], 'svc-etl')).rejects.toThrow(
+      'svc-etl is not a person; only people review access',
+    );
     await harness.service.delegate('mia', id, [bob], 'carol');
     await expect(harness.service.decide('rita', id, [{ seq: bob, decision: 'certify' }], 'api')).rejects.toThrow(
       /not a reviewer/,
@@ -253,5 +256,17 @@ describe('access certification campaigns', () => {
     const audit = await listAuditEvents(harness.db, { subject: `campaign/${id}` });
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['campaign.delegated', 'campaign.decided']));
     await cancel(id);
+  });
+
+  it('refuses to start a campaign under an id it already holds, and keeps its evidence', async () => {
+    const id = await harness.launch({ name: 'once', deadline: '30s' });
+    await harness.waitPhase(id, 'REVIEWING');
+    const bob = await seqOf(id, 'bob');
+    await harness.service.decide('mia', id, [{ seq: bob, decision: 'certify' }], 'api');
+    await cancel(id);
+    await expect(harness.service.start('sam', { id, name: 'again', deadline: '30s' })).rejects.toThrow(
+      `campaign ${id} already exists (cancelled)`,
+    );
+    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({ decision: 'certify', decided_by: 'mia' });
   });
 });

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { ParentClosePolicy, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { campaignWorkflowId } from '../../domain/campaign';
 import { records } from './proxies';
 import { campaignWorkflow } from './workflow';
@@ -23,6 +23,8 @@ export async function scheduledCampaignWorkflow(input: { definitionId: string })
       workflowId: campaignWorkflowId(campaignId),
       args: [{ campaignId }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A repeated occurrence must not run a finished campaign again over its evidence.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
