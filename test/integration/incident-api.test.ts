@@ -178,6 +178,8 @@ describe('POST /v1/hooks/incident', () => {
       return report.status === 'CLOSED' && report;
     });
     expect(closed).toMatchObject({ closedBy: 'erin', closeReason: 'decommissioned', closedAt: expect.any(String) });
+    // The incident's record closes as its workflow ends, a moment after its state reads CLOSED.
+    await harness.client.workflow.getHandle(`incident/${id}`).result();
     expect(await isQuarantined(harness.db, 'svc-hook')).toBe(true);
   });
 
