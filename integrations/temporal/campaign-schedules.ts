@@ -1,6 +1,7 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
 import type { CampaignDefinition } from '../../domain/policy';
+import { syncSchedules } from './schedules';
 import type { ScheduleSyncResult } from './schedules';
 
 /** Schedules of recurring campaigns; the runs they start are named after them. */
@@ -32,42 +33,19 @@ function actionOf(definition: CampaignDefinition, taskQueue: string): ScheduleOp
 const POLICIES = { overlap: ScheduleOverlapPolicy.SKIP as ScheduleOverlapPolicy, catchupWindow: 86_400_000 };
 
 /** Makes the `campaigns/...` schedules match the policy's recurring campaign definitions. */
-export async function syncCampaignSchedules(
+export function syncCampaignSchedules(
   client: Client,
   definitions: readonly CampaignDefinition[],
   options: { taskQueue: string },
 ): Promise<ScheduleSyncResult> {
-  const result: ScheduleSyncResult = { created: [], updated: [], deleted: [], unchanged: [] };
-  const recurring = definitions.filter(recurs);
-  const wanted = new Set(recurring.map((d) => campaignScheduleId(d.id)));
-  for (const definition of recurring) {
-    const scheduleId = campaignScheduleId(definition.id);
-    const action = actionOf(definition, options.taskQueue);
-    try {
-      await client.schedule.create({ scheduleId, spec: specOf(definition), action, policies: POLICIES });
-      result.created.push(scheduleId);
-      continue;
-    } catch (err) {
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    }
-    const handle = client.schedule.getHandle(scheduleId);
-    const described = await handle.describe();
-    const memo = described.action.type === 'startWorkflow' ? described.action.memo : undefined;
-    if (memo?.spec === action.memo?.spec) {
-      result.unchanged.push(scheduleId);
-      continue;
-    }
-    await handle.update((previous) => ({ ...previous, spec: specOf(definition), action, policies: POLICIES }));
-    result.updated.push(scheduleId);
-  }
-  for await (const schedule of client.schedule.list()) {
-    if (!schedule.scheduleId.startsWith(CAMPAIGN_SCHEDULE_PREFIX) || wanted.has(schedule.scheduleId)) continue;
-    try {
-      await client.schedule.getHandle(schedule.scheduleId).delete();
-      result.deleted.push(schedule.scheduleId);
-    } catch (err) {
-      if (!(err instanceof ScheduleNotFoundError)) throw err;
-    }
-  }
-  return result;
+  return syncSchedules(
+    client,
+    CAMPAIGN_SCHEDULE_PREFIX,
+    definitions.filter(recurs).map((definition) => ({
+      scheduleId: campaignScheduleId(definition.id),
+      spec: specOf(definition),
+      action: actionOf(definition, options.taskQueue),
+      policies: POLICIES,
+    })),
+  );
 }

@@ -42,31 +42,30 @@ export interface ScheduleSyncResult {
   unchanged: string[];
 }
 
+/** One schedule as the policy wants it; its action's memo says what it was made from. */
+export interface WantedSchedule {
+  scheduleId: string;
+  spec: ScheduleSpec;
+  action: ScheduleOptionsAction;
+  policies: typeof POLICIES;
+  /** Runs at once when it is created. */
+  triggerImmediately?: boolean;
+}
+
 /**
- * Makes the `rotation/...` schedules match the policy's credentials: creates the missing ones,
- * updates those whose timing changed (keeping them paused if they were), deletes the ones whose
- * credential is gone. A schedule created for a credential that was never rotated runs at once,
- * when `neverRotated` says so.
+ * Makes the schedules whose ids start with `prefix` match `wanted`: creates the missing ones,
+ * updates those whose memo changed (keeping them paused if they were), deletes the others.
  */
-export async function syncRotationSchedules(
+export async function syncSchedules(
   client: Client,
-  credentials: readonly Credential[],
-  options: { taskQueue: string; neverRotated?: (credentialId: string) => boolean },
+  prefix: string,
+  wanted: readonly WantedSchedule[],
 ): Promise<ScheduleSyncResult> {
   const result: ScheduleSyncResult = { created: [], updated: [], deleted: [], unchanged: [] };
-  const wanted = new Set(credentials.map((c) => rotationScheduleId(c.id)));
-
-  for (const credential of credentials) {
-    const scheduleId = rotationScheduleId(credential.id);
-    const action = actionOf(credential, options.taskQueue);
+  const ids = new Set(wanted.map((w) => w.scheduleId));
+  for (const { scheduleId, spec, action, policies, triggerImmediately } of wanted) {
     try {
-      await client.schedule.create({
-        scheduleId,
-        spec: specOf(credential),
-        action,
-        policies: POLICIES,
-        state: { triggerImmediately: options.neverRotated?.(credential.id) ?? false },
-      });
+      await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately } });
       result.created.push(scheduleId);
       continue;
     } catch (err) {
@@ -79,12 +78,12 @@ export async function syncRotationSchedules(
       result.unchanged.push(scheduleId);
       continue;
     }
-    await handle.update((previous) => ({ ...previous, spec: specOf(credential), action, policies: POLICIES }));
+    await handle.update((previous) => ({ ...previous, spec, action, policies }));
     result.updated.push(scheduleId);
   }
 
   for await (const schedule of client.schedule.list()) {
-    if (!schedule.scheduleId.startsWith(ROTATION_SCHEDULE_PREFIX) || wanted.has(schedule.scheduleId)) continue;
+    if (!schedule.scheduleId.startsWith(prefix) || ids.has(schedule.scheduleId)) continue;
     try {
       await client.schedule.getHandle(schedule.scheduleId).delete();
       result.deleted.push(schedule.scheduleId);
@@ -94,4 +93,26 @@ export async function syncRotationSchedules(
     }
   }
   return result;
+}
+
+/**
+ * Makes the `rotation/...` schedules match the policy's credentials. A schedule created for a
+ * credential that was never rotated runs at once, when `neverRotated` says so.
+ */
+export function syncRotationSchedules(
+  client: Client,
+  credentials: readonly Credential[],
+  options: { taskQueue: string; neverRotated?: (credentialId: string) => boolean },
+): Promise<ScheduleSyncResult> {
+  return syncSchedules(
+    client,
+    ROTATION_SCHEDULE_PREFIX,
+    credentials.map((credential) => ({
+      scheduleId: rotationScheduleId(credential.id),
+      spec: specOf(credential),
+      action: actionOf(credential, options.taskQueue),
+      policies: POLICIES,
+      triggerImmediately: options.neverRotated?.(credential.id) ?? false,
+    })),
+  );
 }
