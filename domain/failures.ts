@@ -35,3 +35,15 @@ export const FailureType = {
 } as const;
 
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
+
+/**
+ * The failures that no retry can fix: bad input, a broken rule, keyward's own configuration, a
+ * target that refuses us or lacks the object. Every activity proxy stops retrying on these.
+ */
+export const NON_RETRYABLE_FAILURES: FailureType[] = [
+  FailureType.InvalidInput,
+  FailureType.PolicyViolation,
+  FailureType.Misconfigured,
+  FailureType.ConnectorPermissionDenied,
+  FailureType.ConnectorUnknownObject,
+];

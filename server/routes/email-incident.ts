@@ -6,7 +6,7 @@ import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notic
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
 import { IncidentService } from '../incidents';
-import { page } from './email';
+import { acceptHtmlForms, page } from './pages';
 
 const Form = z.object({ token: z.string().max(2_000) });
 
@@ -32,10 +32,7 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
   }
 
   return async (app: FastifyInstance) => {
-    // Each plugin scope has its own parsers: the confirmation page posts a plain HTML form.
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
+    acceptHtmlForms(app);
 
     app.get('/email/incident-restore', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.

@@ -7,6 +7,7 @@ import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notic
 import { AccessService, SafeText } from '../access';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
+import { acceptHtmlForms, page } from './pages';
 
 const REFUSED: Record<string, string> = {
   malformed: 'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
@@ -15,21 +16,6 @@ const REFUSED: Record<string, string> = {
 };
 
 const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(20_000).optional() });
-
-export function page(reply: FastifyReply, status: number, title: string, body: string) {
-  // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
-  return reply
-    .status(status)
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-    .header('referrer-policy', 'no-referrer')
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head>` +
-        '<body style="font-family:sans-serif;max-width:640px;margin:2em auto">' +
-        `<h2>${escapeHtml(title)}</h2>${body}</body></html>`,
-    );
-}
 
 /**
  * Decision links from approval emails. Opening one (GET) only shows what it would decide; the
@@ -48,9 +34,7 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
   }
 
   return async (app: FastifyInstance) => {
-    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-      done(null, Object.fromEntries(new URLSearchParams(body as string))),
-    );
+    acceptHtmlForms(app);
 
     app.get('/email/decide', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.

@@ -4,6 +4,7 @@ import type { ReviewLinkClaims, ReviewLinkSigner } from '../../integrations/emai
 import { escapeHtml } from '../../integrations/email/templates';
 import type { ReviewItemRow } from '../../store/campaigns';
 import type { Deps } from '../app';
+import { page } from './pages';
 import { CampaignService } from '../campaigns';
 import { HttpError } from '../errors';
 
@@ -19,19 +20,8 @@ const STYLE =
   'body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;width:100%}' +
   'td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;font-size:14px}.done{color:#666}';
 
-function page(reply: FastifyReply, status: number, title: string, body: string) {
-  // The token rides in the URL: it must not leave in a Referer header or sit in a cache.
-  return reply
-    .status(status)
-    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
-    .header('referrer-policy', 'no-referrer')
-    .header('cache-control', 'no-store')
-    .type('text/html; charset=utf-8')
-    .send(
-      `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>` +
-        `<style>${STYLE}</style></head><body><h2>${escapeHtml(title)}</h2>${body}</body></html>`,
-    );
-}
+const reviewPage = (reply: FastifyReply, status: number, title: string, body: string) =>
+  page(reply, status, title, body, STYLE);
 
 const when = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown');
 const obtained = (item: ReviewItemRow) => (item.source === 'grant' ? 'keyward grant' : 'standing membership');
@@ -67,7 +57,12 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
     // A link outlives nothing in the policy: a reviewer taken out of it decides nothing with it.
     if (verdict.ok && deps.policy().identity(verdict.claims.reviewer)?.kind === 'human') return verdict.claims;
     if (verdict.ok) {
-      await page(reply, 403, 'Link not valid', '<p>This link belongs to someone who no longer reviews access.</p>');
+      await reviewPage(
+        reply,
+        403,
+        'Link not valid',
+        '<p>This link belongs to someone who no longer reviews access.</p>',
+      );
       return undefined;
     }
     await page(
@@ -115,10 +110,11 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       '<label>or delegate selected to <input type="text" name="to" size="12"></label> ' +
       '<button type="submit" name="action" value="delegate">Delegate</button></p></form>' +
       '<p>Revoking needs a reason in the row. Last use is not known to keyward; the last grant is shown.</p>';
-    return page(reply, status, `Access review: ${campaign.name}`, body);
+    return reviewPage(reply, status, `Access review: ${campaign.name}`, body);
   }
 
   return async (app: FastifyInstance) => {
+    // Checkboxes repeat their name, so the review form keeps every value, not the last one.
     if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
       app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
         done(null, new URLSearchParams(body as string)),

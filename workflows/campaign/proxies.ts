@@ -2,15 +2,13 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { CampaignActivities } from '../../activities/campaign';
 import type { CampaignNotifyActivities } from '../../activities/campaign-notify';
 import type { NotifyActivities } from '../../activities/notify';
-import { FailureType } from '../../domain/failures';
-
-const NON_RETRYABLE = [FailureType.InvalidInput, FailureType.Misconfigured, FailureType.PolicyViolation];
+import { FailureType, NON_RETRYABLE_FAILURES } from '../../domain/failures';
 
 // keyward's own database: retried for as long as it takes; a decision must not be lost.
 export const records = proxyActivities<CampaignActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 // Revocations on the targets record each item's result themselves; a batch that dies half-way
@@ -18,7 +16,7 @@ export const records = proxyActivities<CampaignActivities>({
 export const remediation = proxyActivities<CampaignActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 // A reviewer's notice that cannot go out in ten minutes is given up on rather than holding up

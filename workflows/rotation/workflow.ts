@@ -11,38 +11,31 @@ import {
 import type { NotifyActivities } from '../../activities/notify';
 import type { RotationActivities } from '../../activities/rotation';
 import type { RotationWebhookActivities } from '../../activities/rotation-webhooks';
-import { FailureType } from '../../domain/failures';
+import { FailureType, NON_RETRYABLE_FAILURES } from '../../domain/failures';
 import { failedNotice, rollbackSummary, rotatedNotice, RotationStep } from '../../domain/rotation';
 import type { RotationState } from '../../domain/rotation';
 import { failureMessage } from '../shared';
 import { ROTATION_FAILED, rotationStatusQuery } from './definitions';
 import type { RotationWorkflowInput } from './definitions';
 
-const NON_RETRYABLE = [
-  FailureType.InvalidInput,
-  FailureType.Misconfigured,
-  FailureType.ConnectorPermissionDenied,
-  FailureType.ConnectorUnknownObject,
-];
-
 // keyward's own database and secret store: retried for as long as it takes.
 const store = proxyActivities<RotationActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 // Setting and testing on the target get ten minutes of retries; after that the run rolls back.
 const target = proxyActivities<RotationActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 // Putting the previous secret back, and retiring it later, must happen: an hour of retries.
 const cleanup = proxyActivities<RotationActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE },
+  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
 });
 
 // Owners and consumers hear of a rotation through Slack, email and webhooks; a channel that is
