@@ -55,9 +55,14 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
     async noticeReviewer(notice: ReviewNotice): Promise<void> {
       const campaign = await findCampaign(deps.db, notice.campaignId);
       if (!campaign?.deadlineAt) return;
-      // Counted at sending time, so a reminder never goes to someone who has just finished.
-      const pending = (await itemsForActor(deps.db, notice.campaignId, notice.reviewerId)).filter(
-        (item) => item.decision === null && item.identity !== notice.reviewerId,
+      // Counted at sending time, so a reminder never goes to someone who has just finished, and
+      // only what the person answers for: an item they delegated is its delegate's to answer.
+      const actor = notice.reviewerId;
+      const pending = (await itemsForActor(deps.db, notice.campaignId, actor)).filter(
+        (item) =>
+          item.decision === null &&
+          item.identity !== actor &&
+          ((item.delegate ?? item.reviewer) === actor || item.escalated_to === actor),
       );
       if (pending.length === 0) return;
       const exp = Math.floor(Date.parse(campaign.deadlineAt) / 1000) + REVIEW_LINK_GRACE_S;

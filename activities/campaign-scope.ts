@@ -26,11 +26,9 @@ export async function collectItems(
   connectors: Pick<ConnectorRegistry, 'get'>,
   view: PolicyView,
   scope: CampaignScope,
-  heartbeat: () => void,
 ): Promise<Omit<NewReviewItem, 'reviewer'>[]> {
   const items: Omit<NewReviewItem, 'reviewer'>[] = [];
   for (const entitlement of view.policy.entitlements.filter((e) => inScope(e, scope))) {
-    heartbeat();
     const byLogin = new Map<string, Identity>();
     for (const identity of view.policy.identities) byLogin.set(view.loginOn(identity, entitlement.system), identity);
     const members = await connectors.get(entitlement.system).listMembers(entitlement.role);

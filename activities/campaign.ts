@@ -1,12 +1,20 @@
 import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import type { WorkflowClient } from '@temporalio/client';
 import type { PolicyView } from '../domain/access';
-import { fallbackReviewer, reviewerFor } from '../domain/campaign';
+import { groupMemberFor, ReviewerAssigner, reviewerWorkflowId } from '../domain/campaign';
 import { CampaignSpecSchema, specFromDefinition } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
-import type { CampaignPlan, DecideInput, DelegateInput, ReviewerItem } from '../domain/campaign';
+import type {
+  CampaignPlan,
+  DecideInput,
+  DecisionTotals,
+  DefaultApplication,
+  DelegateInput,
+  ReviewerItem,
+} from '../domain/campaign';
 import { FailureType } from '../domain/failures';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import { ConnectorError } from '../integrations/connectors/types';
 import { appendAuditEvent } from '../store/audit';
 import * as store from '../store/campaigns';
 import type { Db } from '../store/db';
@@ -16,9 +24,39 @@ export interface CampaignDeps {
   db: Db;
   connectors: Pick<ConnectorRegistry, 'get'>;
   policy: () => PolicyView;
+  /** Stops the reviewer workflows of a campaign that was cancelled or failed. */
+  workflows: Pick<WorkflowClient, 'getHandle'>;
 }
 
 const ACTOR = 'keyward:campaign';
+/** Who is named as deciding what the deadline's default decided. */
+const DEFAULT_ACTOR = 'keyward:default';
+
+/**
+ * Heartbeats every few seconds while `work` runs, for activities whose steps (one target's member
+ * list, one bulk insert) can each take longer than the heartbeat timeout at scale.
+ */
+async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const timer = setInterval(() => context.heartbeat(), 5_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** Appends a campaign's audit event, keyed so that an activity's retry appends nothing. */
+export const campaignAudit =
+  (db: Db) => (key: string, campaignId: string, action: string, actor: string, details: Record<string, unknown>) =>
+    appendAuditEvent(db, {
+      key,
+      actor,
+      action,
+      subject: `campaign/${campaignId}`,
+      workflowId: `campaign/${campaignId}`,
+      details,
+    });
 
 export function createCampaignActivities(deps: CampaignDeps) {
   const { db } = deps;
@@ -36,15 +74,7 @@ export function createCampaignActivities(deps: CampaignDeps) {
     deps.policy().policy.settings.campaignFallbackGroup ??
     deps.policy().policy.settings.adminGroup;
 
-  const audit = (key: string, campaignId: string, action: string, actor: string, details: Record<string, unknown>) =>
-    appendAuditEvent(db, {
-      key,
-      actor,
-      action,
-      subject: `campaign/${campaignId}`,
-      workflowId: `campaign/${campaignId}`,
-      details,
-    });
+  const audit = campaignAudit(db);
 
   return {
     /**
@@ -52,49 +82,49 @@ export function createCampaignActivities(deps: CampaignDeps) {
      * items never travel through history: the workflow gets back only counts and dates.
      */
     async prepareCampaign(input: { campaignId: string }): Promise<CampaignPlan> {
-      const spec = await specOf(input.campaignId);
-      const view = deps.policy();
-      const group = fallbackGroup(spec);
-      const found = await collectItems(db, deps.connectors, view, spec.scope, () => Context.current().heartbeat());
-      const items = found.map((item) => {
-        const reviewer = reviewerFor(view, item.identity, spec.reviewers, group);
-        if (!reviewer) {
-          throw ApplicationFailure.nonRetryable(
-            `nobody but ${item.identity} is in the fallback group ${group}; another reviewer is needed`,
-            FailureType.Misconfigured,
-          );
-        }
-        return { ...item, reviewer };
+      return heartbeating(async () => {
+        const spec = await specOf(input.campaignId);
+        const view = deps.policy();
+        const group = fallbackGroup(spec);
+        const found = await collectItems(db, deps.connectors, view, spec.scope);
+        const assigner = new ReviewerAssigner(view, spec.reviewers, group);
+        const items = found.map((item) => {
+          const reviewer = assigner.reviewerFor(item.identity);
+          if (!reviewer) {
+            throw ApplicationFailure.nonRetryable(
+              `nobody but ${item.identity} is in the fallback group ${group}; another reviewer is needed`,
+              FailureType.Misconfigured,
+            );
+          }
+          return { ...item, reviewer };
+        });
+        await store.replaceItems(db, input.campaignId, items);
+        const launched = new Date();
+        const deadlineAt = new Date(launched.getTime() + spec.deadlineMs).toISOString();
+        await store.updateCampaign(db, input.campaignId, { launchedAt: launched.toISOString(), deadlineAt });
+        const reviewers = new Set(items.map((item) => item.reviewer)).size;
+        await audit(`campaign/${input.campaignId}/launched`, input.campaignId, 'campaign.launched', ACTOR, {
+          name: spec.name,
+          items: items.length,
+          reviewers,
+          deadlineAt,
+        });
+        log.info('Campaign prepared', { campaignId: input.campaignId, items: items.length, reviewers });
+        return {
+          campaignId: input.campaignId,
+          items: items.length,
+          reviewers,
+          launchedAt: launched.toISOString(),
+          deadlineAt,
+          remindMs: spec.remindMs,
+          escalateAt: spec.escalateAfterMs
+            ? new Date(launched.getTime() + spec.escalateAfterMs).toISOString()
+            : undefined,
+          defaultDecision: spec.default,
+          massRevocationShare: spec.massRevocationShare ?? view.policy.settings.massRevocationShare,
+          admins: view.members(view.policy.settings.adminGroup),
+        };
       });
-      await store.replaceItems(db, input.campaignId, items);
-      const launched = new Date();
-      const deadlineAt = new Date(launched.getTime() + spec.deadlineMs).toISOString();
-      await store.updateCampaign(db, input.campaignId, {
-        launchedAt: launched.toISOString(),
-        deadlineAt,
-      });
-      const reviewers = new Set(items.map((item) => item.reviewer)).size;
-      await audit(`campaign/${input.campaignId}/launched`, input.campaignId, 'campaign.launched', ACTOR, {
-        name: spec.name,
-        items: items.length,
-        reviewers,
-        deadlineAt,
-      });
-      log.info('Campaign prepared', { campaignId: input.campaignId, items: items.length, reviewers });
-      return {
-        campaignId: input.campaignId,
-        items: items.length,
-        reviewers,
-        launchedAt: launched.toISOString(),
-        deadlineAt,
-        remindMs: spec.remindMs,
-        escalateAt: spec.escalateAfterMs
-          ? new Date(launched.getTime() + spec.escalateAfterMs).toISOString()
-          : undefined,
-        defaultDecision: spec.default,
-        massRevocationShare: spec.massRevocationShare ?? view.policy.settings.massRevocationShare,
-        admins: view.members(view.policy.settings.adminGroup),
-      };
     },
 
     /** Records one occurrence of a recurring campaign; its id comes from the time it was due. */
@@ -165,110 +195,112 @@ export function createCampaignActivities(deps: CampaignDeps) {
       );
     },
 
-    /** Sends a reviewer's pending items also to their manager, or to the fallback group. */
-    async escalateReviewer(input: { campaignId: string; reviewerId: string }): Promise<string | undefined> {
+    /** Who a reviewer's pending items are escalated to: their manager, or one of the fallback group. */
+    async escalationTarget(input: { campaignId: string; reviewerId: string }): Promise<string | undefined> {
       const spec = await specOf(input.campaignId);
       const view = deps.policy();
       const manager = view.identity(input.reviewerId)?.manager;
-      const to =
-        manager && manager !== input.reviewerId
-          ? manager
-          : fallbackReviewer(view, fallbackGroup(spec), input.reviewerId);
-      if (!to) return undefined;
-      const pending = await store.escalateItems(db, input.campaignId, input.reviewerId, to);
+      if (manager && manager !== input.reviewerId && view.identity(manager)) return manager;
+      return groupMemberFor(view, fallbackGroup(spec), input.reviewerId, input.reviewerId);
+    },
+
+    /**
+     * Records the escalation on the reviewer's pending items. The workflow already accepts the
+     * escalated-to person's decisions when this runs, so the record never gets ahead of it.
+     */
+    async recordEscalation(input: { campaignId: string; reviewerId: string; to: string }): Promise<void> {
+      const pending = await store.escalateItems(db, input.campaignId, input.reviewerId, input.to);
       await audit(
         `campaign/${input.campaignId}/escalated/${input.reviewerId}`,
         input.campaignId,
         'campaign.escalated',
         ACTOR,
-        {
-          reviewer: input.reviewerId,
-          to,
-          pending,
-        },
+        { reviewer: input.reviewerId, to: input.to, pending },
       );
-      return to;
     },
 
-    /** The deadline's decision for whatever the reviewer left undecided, in one statement. */
-    async applyDefaultDecision(input: { campaignId: string; reviewerId: string; decision: 'keep' | 'revoke' }) {
-      const decision = input.decision === 'keep' ? 'certify' : 'revoke';
-      const at = new Date().toISOString();
-      // One UPDATE ... RETURNING: a retry after a lost reply finds nothing left and changes nothing.
-      const seqs = (await store.applyDefault(db, input.campaignId, input.reviewerId, decision, at)).map((r) => r.seq);
-      if (seqs.length > 0) {
-        await audit(
-          `campaign/${input.campaignId}/default/${input.reviewerId}`,
-          input.campaignId,
-          'campaign.defaulted',
-          ACTOR,
-          {
-            reviewer: input.reviewerId,
-            decision,
-            items: seqs,
-          },
-        );
-      }
-      return { defaulted: seqs.length };
+    async decisionTotals(input: { campaignId: string }): Promise<DecisionTotals> {
+      return store.decisionTotals(db, input.campaignId);
     },
 
     /**
-     * Applies up to `limit` revocations on the targets. Each result is recorded per item, and a
-     * failure is kept with its message for the next pass and the evidence rather than thrown.
+     * The deadline's decision for whatever nobody decided, reviewer by reviewer, each in one
+     * statement with its audit event: a retry after a lost reply finds nothing left to change.
      */
-    async remediateBatch(input: { campaignId: string; maxAttempts: number; limit: number }) {
-      // Each item's result is written before the next is tried, so a batch cut short by a crash
-      // resumes where it stopped and repeats at most one ensureRevoked, which is harmless.
-      const rows = await store.pendingRevocations(db, input.campaignId, input.maxAttempts, input.limit);
-      const results: { seq: number; result: string; error?: string }[] = [];
-      for (const row of rows) {
-        Context.current().heartbeat(row.seq);
-        try {
-          await deps.connectors.get(row.system_id).ensureRevoked(row.role, row.login);
-          await store.closeGrantRecords(db, row);
-          await store.markRemediation(db, input.campaignId, row.seq, { remediation: 'revoked' });
-          results.push({ seq: row.seq, result: 'revoked' });
-        } catch (err) {
-          const error = err instanceof ConnectorError ? err.message : `unexpected error: ${(err as Error).message}`;
-          await store.markRemediation(db, input.campaignId, row.seq, { remediation: 'failed', error });
-          results.push({ seq: row.seq, result: 'failed', error });
+    async applyDefaults(input: DefaultApplication & { campaignId: string }): Promise<{ applied: number }> {
+      const at = new Date().toISOString();
+      const by = DEFAULT_ACTOR;
+      let applied = 0;
+      for (let after = ''; ;) {
+        const reviewers = await store.reviewersPage(db, input.campaignId, after, 500);
+        for (const reviewer of reviewers) {
+          Context.current().heartbeat(reviewer);
+          const { decision, reason } = input;
+          const seqs = (await store.applyDefault(db, input.campaignId, reviewer, { decision, reason, by }, at)).map(
+            (row) => row.seq,
+          );
+          if (seqs.length === 0) continue;
+          applied += seqs.length;
+          await audit(`campaign/${input.campaignId}/default/${reviewer}`, input.campaignId, 'campaign.defaulted', by, {
+            reviewer,
+            decision,
+            reason,
+            items: seqs,
+            ...(input.by && { [decision === 'revoke' ? 'approvedBy' : 'declinedBy']: input.by }),
+          });
         }
+        if (reviewers.length < 500) return { applied };
+        after = reviewers[reviewers.length - 1];
       }
-      if (results.length > 0) {
-        await audit(
-          `campaign/${input.campaignId}/remediated/${results[0].seq}/${rows[0].remediation_attempts}`,
-          input.campaignId,
-          'campaign.remediated',
-          ACTOR,
-          { results },
-        );
-      }
-      return {
-        revoked: results.filter((r) => r.result === 'revoked').length,
-        failed: results.filter((r) => r.result === 'failed').length,
-        more: rows.length === input.limit,
-      };
     },
 
-    async finishCampaign(input: { campaignId: string; status: string; confirmedBy?: string }) {
+    /** Cancels every reviewer workflow of the campaign still running. */
+    async stopReviewers(input: { campaignId: string }): Promise<void> {
+      for (let after = ''; ;) {
+        const reviewers = await store.reviewersPage(db, input.campaignId, after, 500);
+        await Promise.all(
+          reviewers.map(async (reviewer) => {
+            try {
+              await deps.workflows.getHandle(reviewerWorkflowId(input.campaignId, reviewer)).cancel();
+            } catch (err) {
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+            }
+          }),
+        );
+        Context.current().heartbeat(after);
+        if (reviewers.length < 500) return;
+        after = reviewers[reviewers.length - 1];
+      }
+    },
+
+    /** The admin group's members as the policy says now, for a campaign that failed before its plan. */
+    async adminsNow(): Promise<string[]> {
+      return deps.policy().members(deps.policy().policy.settings.adminGroup);
+    },
+
+    async finishCampaign(input: {
+      campaignId: string;
+      status: string;
+      confirmedBy?: string;
+      declinedBy?: string;
+      failure?: string;
+    }) {
       if (input.status === 'COMPLETED') await store.markKept(db, input.campaignId);
-      const finishedAt = new Date().toISOString();
-      await store.updateCampaign(db, input.campaignId, {
-        status: input.status,
-        finishedAt,
-        confirmedBy: input.confirmedBy,
+      const { campaignId, status, confirmedBy, declinedBy, failure } = input;
+      await store.updateCampaign(db, campaignId, {
+        status,
+        finishedAt: new Date().toISOString(),
+        confirmedBy,
+        declinedBy,
+        failure,
       });
-      const counts = await store.remediationCounts(db, input.campaignId);
-      await audit(
-        `campaign/${input.campaignId}/finished`,
-        input.campaignId,
-        `campaign.${input.status.toLowerCase()}`,
-        ACTOR,
-        {
-          remediation: counts,
-          ...(input.confirmedBy && { confirmedBy: input.confirmedBy }),
-        },
-      );
+      const counts = await store.remediationCounts(db, campaignId);
+      await audit(`campaign/${campaignId}/finished`, campaignId, `campaign.${status.toLowerCase()}`, ACTOR, {
+        remediation: counts,
+        ...(confirmedBy && { confirmedBy }),
+        ...(declinedBy && { declinedBy }),
+        ...(failure && { failure }),
+      });
       return counts;
     },
 

@@ -15,6 +15,7 @@ export const CampaignPhase = {
   REMEDIATING: 'REMEDIATING',
   COMPLETED: 'COMPLETED',
   CANCELLED: 'CANCELLED',
+  FAILED: 'FAILED',
 } as const;
 export type CampaignPhase = (typeof CampaignPhase)[keyof typeof CampaignPhase];
 
@@ -39,13 +40,41 @@ export interface CampaignState {
   phase: CampaignPhase;
   plan?: CampaignPlan;
   reviewersStarted: number;
+  /** Reviewers whose part has ended: everything decided, or the deadline passed. */
   reviewersDone: number;
   revoked: number;
   certified: number;
-  /** Revocations that the default decision would make, waiting for an admin to confirm. */
+  /** Items the default decision would revoke; above the share, they wait for an admin. */
   defaultRevocations: number;
   confirmedBy?: string;
-  remediation: { revoked: number; failed: number; kept: number };
+  /** The admin who refused a mass revocation by default: the undecided items are kept. */
+  declinedBy?: string;
+  remediation: RemediationCounts;
+  /** Why the campaign failed, when it did; the record and the admins' alert say the same. */
+  failure?: string;
+}
+
+export interface RemediationCounts {
+  revoked: number;
+  failed: number;
+  /** Revocations left alone because a newer approved grant of the same access supersedes them. */
+  superseded: number;
+  kept: number;
+}
+
+/** Totals of a campaign's decisions once its reviewers are done, read from the items' record. */
+export interface DecisionTotals {
+  certified: number;
+  revoked: number;
+  undecided: number;
+}
+
+/** How the deadline's default is applied to the items nobody decided. */
+export interface DefaultApplication {
+  decision: Decision;
+  reason: string;
+  /** Who let a revoking default go ahead, or refused it; the campaign itself otherwise. */
+  by?: string;
 }
 
 /** One reviewer's items as the reviewer workflow keeps them: just enough to validate decisions. */
@@ -88,7 +117,8 @@ export interface ReviewerOutcome {
   reviewerId: string;
   certified: number;
   revoked: number;
-  defaultRevoked: number;
+  /** Items left for the campaign to give the default decision. */
+  undecided: number;
 }
 
 /**
@@ -117,28 +147,52 @@ export function reasonProblem(reason: string | undefined): string | undefined {
   return reason.length > MAX_TEXT ? `the reason is longer than ${MAX_TEXT} characters` : undefined;
 }
 
-/** The fallback group's first member who is not `exclude`. */
-export function fallbackReviewer(view: PolicyView, group: string, exclude: string): string | undefined {
-  return view.members(group).find((member) => member !== exclude);
+/**
+ * Chooses reviewers for a campaign's items. Nobody reviews their own access; an identity without
+ * a manager or owner goes to the fallback group. A group's items are shared out so that each
+ * eligible member gets as few as possible, rather than all landing on its first member.
+ */
+export class ReviewerAssigner {
+  private readonly load = new Map<string, number>();
+
+  constructor(
+    private readonly view: PolicyView,
+    private readonly rule: ReviewerRule,
+    private readonly fallbackGroup: string,
+  ) {}
+
+  reviewerFor(identityId: string): string | undefined {
+    const identity = this.view.identity(identityId);
+    if (this.rule.startsWith('group:')) return this.leastLoaded(this.rule.slice('group:'.length), identityId);
+    const candidate = this.rule === 'manager' ? identity?.manager : (identity?.owner ?? identity?.manager);
+    if (candidate && candidate !== identityId && this.view.identity(candidate)) return candidate;
+    return this.leastLoaded(this.fallbackGroup, identityId);
+  }
+
+  private leastLoaded(group: string, exclude: string): string | undefined {
+    const eligible = this.view.members(group).filter((member) => member !== exclude && this.view.identity(member));
+    if (eligible.length === 0) {
+      return group === this.fallbackGroup ? undefined : this.leastLoaded(this.fallbackGroup, exclude);
+    }
+    // Ties go to the member listed first, so the same policy always shares out the same way.
+    const chosen = eligible.reduce((best, member) =>
+      (this.load.get(member) ?? 0) < (this.load.get(best) ?? 0) ? member : best,
+    );
+    this.load.set(chosen, (this.load.get(chosen) ?? 0) + 1);
+    return chosen;
+  }
 }
 
 /**
- * Who reviews `identityId`'s access under `rule`. Nobody reviews their own access, and an identity
- * without a manager or owner falls back to the fallback group.
+ * A member of `group` other than `exclude`, the same one every time for the same `key`, so that
+ * escalations from different reviewers spread over the group instead of all reaching one person.
  */
-export function reviewerFor(
-  view: PolicyView,
-  identityId: string,
-  rule: ReviewerRule,
-  fallbackGroup: string,
-): string | undefined {
-  const identity = view.identity(identityId);
-  let candidate: string | undefined;
-  if (rule === 'manager') candidate = identity?.manager;
-  else if (rule === 'owner') candidate = identity?.owner ?? identity?.manager;
-  else candidate = view.members(rule.slice('group:'.length)).find((member) => member !== identityId);
-  if (candidate && candidate !== identityId && view.identity(candidate)) return candidate;
-  return fallbackReviewer(view, fallbackGroup, identityId);
+export function groupMemberFor(view: PolicyView, group: string, exclude: string, key: string): string | undefined {
+  const eligible = view.members(group).filter((member) => member !== exclude && view.identity(member));
+  if (eligible.length === 0) return undefined;
+  let hash = 0;
+  for (const char of key) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return eligible[hash % eligible.length];
 }
 
 /** Whether the revocations the default would make exceed the share an admin must confirm. */
@@ -149,3 +203,4 @@ export function needsConfirmation(defaultRevocations: number, items: number, sha
 export const reviewerWorkflowId = (campaignId: string, reviewerId: string) =>
   `campaign/${campaignId}/reviewer/${reviewerId}`;
 export const campaignWorkflowId = (campaignId: string) => `campaign/${campaignId}`;
+export const remediationWorkflowId = (campaignId: string) => `campaign/${campaignId}/remediation`;

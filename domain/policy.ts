@@ -80,6 +80,9 @@ export const SettingsSchema = z.strictObject({
     .max(1)
     .default(0.2)
     .describe('a default revocation over this share of the items waits for an admin to confirm'),
+  campaignRemediationRetry: durationText()
+    .default(7 * 86_400_000)
+    .describe("how long a campaign's failed revocations are retried before it ends and reports them"),
 });
 
 const PolicyObject = z.strictObject({

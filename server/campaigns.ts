@@ -5,13 +5,19 @@ import {
   WorkflowUpdateFailedError,
 } from '@temporalio/client';
 import { FailureType } from '../domain/failures';
-import { campaignWorkflowId, reviewerWorkflowId } from '../domain/campaign';
+import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision, ItemDecision } from '../domain/campaign';
 import { CampaignSpecSchema } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
 import { listAuditEvents } from '../store/audit';
 import * as store from '../store/campaigns';
-import { campaignStatusQuery, confirmRevocationsUpdate, decideItemsUpdate } from '../workflows/campaign/definitions';
+import {
+  campaignStatusQuery,
+  confirmRevocationsUpdate,
+  decideItemsUpdate,
+  declineRevocationsUpdate,
+} from '../workflows/campaign/definitions';
+import type { campaignRemediationWorkflow } from '../workflows/campaign/remediation';
 import { delegateItemsUpdate } from '../workflows/campaign/definitions';
 import type { campaignWorkflow } from '../workflows/campaign/workflow';
 import { NewCampaign, newCampaignId } from './campaign-input';
@@ -177,23 +183,70 @@ export class CampaignService {
     return { delegated: seqs.length };
   }
 
-  async confirm(actor: string, id: string): Promise<CampaignState> {
+  /** Lets a mass revocation by default go ahead. */
+  confirm(actor: string, id: string): Promise<CampaignState> {
+    return this.answerHold(actor, id, confirmRevocationsUpdate);
+  }
+
+  /** Refuses a mass revocation by default: the items nobody decided are kept, with the admin named. */
+  decline(actor: string, id: string): Promise<CampaignState> {
+    return this.answerHold(actor, id, declineRevocationsUpdate);
+  }
+
+  private async answerHold(
+    actor: string,
+    id: string,
+    update: typeof confirmRevocationsUpdate | typeof declineRevocationsUpdate,
+  ): Promise<CampaignState> {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
+    if (campaign.status !== 'AWAITING_CONFIRMATION') {
+      throw new HttpError(409, `campaign ${id} is not waiting for a confirmation (${campaign.status.toLowerCase()})`);
+    }
     try {
       return await this.deps.temporal.workflow
         .getHandle(campaignWorkflowId(id))
-        .executeUpdate(confirmRevocationsUpdate, { args: [{ actor }] });
+        .executeUpdate(update, { args: [{ actor }] });
     } catch (err) {
       throw this.refusal(err, campaign);
     }
+  }
+
+  /**
+   * Tries a finished campaign's failed revocations again, after whatever made the target refuse
+   * them was fixed. Only one remediation of a campaign runs at a time.
+   */
+  async remediate(actor: string, id: string): Promise<{ workflowId: string; failed: number }> {
+    this.requireAdmin(actor);
+    const campaign = await this.campaign(id);
+    if (campaign.status !== 'COMPLETED') {
+      throw new HttpError(
+        409,
+        `campaign ${id} has not completed (${campaign.status.toLowerCase()}); nothing to retry yet`,
+      );
+    }
+    const failed = (await store.remediationCounts(this.deps.db, id)).failed ?? 0;
+    if (failed === 0) throw new HttpError(409, `campaign ${id} has no failed revocations to retry`);
+    const workflowId = remediationWorkflowId(id);
+    try {
+      await this.deps.temporal.workflow.start<typeof campaignRemediationWorkflow>('campaignRemediationWorkflow', {
+        workflowId,
+        taskQueue: this.deps.taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [{ campaignId: id, requestedBy: actor }],
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      throw new HttpError(409, `the revocations of campaign ${id} are already being retried`);
+    }
+    return { workflowId, failed };
   }
 
   /** Stops the campaign and its reviewers; no default is applied and nothing is revoked. */
   async cancel(actor: string, id: string): Promise<{ cancelled: boolean }> {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
-    if (['COMPLETED', 'CANCELLED'].includes(campaign.status)) {
+    if (['COMPLETED', 'CANCELLED', 'FAILED'].includes(campaign.status)) {
       throw new HttpError(409, `campaign ${id} has already ended (${campaign.status})`);
     }
     try {

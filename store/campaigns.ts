@@ -15,6 +15,8 @@ export interface CampaignRecord {
   deadlineAt: string | null;
   finishedAt: string | null;
   confirmedBy: string | null;
+  declinedBy: string | null;
+  failure: string | null;
 }
 
 /** Records a campaign; a repeat with the same id keeps the first, so a retried start is harmless. */
@@ -52,6 +54,8 @@ export async function findCampaign(db: Db, id: string): Promise<CampaignRecord |
     deadlineAt: row.deadline_at?.toISOString() ?? null,
     finishedAt: row.finished_at?.toISOString() ?? null,
     confirmedBy: row.confirmed_by,
+    declinedBy: row.declined_by,
+    failure: row.failure,
   };
 }
 
@@ -64,7 +68,15 @@ export async function listCampaigns(db: Db): Promise<CampaignRecord[]> {
 export async function updateCampaign(
   db: Db,
   id: string,
-  changes: { status?: string; launchedAt?: string; deadlineAt?: string; finishedAt?: string; confirmedBy?: string },
+  changes: {
+    status?: string;
+    launchedAt?: string;
+    deadlineAt?: string;
+    finishedAt?: string;
+    confirmedBy?: string;
+    declinedBy?: string;
+    failure?: string;
+  },
 ): Promise<void> {
   await db
     .updateTable('campaigns')
@@ -74,6 +86,8 @@ export async function updateCampaign(
       ...(changes.deadlineAt && { deadline_at: changes.deadlineAt }),
       ...(changes.finishedAt && { finished_at: changes.finishedAt }),
       ...(changes.confirmedBy && { confirmed_by: changes.confirmedBy }),
+      ...(changes.declinedBy && { declined_by: changes.declinedBy }),
+      ...(changes.failure && { failure: changes.failure }),
     })
     .where('id', '=', id)
     .execute();

@@ -255,6 +255,12 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-07-001-campaign-outcomes': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('campaigns').addColumn('declined_by', 'text').addColumn('failure', 'text').execute();
+      await db.schema.alterTable('review_items').addColumn('superseded_by', 'text').execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -122,17 +122,20 @@ export async function escalateItems(db: Db, campaignId: string, reviewer: string
   return Number(result.numUpdatedRows);
 }
 
-/** Gives the reviewer's undecided items the default decision, in one statement so a retry changes nothing. */
+/**
+ * Gives the reviewer's undecided items the default decision, in one statement so that a retry
+ * finds nothing left and changes nothing.
+ */
 export async function applyDefault(
   db: Db,
   campaignId: string,
   reviewer: string,
-  decision: 'certify' | 'revoke',
+  application: { decision: 'certify' | 'revoke'; reason: string; by: string },
   at: string,
 ): Promise<{ seq: number }[]> {
   return db
     .updateTable('review_items')
-    .set({ decision, reason: 'default at the deadline', decided_by: 'keyward:default', decided_at: at })
+    .set({ decision: application.decision, reason: application.reason, decided_by: application.by, decided_at: at })
     .where('campaign_id', '=', campaignId)
     .where('reviewer', '=', reviewer)
     .where('decision', 'is', null)
@@ -140,11 +143,24 @@ export async function applyDefault(
     .execute();
 }
 
-/** Revocations not yet applied (or failed fewer than `maxAttempts` times), in item order. */
+export async function decisionTotals(db: Db, campaignId: string) {
+  const row = await db
+    .selectFrom('review_items')
+    .select([
+      sql<number>`count(*) filter (where decision = 'certify')`.as('certified'),
+      sql<number>`count(*) filter (where decision = 'revoke')`.as('revoked'),
+      sql<number>`count(*) filter (where decision is null)`.as('undecided'),
+    ])
+    .where('campaign_id', '=', campaignId)
+    .executeTakeFirstOrThrow();
+  return { certified: Number(row.certified), revoked: Number(row.revoked), undecided: Number(row.undecided) };
+}
+
+/** Revocations not yet applied, or applied and failed, after `afterSeq` in item order. */
 export async function pendingRevocations(
   db: Db,
   campaignId: string,
-  maxAttempts: number,
+  afterSeq: number,
   limit: number,
 ): Promise<ReviewItemRow[]> {
   return db
@@ -153,29 +169,47 @@ export async function pendingRevocations(
     .where('campaign_id', '=', campaignId)
     .where('decision', '=', 'revoke')
     .where((eb) => eb.or([eb('remediation', 'is', null), eb('remediation', '=', 'failed')]))
-    .where('remediation_attempts', '<', maxAttempts)
+    .where('seq', '>', afterSeq)
     .orderBy('seq')
     .limit(limit)
     .execute();
 }
 
-export async function markRemediation(
-  db: Db,
-  campaignId: string,
-  seq: number,
-  result: { remediation: 'revoked' | 'failed'; error?: string },
-): Promise<void> {
+export type RemediationResult =
+  { remediation: 'revoked' } | { remediation: 'failed'; error: string } | { remediation: 'superseded'; by: string };
+
+/** Records one attempt; only a revocation that took effect (or was superseded) has a time done. */
+export async function markRemediation(db: Db, campaignId: string, seq: number, result: RemediationResult) {
   await db
     .updateTable('review_items')
     .set((eb) => ({
       remediation: result.remediation,
-      remediation_error: result.error ?? null,
+      remediation_error: result.remediation === 'failed' ? result.error : null,
+      superseded_by: result.remediation === 'superseded' ? result.by : null,
       remediation_attempts: eb('remediation_attempts', '+', 1),
-      remediated_at: new Date(),
+      remediated_at: result.remediation === 'failed' ? null : new Date(),
     }))
     .where('campaign_id', '=', campaignId)
     .where('seq', '=', seq)
     .execute();
+}
+
+/**
+ * A live keyward grant of the same membership approved after `since`: access somebody approved
+ * after the review, which a revocation decided before it must not take away. It ends at its expiry.
+ */
+export async function newerGrant(db: Db, row: ReviewItemRow, since: Date): Promise<string | undefined> {
+  const grant = await db
+    .selectFrom('grants')
+    .select('request_id')
+    .where('system_id', '=', row.system_id)
+    .where('role', '=', row.role)
+    .where('login', '=', row.login)
+    .where('revoked_at', 'is', null)
+    .where('granted_at', '>', since)
+    .orderBy('granted_at', 'desc')
+    .executeTakeFirst();
+  return grant?.request_id;
 }
 
 /** Certified items need nothing done on the target; they are recorded as kept. */

@@ -155,7 +155,7 @@ export interface CampaignsTable {
   id: string;
   name: string;
   spec: JSONColumnType<Record<string, unknown>>;
-  /** The campaign phase as last recorded: LAUNCHING, REVIEWING, ..., COMPLETED, CANCELLED. */
+  /** The campaign phase as last recorded: LAUNCHING, REVIEWING, ..., COMPLETED, CANCELLED, FAILED. */
   status: string;
   created_by: string;
   definition_id: string | null;
@@ -164,6 +164,10 @@ export interface CampaignsTable {
   deadline_at: Timestamp | null;
   finished_at: Timestamp | null;
   confirmed_by: string | null;
+  /** The admin who refused a mass revocation by default. */
+  declined_by: string | null;
+  /** Why a FAILED campaign stopped. */
+  failure: string | null;
 }
 
 export interface ReviewItemsTable {
@@ -186,9 +190,11 @@ export interface ReviewItemsTable {
   reason: string | null;
   decided_by: string | null;
   decided_at: Timestamp | null;
-  /** kept, revoked, failed, or null while nothing was done yet. */
+  /** kept, revoked, failed, superseded, or null while nothing was done yet. */
   remediation: string | null;
   remediation_error: string | null;
+  /** The JIT request whose later grant kept this access although the review revoked it. */
+  superseded_by: string | null;
   remediation_attempts: Generated<number>;
   remediated_at: Timestamp | null;
 }

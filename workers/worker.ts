@@ -2,6 +2,7 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createIncidentActivities } from '../activities/incident';
 import { createCampaignActivities } from '../activities/campaign';
+import { createCampaignRemediationActivities } from '../activities/campaign-remediation';
 import { createCampaignNotifyActivities } from '../activities/campaign-notify';
 import { createJitActivities } from '../activities/jit';
 import { createNotifyActivities } from '../activities/notify';
@@ -64,7 +65,17 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         cipher: createSecretCipher(options.secretKey),
       }),
       ...createRotationWebhookActivities({ db: options.db, policy: options.policy, env: options.env }),
-      ...createCampaignActivities({ db: options.db, connectors: options.connectors, policy: options.policy }),
+      ...createCampaignActivities({
+        db: options.db,
+        connectors: options.connectors,
+        policy: options.policy,
+        workflows: options.workflows,
+      }),
+      ...createCampaignRemediationActivities({
+        db: options.db,
+        connectors: options.connectors,
+        policy: options.policy,
+      }),
       ...createCampaignNotifyActivities({
         db: options.db,
         policy: options.policy,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../integrations/temporal/executable';
 import { superuserQuery, testServers } from '../support/servers';
-import { campaignWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
 import { CampaignService } from '../../server/campaigns';
 import { findCampaign } from '../../store/campaigns';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -167,6 +167,13 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
     const id = handle.workflowId.slice('campaign/'.length);
     await service.decide('bob', id, [{ seq: 1, decision: 'revoke', reason: 'replay' }], 'api');
     return handle;
+  },
+  'campaign-remediation-revoked': async (harness) => {
+    const { service, handle } = await campaign(harness, `replay-remediation-${Date.now()}`);
+    const id = handle.workflowId.slice('campaign/'.length);
+    await service.decide('bob', id, [{ seq: 1, decision: 'revoke', reason: 'replay' }], 'api');
+    await handle.result();
+    return harness.client.workflow.getHandle(remediationWorkflowId(id));
   },
   'campaign-reviewer-decided': async (harness) => {
     const { service, handle } = await campaign(harness, `replay-decided-${Date.now()}`);

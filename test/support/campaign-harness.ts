@@ -9,6 +9,7 @@ import { CampaignService } from '../../server/campaigns';
 import type { NewCampaign } from '../../server/campaigns';
 import { campaignStatusQuery } from '../../workflows/campaign/definitions';
 import { ident, JitHarness } from './jit-harness';
+import type { HarnessOptions } from './jit-harness';
 import { superuserQuery } from './servers';
 import { TestSmtpServer } from './smtp';
 import { waitFor } from './wait';
@@ -26,8 +27,9 @@ export class CampaignHarness {
   constructor(
     document: PolicyInput,
     readonly publicUrl = 'http://127.0.0.1:9',
+    options: Partial<HarnessOptions> = {},
   ) {
-    this.jit = JitHarness.fromDocument(document);
+    this.jit = JitHarness.fromDocument(document, { encrypt: true, ...options });
   }
 
   get client() {

@@ -1,5 +1,12 @@
 import { PolicyView } from '../../domain/access';
-import { decisionProblem, needsConfirmation, reasonProblem, reviewerFor } from '../../domain/campaign';
+import {
+  decisionProblem,
+  groupMemberFor,
+  needsConfirmation,
+  reasonProblem,
+  ReviewerAssigner,
+} from '../../domain/campaign';
+import type { ReviewerRule } from '../../domain/policy';
 import { validatePolicy } from '../../domain/policy';
 import type { PolicyInput } from '../../domain/policy';
 import { ReviewLinkSigner } from '../../integrations/email/review-links';
@@ -21,6 +28,7 @@ function policy(changes: Partial<PolicyInput> = {}): PolicyInput {
       { id: 'security', members: ['dana'] },
       { id: 'fallback', members: ['rita'] },
       { id: 'leads', members: ['mia'] },
+      { id: 'panel', members: ['mia', 'rita', 'dana'] },
     ],
     ...changes,
   };
@@ -34,18 +42,50 @@ const viewOf = (document: PolicyInput) => {
 
 describe('campaign reviewers', () => {
   const view = viewOf(policy());
+  const reviewerFor = (identity: string, rule: ReviewerRule) =>
+    new ReviewerAssigner(view, rule, 'fallback').reviewerFor(identity);
 
   it('gives an item to the manager, the owner or the group, never to the identity itself', () => {
-    expect(reviewerFor(view, 'alice', 'manager', 'fallback')).toBe('mia');
-    expect(reviewerFor(view, 'svc', 'owner', 'fallback')).toBe('alice');
-    expect(reviewerFor(view, 'alice', 'group:leads', 'fallback')).toBe('mia');
-    expect(reviewerFor(view, 'mia', 'group:leads', 'fallback')).toBe('rita');
+    expect(reviewerFor('alice', 'manager')).toBe('mia');
+    expect(reviewerFor('svc', 'owner')).toBe('alice');
+    expect(reviewerFor('alice', 'group:leads')).toBe('mia');
+    expect(reviewerFor('mia', 'group:leads')).toBe('rita');
+  });
+
+  it("shares a group's items out among its members instead of giving them all to the first", () => {
+    const assigner = new ReviewerAssigner(view, 'group:panel', 'fallback');
+    const reviewers = ['alice', 'svc', 'alice', 'svc', 'alice', 'svc'].map((id) => assigner.reviewerFor(id));
+    const counts = new Map<string, number>();
+    for (const reviewer of reviewers) counts.set(reviewer!, (counts.get(reviewer!) ?? 0) + 1);
+    expect(counts).toEqual(
+      new Map([
+        ['mia', 2],
+        ['rita', 2],
+        ['dana', 2],
+      ]),
+    );
+    // A member's own access goes to the other members only.
+    const own = new ReviewerAssigner(view, 'group:panel', 'fallback');
+    expect(['mia', 'mia', 'mia', 'mia'].map((id) => own.reviewerFor(id)).sort()).toEqual([
+      'dana',
+      'dana',
+      'rita',
+      'rita',
+    ]);
+  });
+
+  it('spreads escalations to a group over its members, the same member for the same reviewer', () => {
+    const picks = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((key) => groupMemberFor(view, 'panel', 'nobody', key));
+    expect(new Set(picks).size).toBeGreaterThan(1);
+    expect(groupMemberFor(view, 'panel', 'nobody', 'r1')).toBe(picks[0]);
+    expect(groupMemberFor(view, 'panel', 'mia', 'r1')).not.toBe('mia');
+    expect(groupMemberFor(view, 'leads', 'mia', 'r1')).toBeUndefined();
   });
 
   it('falls back to the fallback group when nobody is named', () => {
-    expect(reviewerFor(view, 'mia', 'manager', 'fallback')).toBe('rita');
-    expect(reviewerFor(view, 'unknown-login', 'manager', 'fallback')).toBe('rita');
-    expect(reviewerFor(view, 'rita', 'manager', 'fallback')).toBeUndefined();
+    expect(reviewerFor('mia', 'manager')).toBe('rita');
+    expect(reviewerFor('unknown-login', 'manager')).toBe('rita');
+    expect(reviewerFor('rita', 'manager')).toBeUndefined();
   });
 
   it('refuses decisions on one’s own access, by strangers and twice', () => {

@@ -103,6 +103,7 @@ describe('validatePolicy', () => {
       incidentGroup: 'security',
       incidentAlertAfter: 60_000,
       massRevocationShare: 0.2,
+      campaignRemediationRetry: 7 * 24 * HOUR,
     });
     expect(policy.identities[1]).toMatchObject({ id: 'bob', kind: 'human', riskTier: 'low', logins: {} });
     expect(policy.entitlements[0]).toMatchObject({ maxDuration: HOUR, riskTier: 'medium', requireReason: true });

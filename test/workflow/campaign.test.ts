@@ -1,79 +1,21 @@
-import type { PolicyInput } from '../../domain/policy';
 import { listAuditEvents } from '../../store/audit';
 import { findCampaign, itemsPage } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
-import { targetSystem } from '../support/policies';
-import { superuserQuery, uniqueName } from '../support/servers';
+import { campaignFixture } from '../support/campaign-fixtures';
+import { uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
-// Roles and logins are cluster-wide, so each run of this file names its own.
 const run = uniqueName('camp');
-const login = (id: string) => `${run}_${id}`;
-const roles = { read: `${run}_read`, write: `${run}_write` };
+const { policy, login, roles, members, restoreMemberships } = campaignFixture(run);
 
-function policy(): PolicyInput {
-  const logins = (id: string) => ({ logins: { target: login(id) } });
-  return {
-    version: 1,
-    settings: { adminGroup: 'security', campaignFallbackGroup: 'fallback' },
-    identities: [
-      { id: 'alice', email: 'alice@example.test', manager: 'mia', ...logins('alice') },
-      { id: 'bob', email: 'bob@example.test', manager: 'mia', ...logins('bob') },
-      { id: 'carol', email: 'carol@example.test', ...logins('carol') },
-      { id: 'mia', email: 'mia@example.test', manager: 'sam', ...logins('mia') },
-      { id: 'sam', email: 'sam@example.test', ...logins('sam') },
-      { id: 'rita', email: 'rita@example.test', ...logins('rita') },
-      { id: 'svc-etl', kind: 'non-human', owner: 'alice', ...logins('svc-etl') },
-    ],
-    groups: [
-      { id: 'security', members: ['sam'] },
-      { id: 'fallback', members: ['rita'] },
-      { id: 'leads', members: ['mia'] },
-    ],
-    systems: [targetSystem],
-    entitlements: [
-      {
-        id: 'target/read',
-        system: 'target',
-        role: roles.read,
-        riskTier: 'low',
-        maxDuration: '1h',
-        approval: { required: 0 },
-      },
-      {
-        id: 'target/write',
-        system: 'target',
-        role: roles.write,
-        riskTier: 'high',
-        maxDuration: '1h',
-        approval: { required: 1, from: ['security'] },
-      },
-    ],
-  };
-}
-
-const harness = new CampaignHarness(policy());
+const harness = new CampaignHarness(policy);
 
 beforeAll(async () => {
   await harness.start();
-  await harness.memberships([roles.read, roles.write], {
-    [login('alice')]: [roles.read, roles.write],
-    [login('bob')]: [roles.read],
-    [login('carol')]: [roles.read],
-    [login('mia')]: [roles.read],
-    [login('svc-etl')]: [roles.read],
-  });
+  await harness.memberships([roles.read, roles.write], members);
 }, 120_000);
 
 afterAll(() => harness.stop(), 60_000);
-
-/** Puts back the memberships a test revoked, so tests run in any order. */
-async function restoreMemberships() {
-  for (const who of ['alice', 'bob', 'carol', 'mia', 'svc-etl']) {
-    await superuserQuery(`GRANT "${roles.read}" TO "${login(who)}"`).catch(() => undefined);
-  }
-  await superuserQuery(`GRANT "${roles.write}" TO "${login('alice')}"`).catch(() => undefined);
-}
 
 beforeEach(restoreMemberships);
 

@@ -1,11 +1,12 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { CampaignActivities } from '../../activities/campaign';
+import type { CampaignRemediationActivities } from '../../activities/campaign-remediation';
 import type { CampaignNotifyActivities } from '../../activities/campaign-notify';
 import type { NotifyActivities } from '../../activities/notify';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../domain/failures';
 
 // keyward's own database: retried for as long as it takes; a decision must not be lost.
-export const records = proxyActivities<CampaignActivities>({
+export const records = proxyActivities<CampaignActivities & CampaignRemediationActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
@@ -13,7 +14,7 @@ export const records = proxyActivities<CampaignActivities>({
 
 // Revocations on the targets record each item's result themselves; a batch that dies half-way
 // runs again and ensureRevoked makes the repeat harmless.
-export const remediation = proxyActivities<CampaignActivities>({
+export const remediation = proxyActivities<CampaignRemediationActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },

@@ -3,15 +3,16 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { decisionProblem, reasonProblem } from '../../domain/campaign';
+import { campaignWorkflowId, decisionProblem, reasonProblem } from '../../domain/campaign';
 import type { DecideInput, DelegateInput, ReviewerItem, ReviewerOutcome, ReviewerState } from '../../domain/campaign';
 import { FailureType } from '../../domain/failures';
-import { decideItemsUpdate, delegateItemsUpdate, reviewerStatusQuery } from './definitions';
+import { decideItemsUpdate, delegateItemsUpdate, reviewerDoneSignal, reviewerStatusQuery } from './definitions';
 import type { ReviewerWorkflowInput } from './definitions';
 import { notifier, records } from './proxies';
 
@@ -24,8 +25,9 @@ const refuse = (message: string, type: FailureType) => ApplicationFailure.nonRet
 
 /**
  * One reviewer's part of a campaign: tells them once, reminds and escalates while items are
- * pending, takes their decisions, and at the deadline gives the rest the default decision.
- * The items stay in the database; this workflow holds only what it needs to refuse bad decisions.
+ * pending, and takes their decisions until the deadline. What is left undecided then gets the
+ * default from the campaign, which may first have to ask an admin. The items stay in the
+ * database; this workflow holds only what it needs to refuse bad decisions.
  */
 export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<ReviewerOutcome> {
   const { campaignId, reviewerId } = input;
@@ -48,17 +50,22 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
   const refuseUntilLoaded = () => {
     if (!loaded) throw refuse("the reviewer's items are still loading; try again in a moment", FailureType.NotReady);
   };
-
-  // The validator runs before anything is written: a late, foreign or repeated decision is
-  // refused with its reason and leaves no trace in history.
-  const validateDecisions = (decide: DecideInput) => {
-    refuseUntilLoaded();
-    if (state.closed) {
+  // The clock is read too: an update delivered in the workflow task that fires the deadline
+  // timer would otherwise see the reviewer still open.
+  const refuseWhenClosed = () => {
+    if (state.closed || Date.now() >= deadline) {
       throw refuse(
         `the campaign's deadline passed at ${input.deadlineAt}; decisions are closed`,
         FailureType.CampaignClosed,
       );
     }
+  };
+
+  // The validator runs before anything is written: a late, foreign or repeated decision is
+  // refused with its reason and leaves no trace in history.
+  const validateDecisions = (decide: DecideInput) => {
+    refuseUntilLoaded();
+    refuseWhenClosed();
     if (decide.decisions.length === 0 || decide.decisions.length > MAX_BATCH) {
       throw refuse(`send between 1 and ${MAX_BATCH} decisions at a time`, FailureType.InvalidInput);
     }
@@ -106,8 +113,7 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
     {
       validator: (delegate: DelegateInput) => {
         refuseUntilLoaded();
-        if (state.closed)
-          throw refuse(`the campaign's deadline passed at ${input.deadlineAt}`, FailureType.CampaignClosed);
+        refuseWhenClosed();
         if (delegate.seqs.length === 0) throw refuse('name the items to delegate', FailureType.InvalidInput);
         if (delegate.to === delegate.actor) throw refuse('delegate to somebody else', FailureType.InvalidInput);
         for (const seq of delegate.seqs) {
@@ -143,6 +149,15 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
 
   if (!input.notified && state.pending > 0) await tell({ campaignId, reviewerId, kind: 'launch' });
 
+  // Whoever now answers for a pending item is reminded: its delegate if it has one, the reviewer
+  // otherwise, and after an escalation also the person it went to.
+  const remindees = () => {
+    const to = new Set<string>();
+    for (const item of items.values()) if (!item.decided) to.add(item.delegate ?? reviewerId);
+    if (state.escalatedTo) to.add(state.escalatedTo);
+    return [...to];
+  };
+
   const reminders = [...input.remindMs].sort((a, b) => b - a).map((lead) => deadline - lead);
   let escalated = input.escalated ?? false;
   const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_BUDGET;
@@ -167,24 +182,29 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
     if (woken || state.pending === 0) break;
     if (next === remindAt && next < deadline) {
       state.remindersSent++;
-      await tell({ campaignId, reviewerId, kind: 'reminder', round: state.remindersSent });
+      const round = state.remindersSent;
+      await Promise.all(remindees().map((to) => tell({ campaignId, reviewerId: to, kind: 'reminder', round })));
     } else if (next === escalateAt && next < deadline) {
       escalated = true;
-      state.escalatedTo = await records.escalateReviewer({ campaignId, reviewerId });
-      if (state.escalatedTo)
-        await tell({ campaignId, reviewerId: state.escalatedTo, kind: 'escalated', from: reviewerId });
+      const to = await records.escalationTarget({ campaignId, reviewerId });
+      if (to) {
+        state.escalatedTo = to;
+        await records.recordEscalation({ campaignId, reviewerId, to });
+        await tell({ campaignId, reviewerId: to, kind: 'escalated', from: reviewerId });
+      }
     }
   }
 
   // Closed before anything else runs: no decision is taken after the deadline, even one that
-  // arrives while the defaults are being written.
+  // arrives while the campaign is being told.
   state.closed = true;
   await condition(allHandlersFinished);
-  const { defaulted } = await records.applyDefaultDecision({ campaignId, reviewerId, decision: input.defaultDecision });
-  const defaultRevoked = input.defaultDecision === 'revoke' ? defaulted : 0;
-  if (input.defaultDecision === 'revoke') counts.revoked += defaulted;
-  else counts.certified += defaulted;
-  state.pending = 0;
-  state.decided = items.size;
-  return { reviewerId, ...counts, defaultRevoked };
+  try {
+    await getExternalWorkflowHandle(campaignWorkflowId(campaignId)).signal(reviewerDoneSignal, { reviewerId });
+  } catch (err) {
+    // A campaign that was cancelled or failed has nobody left to tell.
+    if (isCancellation(err)) throw err;
+    log.warn('The campaign did not take the end of a review', { campaignId, reviewerId });
+  }
+  return { reviewerId, ...counts, undecided: pendingCount() };
 }

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ChildWorkflowFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ParentClosePolicy, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
 import { campaignWorkflowId } from '../../domain/campaign';
 import { records } from './proxies';
@@ -9,8 +9,9 @@ const SCHEDULED_START = { name: 'TemporalScheduledStartTime', type: 'DATETIME' }
 
 /**
  * What a recurring campaign's schedule starts: records this occurrence as a campaign, named after
- * the time it was due so a repeated run records nothing new, and starts its campaign workflow.
- * The campaign outlives this short workflow (ABANDON), so its id stays campaign/<campaignId>.
+ * the time it was due so a repeated run records nothing new, starts its campaign workflow and
+ * waits for it, so the schedule's overlap policy sees the campaign as running until it ends. The
+ * campaign would survive this workflow's termination (ABANDON); its id stays campaign/<campaignId>.
  */
 export async function scheduledCampaignWorkflow(input: { definitionId: string }): Promise<string> {
   const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
@@ -18,8 +19,9 @@ export async function scheduledCampaignWorkflow(input: { definitionId: string })
     definitionId: input.definitionId,
     scheduledAt: scheduledAt.toISOString(),
   });
+  let campaign;
   try {
-    await startChild(campaignWorkflow, {
+    campaign = await startChild(campaignWorkflow, {
       workflowId: campaignWorkflowId(campaignId),
       args: [{ campaignId }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
@@ -27,7 +29,15 @@ export async function scheduledCampaignWorkflow(input: { definitionId: string })
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
   } catch (err) {
+    // A repeated occurrence: the campaign is already under way or over.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return campaignId;
+  }
+  try {
+    await campaign.result();
+  } catch (err) {
+    // A campaign that was cancelled or failed has recorded how it ended; the occurrence is over.
+    if (!(err instanceof ChildWorkflowFailure)) throw err;
   }
   return campaignId;
 }

@@ -1,0 +1,101 @@
+import { Context } from '@temporalio/activity';
+import type { RemediationCounts } from '../domain/campaign';
+import { ConnectorError } from '../integrations/connectors/types';
+import * as store from '../store/campaigns';
+import type { CampaignDeps } from './campaign';
+import { campaignAudit } from './campaign';
+
+const ACTOR = 'keyward:campaign';
+
+/** Revoking on the targets what a campaign rejected, pass after pass, each result recorded. */
+export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'workflows'>) {
+  const { db } = deps;
+  const audit = campaignAudit(db);
+
+  /** Revokes one item's membership on its target, unless a newer approved grant holds it. */
+  async function remediate(row: store.ReviewItemRow, launchedAt: Date): Promise<store.RemediationResult> {
+    const newer = await store.newerGrant(db, row, launchedAt);
+    if (newer) return { remediation: 'superseded', by: newer };
+    try {
+      await deps.connectors.get(row.system_id).ensureRevoked(row.role, row.login);
+      await store.closeGrantRecords(db, row);
+      return { remediation: 'revoked' };
+    } catch (err) {
+      const error = err instanceof ConnectorError ? err.message : `unexpected error: ${(err as Error).message}`;
+      return { remediation: 'failed', error };
+    }
+  }
+
+  return {
+    /**
+     * Applies up to `limit` revocations after `afterSeq` on the targets. Each result is recorded
+     * per item, and a failure is kept with its message for the next pass and the evidence rather
+     * than thrown. A membership granted again through an approved request after the campaign was
+     * launched is left to that grant, which ends at its expiry.
+     */
+    async remediateBatch(input: { campaignId: string; afterSeq: number; limit: number }) {
+      const campaign = await store.findCampaign(db, input.campaignId);
+      const launchedAt = new Date(campaign?.launchedAt ?? 0);
+      // Each item's result is written before the next is tried, so a batch cut short by a crash
+      // resumes where it stopped and repeats at most one ensureRevoked, which is harmless.
+      const rows = await store.pendingRevocations(db, input.campaignId, input.afterSeq, input.limit);
+      const results: ({ seq: number } & store.RemediationResult)[] = [];
+      for (const row of rows) {
+        Context.current().heartbeat(row.seq);
+        const result = await remediate(row, launchedAt);
+        await store.markRemediation(db, input.campaignId, row.seq, result);
+        results.push({ seq: row.seq, ...result });
+      }
+      if (results.length > 0) {
+        await audit(
+          `campaign/${input.campaignId}/remediated/${results[0].seq}/${rows[0].remediation_attempts}`,
+          input.campaignId,
+          'campaign.remediated',
+          ACTOR,
+          { results },
+        );
+      }
+      const count = (kind: string) => results.filter((r) => r.remediation === kind).length;
+      return {
+        revoked: count('revoked'),
+        failed: count('failed'),
+        superseded: count('superseded'),
+        lastSeq: rows.length === input.limit ? rows[rows.length - 1].seq : undefined,
+      };
+    },
+
+    /** The retry window and who hears of failures, as the policy says now. */
+    async remediationSettings() {
+      const { settings } = deps.policy().policy;
+      return { retryMs: settings.campaignRemediationRetry, admins: deps.policy().members(settings.adminGroup) };
+    },
+
+    /** The campaign's remediation as recorded; a run an admin asked for is audited under their name. */
+    async finishRemediation(input: {
+      campaignId: string;
+      requestedBy?: string;
+      startedAt: string;
+      passes: number;
+    }): Promise<RemediationCounts> {
+      const counts = await store.remediationCounts(db, input.campaignId);
+      const result = {
+        revoked: counts.revoked ?? 0,
+        failed: counts.failed ?? 0,
+        superseded: counts.superseded ?? 0,
+        kept: counts.kept ?? 0,
+      };
+      if (input.requestedBy) {
+        await audit(
+          `campaign/${input.campaignId}/remediation-rerun/${input.startedAt}`,
+          input.campaignId,
+          'campaign.remediation_rerun',
+          input.requestedBy,
+          { ...result, passes: input.passes },
+        );
+      }
+      return result;
+    },
+  };
+}
+
+export type CampaignRemediationActivities = ReturnType<typeof createCampaignRemediationActivities>;
