@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import type { ReviewLinkSigner } from '../integrations/email/review-links';
-import { REVIEW_LINK_GRACE_S } from '../integrations/email/review-links';
+import { reviewLinkClaims } from '../integrations/email/review-links';
 import { reviewEmail } from '../integrations/email/review-templates';
 import { reviewBlocks } from '../integrations/slack/campaign-blocks';
 import type { ReviewSummary } from '../integrations/slack/campaign-blocks';
@@ -65,13 +65,11 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
           ((item.delegate ?? item.reviewer) === actor || item.escalated_to === actor),
       );
       if (pending.length === 0) return;
-      const exp = Math.floor(Date.parse(campaign.deadlineAt) / 1000) + REVIEW_LINK_GRACE_S;
       const publicUrl = deps.mail?.publicUrl ?? deps.publicUrl;
-      const link = deps.reviewLinks.link(publicUrl, {
-        campaignId: notice.campaignId,
-        reviewer: notice.reviewerId,
-        exp,
-      });
+      const link = deps.reviewLinks.link(
+        publicUrl,
+        reviewLinkClaims(notice.campaignId, notice.reviewerId, campaign.deadlineAt),
+      );
       const summary: ReviewSummary = {
         campaignId: notice.campaignId,
         campaignName: campaign.name,

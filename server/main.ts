@@ -23,18 +23,19 @@ async function main(): Promise<void> {
     encryptionKey: config.encryptionKey,
   });
   const deps = { db, temporal, policy: () => policy, taskQueue: JIT_TASK_QUEUE, logLevel: config.logLevel };
+  const reviewLinks = new ReviewLinkSigner(config.encryptionKey);
   const slack = config.slack
     ? createSlackApp({
         ...config.slack,
         directory: (client) => new SlackDirectory(() => policy, client),
-        ports: slackPorts(deps),
+        ports: slackPorts({ ...deps, publicUrl: config.publicUrl, reviewLinks }),
         onError: (err) => process.stderr.write(`slack: ${err instanceof Error ? err.message : String(err)}\n`),
       })
     : undefined;
   const app = buildApp({
     ...deps,
     links: new LinkSigner(config.encryptionKey),
-    reviewLinks: new ReviewLinkSigner(config.encryptionKey),
+    reviewLinks,
     secretCipher: createSecretCipher(config.encryptionKey),
     slackReceiver: slack?.receiver,
   });

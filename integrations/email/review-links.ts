@@ -62,3 +62,8 @@ export class ReviewLinkSigner {
 
 /** Review links stay valid a day past the deadline, so a late click gets the "closed" page, not "expired". */
 export const REVIEW_LINK_GRACE_S = 86_400;
+
+/** A reviewer's claims for a campaign: the same every time, so a message rebuilt later links to the same page. */
+export function reviewLinkClaims(campaignId: string, reviewer: string, deadlineAt: string): ReviewLinkClaims {
+  return { campaignId, reviewer, exp: Math.floor(Date.parse(deadlineAt) / 1000) + REVIEW_LINK_GRACE_S };
+}

@@ -2,14 +2,13 @@ import { App, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import { ActionId, denyReasonModal, homeView, newRequestModal, overviewText, ViewId } from './blocks';
 import type { Overview } from './blocks';
-import { CampaignActionId, parseButtonValue } from './campaign-blocks';
+import { registerCampaignActions } from './campaign-actions';
 import type { SlackDirectory } from './directory';
+import type { CampaignSlackPorts, Outcome } from './ports';
 import { EmbeddedSlackReceiver } from './receiver';
 
-export type Outcome<T = unknown> = ({ ok: true } & T) | { ok: false; message: string };
-
 /** What the Slack app asks of keyward; the server provides it, so this layer knows no workflow. */
-export interface SlackPorts {
+export interface SlackPorts extends CampaignSlackPorts {
   decide(identity: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<Outcome>;
   createRequest(
     identity: string,
@@ -19,12 +18,6 @@ export interface SlackPorts {
   entitlements(): { id: string; riskTier: string }[];
   entitlementOf(requestId: string): Promise<string | undefined>;
   approveRestore(identity: string, incidentId: string): Promise<Outcome<{ status: string }>>;
-  decideCampaignItem(
-    identity: string,
-    campaignId: string,
-    seq: number,
-    decision: 'certify' | 'revoke',
-  ): Promise<Outcome>;
 }
 
 export interface SlackAppOptions {
@@ -41,8 +34,9 @@ const REFUSAL = 'keyward does not know your Slack account, so it cannot take a d
 const UNAVAILABLE = 'keyward could not look up your Slack account just now; please try again in a moment.';
 
 /**
- * The interactive side of Slack: button clicks, the deny modal, the slash command and App
- * Home. Every listener acknowledges first and works after, within Slack's 3 seconds.
+ * The interactive side of Slack: button clicks, the deny and revoke modals, the slash command and
+ * App Home. Every listener acknowledges within Slack's 3 seconds, and all but the revoke modal's
+ * acknowledge first: that one waits a moment for the decision, so a refusal shows on the form.
  */
 export function createSlackApp(options: SlackAppOptions): { app: App; receiver?: EmbeddedSlackReceiver } {
   const socketMode = Boolean(options.appToken);
@@ -111,26 +105,7 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
       : `Not recorded: ${outcome.message}`;
     await whisper(client, channel, body.user.id, said);
   });
-  // A campaign item's buttons: the click names the item, and the clicking user is who decides, so a
-  // forwarded message cannot decide for the reviewer it was sent to.
-  for (const [actionId, decision] of [
-    [CampaignActionId.certify, 'certify'],
-    [CampaignActionId.revoke, 'revoke'],
-  ] as const) {
-    app.action(actionId, async ({ ack, body, client, action }) => {
-      await ack();
-      const channel = (body as { channel?: { id: string } }).channel?.id;
-      const value = parseButtonValue((action as { value?: string }).value);
-      if (!value) return void (await whisper(client, channel, body.user.id, 'Not recorded: that button is damaged.'));
-      const { identity, refusal } = await identityOf(body.user.id);
-      if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
-      const outcome = await ports.decideCampaignItem(identity, value.campaignId, value.seq, decision);
-      const text = outcome.ok
-        ? `Item ${value.seq}: ${decision === 'certify' ? 'certified' : 'revoked'}.`
-        : `Not recorded: ${outcome.message}`;
-      await whisper(client, channel, body.user.id, text);
-    });
-  }
+  registerCampaignActions(app, { ports, directory, identityOf, whisper, onError: options.onError });
 
   app.action(ActionId.deny, async ({ ack, body, client, action }) => {
     await ack();

@@ -1,4 +1,5 @@
 import type { App } from '@slack/bolt';
+import { ReviewLinkSigner } from '../../integrations/email/review-links';
 import { createSlackApp } from '../../integrations/slack/app';
 import { SlackDirectory } from '../../integrations/slack/directory';
 import { slackPorts } from '../../server/slack';
@@ -39,7 +40,11 @@ beforeAll(async () => {
     appToken: 'xapp-test-token',
     apiUrl: slack.url,
     directory: (client) => new SlackDirectory(policy, client),
-    ports: slackPorts(deps),
+    ports: slackPorts({
+      ...deps,
+      publicUrl: 'http://127.0.0.1:9',
+      reviewLinks: new ReviewLinkSigner(harness.encryptionKey),
+    }),
     onError: (err) => process.stderr.write(`slack app: ${String(err)}\n`),
   }));
   await app.start();

@@ -86,7 +86,7 @@ export class ApprovalsHarness {
       ? createSlackApp({
           ...config.slack,
           directory: (c) => new SlackDirectory(policy, c),
-          ports: slackPorts(deps),
+          ports: slackPorts({ ...deps, publicUrl: this.baseUrl, reviewLinks: this.reviewLinks }),
           onError: (err) => process.stderr.write(`slack app: ${String(err)}\n`),
         }).receiver
       : undefined;

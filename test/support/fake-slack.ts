@@ -5,6 +5,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 export interface SlackCall {
   method: string;
   args: Record<string, unknown>;
+  /** What the fake answered. */
+  result?: Record<string, unknown>;
 }
 
 interface Users {
@@ -14,13 +16,15 @@ interface Users {
 
 /**
  * A loopback stand-in for Slack's Web API: it answers the methods keyward uses, records every
- * call with its decoded arguments, and can answer 429 with Retry-After like Slack does.
+ * call with its decoded arguments and its answer, and can answer 429 with Retry-After or an
+ * error like Slack does.
  */
 export class FakeSlack {
   readonly calls: SlackCall[] = [];
   private server?: Server;
   private ts = 1_700_000_000;
   private readonly failures: { method: string; retryAfter: number }[] = [];
+  private readonly errors: { method: string; error: string }[] = [];
   url = '';
 
   constructor(private readonly users: Users = {}) {}
@@ -42,8 +46,11 @@ export class FakeSlack {
           res.setHeader('retry-after', String(retryAfter));
           return send(res, 429, { ok: false, error: 'ratelimited' });
         }
-        this.calls.push({ method, args });
-        send(res, 200, this.answer(method, args));
+        const error = this.errors.findIndex((e) => e.method === method);
+        const result =
+          error >= 0 ? { ok: false, error: this.errors.splice(error, 1)[0].error } : this.answer(method, args);
+        this.calls.push({ method, args, result });
+        send(res, 200, result);
       });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
@@ -57,6 +64,20 @@ export class FakeSlack {
   /** The next call of `method` is answered 429 with this Retry-After, in seconds. */
   rateLimitNext(method: string, retryAfter = 1): void {
     this.failures.push({ method, retryAfter });
+  }
+
+  /** The next call of `method` is answered with Slack's error `error` (message_not_found, ...). */
+  failNext(method: string, error: string): void {
+    this.errors.push({ method, error });
+  }
+
+  /** The messages posted (and answered ok) that `match` accepts, each with the channel and ts Slack gave it. */
+  posted(
+    match: (args: Record<string, unknown>) => boolean,
+  ): { args: Record<string, unknown>; channel: string; ts: string }[] {
+    return this.calls
+      .filter((c) => c.method === 'chat.postMessage' && c.result?.ok && match(c.args))
+      .map((c) => ({ args: c.args, channel: String(c.result!.channel), ts: String(c.result!.ts) }));
   }
 
   /** The arguments of every call of `method`, from position `since` in the call log on. */
