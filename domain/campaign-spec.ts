@@ -1,33 +1,37 @@
 import { z } from 'zod';
-import { CAMPAIGN_MAX_MS, CampaignScopeSchema, DefaultDecision, ReviewerRule, Slug } from './policy';
+import { campaignFields, campaignTimingMs } from './campaign-fields';
+import type { CampaignText } from './campaign-fields';
 import type { CampaignDefinition } from './policy';
 
-/** A campaign as it is started: every duration already in milliseconds. */
-export const CampaignSpecSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  scope: CampaignScopeSchema.prefault({}),
-  reviewers: ReviewerRule.default('manager'),
-  deadlineMs: z.number().int().min(1_000).max(CAMPAIGN_MAX_MS),
-  /** Lead times before the deadline at which reviewers with pending items are reminded. */
-  remindMs: z.array(z.number().int().min(1_000).max(CAMPAIGN_MAX_MS)).max(10).default([]),
-  /** After this long from launch, pending items also go to the reviewer's manager or the fallback group. */
-  escalateAfterMs: z.number().int().min(1_000).max(CAMPAIGN_MAX_MS).optional(),
-  default: DefaultDecision.default('keep'),
-  fallbackGroup: Slug.optional(),
-  massRevocationShare: z.number().min(0).max(1).optional(),
-});
+/**
+ * A campaign as it is stored and started: every duration already in milliseconds. Stored specs
+ * are read as they were written, so the rules for making a campaign (checkCampaign) are applied
+ * to the API's input and the policy's definitions, not here.
+ */
+export const CampaignSpecSchema = z.strictObject({ ...campaignFields, ...campaignTimingMs });
 export type CampaignSpec = z.infer<typeof CampaignSpecSchema>;
 export type CampaignSpecInput = z.input<typeof CampaignSpecSchema>;
 
-/** The campaign a policy definition describes, as the schedule starts it. */
-export function specFromDefinition(definition: CampaignDefinition, name = definition.name): CampaignSpec {
+/** The settings a campaign is made from, whether an admin or the policy describes it. */
+export type CampaignSettings = CampaignText &
+  Pick<CampaignSpec, 'scope' | 'reviewers' | 'default' | 'fallbackGroup' | 'massRevocationShare'>;
+
+/** The spec of a campaign made from the API's input or a policy definition. */
+export function specFrom(settings: CampaignSettings, name = settings.name): CampaignSpec {
   return CampaignSpecSchema.parse({
     name,
-    scope: definition.scope,
-    reviewers: definition.reviewers,
-    deadlineMs: definition.deadline,
-    remindMs: definition.remind,
-    escalateAfterMs: definition.escalateAfter,
-    default: definition.default,
+    scope: settings.scope,
+    reviewers: settings.reviewers,
+    deadlineMs: settings.deadline,
+    remindMs: settings.remind,
+    escalateAfterMs: settings.escalateAfter,
+    default: settings.default,
+    fallbackGroup: settings.fallbackGroup,
+    massRevocationShare: settings.massRevocationShare,
   });
+}
+
+/** The campaign a policy definition describes, as the schedule starts it. */
+export function specFromDefinition(definition: CampaignDefinition, name = definition.name): CampaignSpec {
+  return specFrom(definition, name);
 }

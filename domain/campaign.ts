@@ -21,6 +21,11 @@ export type CampaignPhase = (typeof CampaignPhase)[keyof typeof CampaignPhase];
 
 export type Decision = 'certify' | 'revoke';
 
+/** The most items one request may name: what a reviewer workflow takes in one update. */
+export const MAX_ITEMS = 1_000;
+/** Items are numbered from 1 within their campaign; the bound keeps a typo from reaching SQL as a huge value. */
+export const MAX_SEQ = 10_000_000;
+
 /** What `prepareCampaign` found and settled, fixed for the rest of the campaign. */
 export interface CampaignPlan {
   campaignId: string;

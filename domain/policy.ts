@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { scopeProblems } from './campaign-fields';
 import { CampaignDefinitionSchema } from './policy-campaigns';
 import { checkCredentials, CredentialSchema, loginOf } from './policy-credentials';
 import { checkUnique, durationText, EntitlementId, RiskTier, SecretRef, SlackChannelId, Slug } from './policy-fields';
 
 // The sections live in files of their own; importers keep reading them from here.
+export * from './campaign-fields';
 export * from './policy-campaigns';
 export * from './policy-credentials';
 export * from './policy-fields';
@@ -234,23 +236,34 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
   });
 }
 
+// What the campaign checks read of a definition; one malformed in other ways has its own issues.
+const CampaignRefs = z.object({
+  reviewers: z.string(),
+  fallbackGroup: z.string().optional(),
+  scope: z.object({ systems: z.array(z.string()), entitlements: z.array(z.string()) }),
+});
+
 function checkCampaigns(policy: z.infer<typeof PolicyObject>, groups: Set<string>, ctx: Ctx): void {
   const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
   const fallback = policy.settings.campaignFallbackGroup;
   if (fallback && !groups.has(fallback)) problem(['settings', 'campaignFallbackGroup'], `unknown group "${fallback}"`);
+  if (!Array.isArray(policy.campaigns)) return;
   checkUnique(policy.campaigns, 'campaigns', ctx);
+  const known = {
+    systems: new Set(policy.systems.map((s) => s.id)),
+    entitlements: new Set(policy.entitlements.map((e) => e.id)),
+  };
+  // The rules of a definition's own fields are the definition schema's; these need the groups.
   policy.campaigns.forEach((campaign, i) => {
-    if (campaign.every !== undefined && campaign.cron !== undefined) {
-      problem(['campaigns', i], 'takes at most one of "every" or "cron"');
-    }
-    if (campaign.every !== undefined && campaign.every <= campaign.deadline) {
-      problem(['campaigns', i, 'every'], 'must be longer than the deadline, or two runs would overlap');
-    }
-    const group = campaign.reviewers.startsWith('group:') ? campaign.reviewers.slice('group:'.length) : undefined;
+    const refs = CampaignRefs.safeParse(campaign);
+    if (!refs.success) return;
+    const { reviewers, fallbackGroup, scope } = refs.data;
+    for (const { path, message } of scopeProblems(scope, known)) problem(['campaigns', i, ...path], message);
+    const group = reviewers.startsWith('group:') ? reviewers.slice('group:'.length) : undefined;
     if (group && !groups.has(group)) problem(['campaigns', i, 'reviewers'], `unknown group "${group}"`);
-    campaign.remind.forEach((lead, j) => {
-      if (lead >= campaign.deadline) problem(['campaigns', i, 'remind', j], 'must be shorter than the deadline');
-    });
+    if (fallbackGroup && !groups.has(fallbackGroup)) {
+      problem(['campaigns', i, 'fallbackGroup'], `unknown group "${fallbackGroup}"`);
+    }
   });
 }
 

@@ -55,7 +55,11 @@ export function buildApp(deps: Deps): FastifyInstance {
   });
 
   app.setErrorHandler((err, request, reply) => {
-    if (err instanceof HttpError) return reply.status(err.statusCode).send({ error: err.message });
+    if (err instanceof HttpError) {
+      // An answer of ours for a fault of the server's still leaves its cause in the log.
+      if (err.statusCode >= 500 && err.cause) request.log.error({ err: err.cause }, 'request failed');
+      return reply.status(err.statusCode).send({ error: err.message, ...err.details });
+    }
     if (err instanceof ZodError) {
       const problems = err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
       return reply.status(400).send({ error: `invalid request: ${problems.join('; ')}` });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { CAMPAIGN_MAX_MS, CampaignScopeSchema, DefaultDecision, durationText, ReviewerRule } from '../domain/policy';
-import { SafeText } from './access';
+import { campaignFields, campaignTimingText, checkCampaign, LeadTimes } from '../domain/policy';
 import { HttpError } from './errors';
 
 const CAMPAIGN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -12,35 +11,25 @@ export function campaignIdFrom(text: string | undefined): string {
   return text;
 }
 
-const Durations = z.union([
-  z.array(durationText(CAMPAIGN_MAX_MS)),
-  z.string().transform((s, ctx) => {
-    const parts = s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const parsed = z.array(durationText(CAMPAIGN_MAX_MS)).safeParse(parts);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `"${s}" is not a list of durations such as 3d,1d` });
-      return z.NEVER;
-    }
-    return parsed.data;
-  }),
-]);
+// The CLI passes --remind as it was typed, "3d,1d"; JSON clients may send the list.
+const splitList = (value: unknown) =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((part) => part.trim())
+        .filter(Boolean)
+    : value;
 
-/** A campaign as people start it: durations written as text (14d, 3d,1d). */
-export const NewCampaign = z.strictObject({
-  id: z.string().regex(CAMPAIGN_ID, 'must be 1-63 letters, digits, ".", "_" or "-"').optional(),
-  name: SafeText.pipe(z.string().min(1).max(200)),
-  scope: CampaignScopeSchema.prefault({}),
-  reviewers: ReviewerRule.default('manager'),
-  deadline: durationText(CAMPAIGN_MAX_MS),
-  remind: Durations.default([]),
-  escalateAfter: durationText(CAMPAIGN_MAX_MS).optional(),
-  default: DefaultDecision.default('keep'),
-  fallbackGroup: z.string().regex(CAMPAIGN_ID).optional(),
-  massRevocationShare: z.number().min(0).max(1).optional(),
-});
+/** A campaign as people start it: the policy's fields, durations as text (14d, 3d,1d). */
+export const NewCampaign = z
+  .strictObject({
+    id: z.string().regex(CAMPAIGN_ID, 'must be 1-63 letters, digits, ".", "_" or "-"').optional(),
+    ...campaignFields,
+    ...campaignTimingText,
+    remind: z.preprocess(splitList, LeadTimes).default([]),
+  })
+  .superRefine(checkCampaign)
+  .transform(({ name, ...rest }) => ({ ...rest, name: name.normalize('NFC') }));
 export type NewCampaign = z.input<typeof NewCampaign>;
 
 export const newCampaignId = () => `c-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;

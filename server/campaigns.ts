@@ -1,15 +1,10 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-} from '@temporalio/client';
-import { FailureType } from '../domain/failures';
-import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../domain/campaign';
-import type { CampaignState, Decision, ItemDecision } from '../domain/campaign';
-import { CampaignSpecSchema } from '../domain/campaign-spec';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
+import { campaignWorkflowId, reasonProblem, remediationWorkflowId, reviewerWorkflowId } from '../domain/campaign';
+import type { CampaignState, Decision } from '../domain/campaign';
+import { scopeProblems } from '../domain/campaign-fields';
+import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
-import { listAuditEvents } from '../store/audit';
 import * as store from '../store/campaigns';
 import {
   campaignStatusQuery,
@@ -20,6 +15,8 @@ import {
 import type { campaignRemediationWorkflow } from '../workflows/campaign/remediation';
 import { delegateItemsUpdate } from '../workflows/campaign/definitions';
 import type { campaignWorkflow } from '../workflows/campaign/workflow';
+import { campaignEvidence } from './campaign-evidence';
+import { batchesOf, itemRefusal, refuseBadItemList, sendInTurn, whenReady } from './campaign-decisions';
 import { NewCampaign, newCampaignId } from './campaign-input';
 import type { Deps } from './app';
 import { fromTemporal, HttpError } from './errors';
@@ -50,21 +47,8 @@ export class CampaignService {
   async start(actor: string, body: unknown, definitionId?: string): Promise<{ id: string; workflowId: string }> {
     this.requireAdmin(actor);
     const input = NewCampaign.parse(body);
-    const spec: CampaignSpec = CampaignSpecSchema.parse({
-      name: input.name,
-      scope: input.scope,
-      reviewers: input.reviewers,
-      deadlineMs: input.deadline,
-      remindMs: input.remind,
-      escalateAfterMs: input.escalateAfter,
-      default: input.default,
-      fallbackGroup: input.fallbackGroup,
-      massRevocationShare: input.massRevocationShare,
-    });
-    const group = spec.reviewers.startsWith('group:') ? spec.reviewers.slice(6) : undefined;
-    for (const g of [group, spec.fallbackGroup]) {
-      if (g && this.deps.policy().members(g).length === 0) throw new HttpError(400, `no group ${g} in the policy`);
-    }
+    const spec = specFrom(input);
+    this.refuseUnknownNames(spec);
     // The row comes first: the workflow's first activity reads the campaign's settings from it.
     const id = input.id ?? newCampaignId();
     // A campaign's id names its evidence: starting it again would review and revoke over it.
@@ -85,6 +69,21 @@ export class CampaignService {
     return { id, workflowId };
   }
 
+  /** Groups and scope entries the policy does not have would leave a campaign with nobody or nothing. */
+  private refuseUnknownNames(spec: CampaignSpec): void {
+    const view = this.deps.policy();
+    const group = spec.reviewers.startsWith('group:') ? spec.reviewers.slice(6) : undefined;
+    for (const g of [group, spec.fallbackGroup]) {
+      if (g && view.members(g).length === 0) throw new HttpError(400, `no group ${g} in the policy`);
+    }
+    const known = {
+      systems: new Set(view.policy.systems.map((s) => s.id)),
+      entitlements: new Set(view.policy.entitlements.map((e) => e.id)),
+    };
+    const problems = scopeProblems(spec.scope, known).map(({ path, message }) => `${path.join('.')}: ${message}`);
+    if (problems.length > 0) throw new HttpError(400, `invalid request: ${problems.join('; ')}`);
+  }
+
   async list(actor: string) {
     this.requireAdmin(actor);
     return store.listCampaigns(this.deps.db);
@@ -102,7 +101,7 @@ export class CampaignService {
       state = undefined;
     }
     const reviewers = await store.progressByReviewer(this.deps.db, id);
-    const spec = CampaignSpecSchema.parse(campaign.spec);
+    const spec = storedSpec(campaign);
     const overdueAfter = campaign.launchedAt
       ? Date.parse(campaign.launchedAt) + (spec.escalateAfterMs ?? spec.deadlineMs)
       : Infinity;
@@ -129,58 +128,77 @@ export class CampaignService {
   }
 
   /**
-   * Sends decisions to the reviewer workflows that hold the items. A decision after the deadline
-   * is refused here with the deadline named, before Temporal is asked.
+   * Sends decisions to the reviewer workflows that hold the items, one update per reviewer, so a
+   * bulk decision costs one history entry per reviewer, not one per item. Every item is checked
+   * against the record first: a request with one item that is not the actor's changes nothing, and
+   * one after the deadline is refused with the deadline named, before Temporal is asked.
    */
   async decide(actor: string, id: string, decisions: DecisionRequest[], channel: string): Promise<{ decided: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
-    // Items are grouped by the reviewer workflow that holds them; each group is one update, so a
-    // bulk decision costs one history entry per reviewer, not one per item.
-    const rows = await store.itemsBySeq(
-      this.deps.db,
-      id,
-      decisions.map((d) => d.seq),
+    const seqs = decisions.map((d) => d.seq);
+    refuseBadItemList(seqs);
+    for (const { seq, reason } of decisions) {
+      const bad = reasonProblem(reason);
+      if (bad) throw new HttpError(400, `item ${seq}: ${bad}`);
+    }
+    const rows = await store.itemsBySeq(this.deps.db, id, seqs);
+    const batches = batchesOf(rows, seqs, this.itemCheck(campaign, actor));
+    const bySeq = new Map(decisions.map((d) => [d.seq, d]));
+    await sendInTurn(
+      batches,
+      (reviewer, mine) =>
+        this.update(id, reviewer, (handle) =>
+          handle.executeUpdate(decideItemsUpdate, {
+            args: [{ actor, decisions: mine.map((seq) => bySeq.get(seq)!), channel }],
+          }),
+        ),
+      (err) => this.refusal(err, campaign),
+      'recorded',
     );
-    const byReviewer = new Map<string, ItemDecision[]>();
-    for (const decision of decisions) {
-      const row = rows.find((r) => r.seq === decision.seq);
-      if (!row) throw new HttpError(404, `no item ${decision.seq} in campaign ${id}`);
-      byReviewer.set(row.reviewer, [...(byReviewer.get(row.reviewer) ?? []), decision]);
-    }
-    for (const [reviewer, batch] of byReviewer) {
-      const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
-      try {
-        await whenReady(() =>
-          handle.executeUpdate(decideItemsUpdate, { args: [{ actor, decisions: batch, channel }] }),
-        );
-      } catch (err) {
-        throw this.refusal(err, campaign);
-      }
-    }
     return { decided: decisions.length };
   }
 
+  /** Hands items to another person; checked as decisions are, and sent the same way. */
   async delegate(actor: string, id: string, seqs: number[], to: string): Promise<{ delegated: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
-    // Workflows do not hold the policy; whether the delegate exists is checked here, the rest there.
+    refuseBadItemList(seqs);
+    // Workflows do not hold the policy; whether the delegate exists is checked here.
     const delegate = this.deps.policy().identity(to);
     if (!delegate) throw new HttpError(400, `no identity ${to} in the policy`);
     if (delegate.kind !== 'human') throw new HttpError(400, `${to} is not a person; only people review access`);
+    if (to === actor) throw new HttpError(400, 'delegate to somebody else');
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);
-    const reviewers = new Set(rows.map((row) => row.reviewer));
-    if (rows.length !== seqs.length) throw new HttpError(404, `some of those items are not in campaign ${id}`);
-    for (const reviewer of reviewers) {
-      const mine = rows.filter((row) => row.reviewer === reviewer).map((row) => row.seq);
-      const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
-      try {
-        await whenReady(() => handle.executeUpdate(delegateItemsUpdate, { args: [{ actor, seqs: mine, to }] }));
-      } catch (err) {
-        throw this.refusal(err, campaign);
-      }
-    }
+    const check = this.itemCheck(campaign, actor);
+    const batches = batchesOf(rows, seqs, (row, seq) => {
+      const refused = check(row, seq);
+      if (refused || row?.identity !== to) return refused;
+      return new HttpError(403, `${to} may not review their own access (item ${seq})`);
+    });
+    await sendInTurn(
+      batches,
+      (reviewer, mine) =>
+        this.update(id, reviewer, (handle) =>
+          handle.executeUpdate(delegateItemsUpdate, { args: [{ actor, seqs: mine, to }] }),
+        ),
+      (err) => this.refusal(err, campaign),
+      'delegated',
+    );
     return { delegated: seqs.length };
+  }
+
+  /** Items are written as the campaign launches; until then none of them can be found. */
+  private itemCheck(campaign: store.CampaignRecord, actor: string) {
+    return (row: store.ReviewItemRow | undefined, seq: number) =>
+      !row && campaign.status === 'LAUNCHING'
+        ? new HttpError(409, `campaign ${campaign.id} is still launching; try again in a moment`)
+        : itemRefusal(row, seq, actor, campaign.id);
+  }
+
+  private update<T>(id: string, reviewer: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+    const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
+    return whenReady(() => send(handle));
   }
 
   /** Lets a mass revocation by default go ahead. */
@@ -262,40 +280,7 @@ export class CampaignService {
   async export(actor: string, id: string) {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
-    const items: store.ReviewItemRow[] = [];
-    for (let after = 0; ;) {
-      const page = await store.itemsPage(this.deps.db, id, after, 5_000);
-      items.push(...page);
-      if (page.length < 5_000) break;
-      after = page[page.length - 1].seq;
-    }
-    // The audit log is the independent record: the export carries it so the two can be compared.
-    const audit = await listAuditEvents(this.deps.db, { subject: `campaign/${id}`, limit: 100_000 });
-    return {
-      campaign,
-      items: items.map((row) => ({
-        item: row.seq,
-        identity: row.identity,
-        identityKind: row.identity_kind,
-        entitlement: row.entitlement_id,
-        system: row.system_id,
-        role: row.role,
-        login: row.login,
-        riskTier: row.risk_tier,
-        source: row.source,
-        reviewer: row.reviewer,
-        delegate: row.delegate,
-        escalatedTo: row.escalated_to,
-        decision: row.decision,
-        reason: row.reason,
-        decidedBy: row.decided_by,
-        decidedAt: row.decided_at?.toISOString() ?? null,
-        remediation: row.remediation,
-        remediationError: row.remediation_error,
-        remediatedAt: row.remediated_at?.toISOString() ?? null,
-      })),
-      audit,
-    };
+    return { campaign, ...(await campaignEvidence(this.deps.db, id)) };
   }
 
   private refuseIfClosed(campaign: store.CampaignRecord): void {
@@ -318,20 +303,11 @@ export class CampaignService {
   }
 }
 
-/**
- * Sends an update again while the reviewer workflow says it is still loading its items, which lasts
- * a moment after the campaign starts; every other answer is returned as it came.
- */
-async function whenReady<T>(send: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (err) {
-      const type = (err as { cause?: { type?: string } }).cause?.type;
-      if (!(err instanceof WorkflowUpdateFailedError) || type !== FailureType.NotReady || attempt >= 30) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
+/** A stored spec that cannot be read is a fault of the server's, not of the request. */
+function storedSpec(campaign: store.CampaignRecord): CampaignSpec {
+  const parsed = CampaignSpecSchema.safeParse(campaign.spec);
+  if (!parsed.success) throw new Error(`the stored spec of campaign ${campaign.id} cannot be read`);
+  return parsed.data;
 }
 
 const closedMessage = (campaign: store.CampaignRecord) =>

@@ -1,13 +1,15 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { FailureType } from '../domain/failures';
 
-/** An error that becomes an HTTP response with this status and message. */
+/** An error that becomes an HTTP response with this status and message, and `details` beside it. */
 export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
     message: string,
+    readonly details?: Record<string, unknown>,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 

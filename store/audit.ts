@@ -102,6 +102,22 @@ export async function listAuditEvents(db: Db, query: AuditQuery = {}): Promise<A
   return rows.map(toEvent);
 }
 
+/**
+ * One subject's events after `afterSeq`, `limit` at a time, in the order of the chain. The log is
+ * append-only and numbered by `seq`, so paging by it neither skips nor repeats an event.
+ */
+export async function auditEventsPage(db: Db, subject: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+  const rows = await db
+    .selectFrom('audit_events')
+    .selectAll()
+    .where('subject', '=', subject)
+    .where('seq', '>', afterSeq)
+    .orderBy('seq', 'asc')
+    .limit(limit)
+    .execute();
+  return rows.map(toEvent);
+}
+
 export type ChainVerdict =
   { ok: true; events: number; head: string } | { ok: false; events: number; brokenAt: number; problem: string };
 

@@ -1,9 +1,10 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Api, CliError } from '../api';
 import type { GlobalOptions } from '../api';
+import { MAX_SEQ } from '../../domain/campaign';
+import { prepareEvidenceDir, writeEvidence } from '../evidence';
+import type { Evidence } from '../evidence';
 import { shownTime, table } from '../format';
 
 type Opts = GlobalOptions & Record<string, unknown>;
@@ -68,52 +69,10 @@ function describe(status: Status): string {
   ].join('\n');
 }
 
-// Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row;
-// one that a spreadsheet would read as a formula (=, +, -, @) is prefixed with a quote.
-export const csvCell = (value: unknown) => {
-  const raw = value === null || value === undefined ? '' : String(value);
-  const text = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
-  return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-};
-
-/** Writes the evidence: items as CSV and JSON, the audit events, a summary and SHA-256 hashes of them all. */
-export function writeEvidence(
-  dir: string,
-  evidence: { campaign: object; items: Record<string, unknown>[]; audit: object[] },
-) {
-  mkdirSync(dir, { recursive: true });
-  const columns = Object.keys(evidence.items[0] ?? { item: 0 });
-  const csv = [columns.join(','), ...evidence.items.map((item) => columns.map((c) => csvCell(item[c])).join(','))];
-  const count = (key: string, value: unknown) => evidence.items.filter((i) => i[key] === value).length;
-  const summary = {
-    campaign: evidence.campaign,
-    items: evidence.items.length,
-    certified: count('decision', 'certify'),
-    revoked: count('decision', 'revoke'),
-    byDefault: count('decidedBy', 'keyward:default'),
-    remediation: { revoked: count('remediation', 'revoked'), failed: count('remediation', 'failed') },
-    auditEvents: evidence.audit.length,
-  };
-  const files: Record<string, string> = {
-    'items.csv': `${csv.join('\n')}\n`,
-    'items.json': `${JSON.stringify(evidence.items, null, 2)}\n`,
-    'audit.json': `${JSON.stringify(evidence.audit, null, 2)}\n`,
-    'summary.json': `${JSON.stringify(summary, null, 2)}\n`,
-  };
-  // The hashes are of exactly the bytes written, so an auditor can check the files they were given.
-  const manifest: Record<string, string> = {};
-  for (const [name, content] of Object.entries(files)) {
-    writeFileSync(join(dir, name), content);
-    manifest[name] = createHash('sha256').update(content).digest('hex');
-  }
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify({ sha256: manifest }, null, 2)}\n`);
-  return summary;
-}
-
 const items = (text: string) =>
   text.split(',').map((part) => {
     const seq = Number(part.trim());
-    if (!Number.isInteger(seq) || seq < 1) throw new CliError(`"${part}" is not an item number`);
+    if (!/^\d+$/.test(part.trim()) || seq < 1 || seq > MAX_SEQ) throw new CliError(`"${part}" is not an item number`);
     return seq;
   });
 
@@ -240,14 +199,13 @@ export function registerCampaignCommands(program: Command): void {
   campaign
     .command('export <id>')
     .description('write the evidence: items as CSV and JSON, audit events, a summary and a SHA-256 manifest (admins)')
-    .requiredOption('--out <dir>', 'the directory to write into')
+    .requiredOption('--out <dir>', 'a directory without evidence in it yet; made if missing')
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
-      const evidence = await Api.from(o).call<{ campaign: object; items: Record<string, unknown>[]; audit: object[] }>(
-        'GET',
-        path(id, '/export'),
-      );
       const dir = resolve(String(o.out));
+      // Checked before the download too, so a taken directory is refused before any work is done.
+      prepareEvidenceDir(dir);
+      const evidence = await Api.from(o).call<Evidence>('GET', path(id, '/export'));
       const summary = writeEvidence(dir, evidence);
       out(o.json ? JSON.stringify(summary, null, 2) : `Evidence of ${summary.items} items written to ${dir}.`);
     });

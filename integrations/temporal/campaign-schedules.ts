@@ -4,9 +4,16 @@ import type { CampaignDefinition } from '../../domain/policy';
 import { syncSchedules } from './schedules';
 import type { ScheduleSyncResult } from './schedules';
 
-/** Schedules of recurring campaigns; the runs they start are named after them. */
-export const CAMPAIGN_SCHEDULE_PREFIX = 'campaigns/';
+/**
+ * Schedules of recurring campaigns; the runs they start are named after them, with the time each
+ * was due: campaign-schedule/<definitionId>-<time>. Not campaign/<definitionId>: those runs would
+ * share the campaign/ prefix of campaign workflows, and a listing by a campaign's id (campaign/q)
+ * would take in the runs of a definition whose id begins with it (campaign/q-2027-01-01T09:00:00Z).
+ */
+export const CAMPAIGN_SCHEDULE_PREFIX = 'campaign-schedule/';
 export const campaignScheduleId = (definitionId: string) => `${CAMPAIGN_SCHEDULE_PREFIX}${definitionId}`;
+/** What these schedules were called before; a sync removes any left under it. */
+export const RETIRED_CAMPAIGN_SCHEDULE_PREFIX = 'campaigns/';
 
 const recurs = (d: CampaignDefinition) => d.every !== undefined || d.cron !== undefined;
 
@@ -32,7 +39,7 @@ function actionOf(definition: CampaignDefinition, taskQueue: string): ScheduleOp
 // is started when it returns, if that is within a day.
 const POLICIES = { overlap: ScheduleOverlapPolicy.SKIP as ScheduleOverlapPolicy, catchupWindow: 86_400_000 };
 
-/** Makes the `campaigns/...` schedules match the policy's recurring campaign definitions. */
+/** Makes the `campaign-schedule/...` schedules match the policy's recurring campaign definitions. */
 export function syncCampaignSchedules(
   client: Client,
   definitions: readonly CampaignDefinition[],
@@ -47,5 +54,6 @@ export function syncCampaignSchedules(
       action: actionOf(definition, options.taskQueue),
       policies: POLICIES,
     })),
+    [RETIRED_CAMPAIGN_SCHEDULE_PREFIX],
   );
 }

@@ -54,12 +54,14 @@ export interface WantedSchedule {
 
 /**
  * Makes the schedules whose ids start with `prefix` match `wanted`: creates the missing ones,
- * updates those whose memo changed (keeping them paused if they were), deletes the others.
+ * updates those whose memo changed (keeping them paused if they were), deletes the others, and
+ * deletes every schedule under a `retired` prefix, the name an earlier version gave them.
  */
 export async function syncSchedules(
   client: Client,
   prefix: string,
   wanted: readonly WantedSchedule[],
+  retired: readonly string[] = [],
 ): Promise<ScheduleSyncResult> {
   const result: ScheduleSyncResult = { created: [], updated: [], deleted: [], unchanged: [] };
   const ids = new Set(wanted.map((w) => w.scheduleId));
@@ -82,8 +84,9 @@ export async function syncSchedules(
     result.updated.push(scheduleId);
   }
 
+  const unwanted = (id: string) => (id.startsWith(prefix) && !ids.has(id)) || retired.some((old) => id.startsWith(old));
   for await (const schedule of client.schedule.list()) {
-    if (!schedule.scheduleId.startsWith(prefix) || ids.has(schedule.scheduleId)) continue;
+    if (!unwanted(schedule.scheduleId)) continue;
     try {
       await client.schedule.getHandle(schedule.scheduleId).delete();
       result.deleted.push(schedule.scheduleId);

@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { SafeText } from '../access';
+import { MAX_ITEMS, MAX_SEQ } from '../../domain/campaign';
+import { bodyOrEmpty, SafeText } from '../access';
 import type { Deps } from '../app';
 import { campaignIdFrom, CampaignService } from '../campaigns';
 
-// Items are named by their number within the campaign; bounds keep a typo from reaching SQL as a huge value.
-const Seq = z.number().int().min(1).max(10_000_000);
+const Seq = z.number().int().min(1).max(MAX_SEQ);
+
+// Confirming and cancelling take no options: a body that names one is refused, not ignored.
+const NoOptions = z.strictObject({});
 
 const Decisions = z.strictObject({
   decisions: z
@@ -17,11 +20,11 @@ const Decisions = z.strictObject({
       }),
     )
     .min(1)
-    .max(1_000),
+    .max(MAX_ITEMS),
 });
 
 const Delegation = z.strictObject({
-  items: z.array(Seq).min(1).max(1_000),
+  items: z.array(Seq).min(1).max(MAX_ITEMS),
   to: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'is not an identity id'),
 });
 
@@ -33,7 +36,7 @@ export function campaignRoutes(deps: Deps) {
 
   return async (app: FastifyInstance) => {
     app.post('/v1/campaigns', async (request, reply) => {
-      const started = await campaigns.start(request.identity, request.body ?? {});
+      const started = await campaigns.start(request.identity, bodyOrEmpty(request.body));
       return reply.status(201).send(started);
     });
 
@@ -64,11 +67,15 @@ export function campaignRoutes(deps: Deps) {
       return campaigns.delegate(request.identity, id, items, to);
     });
 
-    app.post('/v1/campaigns/:campaignId/confirm', async (request) =>
-      campaigns.confirm(request.identity, idOf(request)),
-    );
+    app.post('/v1/campaigns/:campaignId/confirm', async (request) => {
+      NoOptions.parse(bodyOrEmpty(request.body));
+      return campaigns.confirm(request.identity, idOf(request));
+    });
 
-    app.post('/v1/campaigns/:campaignId/cancel', async (request) => campaigns.cancel(request.identity, idOf(request)));
+    app.post('/v1/campaigns/:campaignId/cancel', async (request) => {
+      NoOptions.parse(bodyOrEmpty(request.body));
+      return campaigns.cancel(request.identity, idOf(request));
+    });
 
     app.get('/v1/campaigns/:campaignId/export', async (request) => campaigns.export(request.identity, idOf(request)));
   };

@@ -1,5 +1,7 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { MAX_ITEMS, MAX_SEQ } from '../../domain/campaign';
+import type { Decision } from '../../domain/campaign';
 import type { ReviewLinkClaims, ReviewLinkSigner } from '../../integrations/email/review-links';
 import { escapeHtml } from '../../integrations/email/templates';
 import type { ReviewItemRow } from '../../store/campaigns';
@@ -15,6 +17,9 @@ const REFUSED: Record<string, string> = {
 };
 
 const Token = z.object({ token: z.string().max(2_000) });
+
+// The item numbers a form may carry, bounded like the API's before they reach SQL.
+const Seqs = z.array(z.coerce.number().int().min(1).max(MAX_SEQ)).max(MAX_ITEMS);
 
 const STYLE =
   'body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;width:100%}' +
@@ -120,6 +125,8 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
         done(null, new URLSearchParams(body as string)),
       );
     }
+    // People reach these pages in a browser: whatever goes wrong, they get a page, never JSON.
+    app.setErrorHandler((err, request, reply) => errorPage(err, request, reply));
 
     app.get('/review', async (request, reply) => {
       const query = request.query as Record<string, unknown>;
@@ -135,43 +142,53 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       const claims = await claimsOf(reply, token);
       if (!claims) return reply;
       const filter = (form.get('filter') ?? '').slice(0, 100);
+      const notice = (text: string, status = 400) => show(reply, token, claims, filter, text, status);
       // The reviewer is the link's, never a form field: a post acts only as the person it was sent to.
-      const seqs = form
-        .getAll('item')
-        .map(Number)
-        .filter((n) => Number.isInteger(n) && n > 0);
+      const parsed = Seqs.safeParse(form.getAll('item'));
+      if (!parsed.success) return notice(`Select items by their numbers, at most ${MAX_ITEMS} at a time.`);
+      const seqs = parsed.data;
       const action = form.get('action');
-      if (seqs.length === 0) return show(reply, token, claims, filter, 'Select at least one item.', 400);
+      if (seqs.length === 0) return notice('Select at least one item.');
       try {
         if (action === 'delegate') {
           const to = (form.get('to') ?? '').trim();
           await campaigns.delegate(claims.reviewer, claims.campaignId, seqs, to);
-          return show(reply, token, claims, filter, `${seqs.length} items delegated to ${to}.`);
+          return notice(`${seqs.length} items delegated to ${to}.`, 200);
         }
-        if (action !== 'certify' && action !== 'revoke')
-          return show(reply, token, claims, filter, 'Choose an action.', 400);
+        const decision: Decision | undefined = action === 'certify' || action === 'revoke' ? action : undefined;
+        if (!decision) return notice('Choose an action.');
         const decisions = seqs.map((seq) => ({
           seq,
-          decision: action as 'certify' | 'revoke',
+          decision,
           reason: form.get(`reason-${seq}`)?.trim() || undefined,
         }));
-        if (action === 'revoke' && decisions.some((d) => !d.reason)) {
-          return show(reply, token, claims, filter, 'Each revocation needs a reason.', 400);
-        }
+        if (action === 'revoke' && decisions.some((d) => !d.reason)) return notice('Each revocation needs a reason.');
         await campaigns.decide(claims.reviewer, claims.campaignId, decisions, 'review-page');
-        return show(
-          reply,
-          token,
-          claims,
-          filter,
-          `${seqs.length} items ${action === 'certify' ? 'certified' : 'revoked'}.`,
-        );
+        return notice(`${seqs.length} items ${decision === 'certify' ? 'certified' : 'revoked'}.`, 200);
       } catch (err) {
-        if (err instanceof HttpError && err.statusCode < 500) {
-          return show(reply, token, claims, filter, `Not recorded: ${err.message}`, err.statusCode);
-        }
+        // A request applied in part says so itself: which items were recorded and which were not.
+        if (err instanceof HttpError && err.details) return notice(err.message, err.statusCode);
+        if (err instanceof HttpError && err.statusCode < 500)
+          return notice(`Not recorded: ${err.message}`, err.statusCode);
         throw err;
       }
     });
   };
+}
+
+/**
+ * The page for an error: a refusal of ours shows its message, which is written for people; anything
+ * else shows a plain sentence, and its details go to the log only.
+ */
+function errorPage(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const status = err instanceof HttpError ? err.statusCode : ((err as { statusCode?: number }).statusCode ?? 500);
+  if (status >= 400 && status < 500) {
+    const message = err instanceof HttpError ? err.message : 'This request could not be read.';
+    return reviewPage(reply, status, 'Not possible', `<p>${escapeHtml(message)}</p>`);
+  }
+  request.log.error({ err }, 'review page failed');
+  const body =
+    "<p>Something went wrong on keyward's side. Open the link again to see what was recorded; " +
+    'if this happens again, tell your keyward administrators.</p>';
+  return reviewPage(reply, status >= 500 ? status : 500, 'Something went wrong', body);
 }

@@ -158,7 +158,8 @@ describe('a small campaign end to end', () => {
     expect(revoked.status).toBe(200);
     expect(await revoked.text()).toContain('1 items revoked');
     const tampered = await harness.open(link.replace(/token=(.)/, (_, c: string) => `token=${c === 'A' ? 'B' : 'A'}`));
-    expect(tampered.status).toBeGreaterThanOrEqual(400);
+    expect(tampered.status).toBe(403);
+    expect(tampered.headers.get('content-type')).toMatch(/^text\/html/);
 
     // The CLI: mia revokes bob and certifies alice's write access; sam certifies mia.
     await keyward('mia', 'campaign', 'revoke', id, String(seq('bob')), '--reason', 'left the team');
@@ -204,5 +205,19 @@ describe('a small campaign end to end', () => {
       reason: 'no longer on the project',
     });
     expect(readFileSync(join(outDir, 'items.csv'), 'utf8').split('\n')[0]).toContain('reviewer');
+
+    // A second export never replaces the evidence given to an auditor; a new directory is made.
+    const before = readFileSync(join(outDir, 'manifest.json'), 'utf8');
+    const again = keyward('sam', 'campaign', 'export', id, '--out', outDir);
+    await expect(again).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(
+        `${outDir} already holds items.csv, items.json, audit.json, summary.json, manifest.json; nothing was written`,
+      ),
+    });
+    expect(readFileSync(join(outDir, 'manifest.json'), 'utf8')).toBe(before);
+    const fresh = join(outDir, 'again', 'q1');
+    await keyward('sam', 'campaign', 'export', id, '--out', fresh);
+    expect(readFileSync(join(fresh, 'manifest.json'), 'utf8')).toBe(before);
   });
 });

@@ -1,3 +1,4 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
 import type { PolicyInput } from '../../domain/policy';
 import { campaignScheduleId, syncCampaignSchedules } from '../../integrations/temporal/campaign-schedules';
 import { listCampaigns } from '../../store/campaigns';
@@ -31,11 +32,16 @@ beforeAll(async () => {
   await harness.memberships([role], { [`${role}_alice`]: [role] });
 }, 120_000);
 
+// What an earlier version named the schedule of this definition.
+const retiredId = `campaigns/${definitionId}`;
+
 afterAll(async () => {
-  await harness.client.schedule
-    .getHandle(campaignScheduleId(definitionId))
-    .delete()
-    .catch(() => undefined);
+  for (const id of [campaignScheduleId(definitionId), retiredId]) {
+    await harness.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
+  }
   await harness.stop();
 }, 60_000);
 
@@ -57,5 +63,33 @@ describe('recurring campaigns', () => {
 
     const removed = await syncCampaignSchedules(harness.client, [], { taskQueue: harness.jit.taskQueue });
     expect(removed.deleted).toContain(campaignScheduleId(definitionId));
+  });
+
+  it('names its schedules apart from campaign workflows and removes those left under the old name', async () => {
+    expect(campaignScheduleId(definitionId)).toBe(`campaign-schedule/${definitionId}`);
+    // An installation upgraded from the old name still has its schedule, which would run every
+    // occurrence a second time beside the new one.
+    await harness.client.schedule.create({
+      scheduleId: retiredId,
+      spec: { intervals: [{ every: '90d' }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'scheduledCampaignWorkflow',
+        taskQueue: harness.jit.taskQueue,
+        workflowId: retiredId,
+        args: [{ definitionId }],
+      },
+      state: { paused: true },
+    });
+    await waitFor('the old schedule to be listed', async () => {
+      for await (const schedule of harness.client.schedule.list()) if (schedule.scheduleId === retiredId) return true;
+      return undefined;
+    });
+
+    const definitions = harness.jit.policy.policy.campaigns;
+    const synced = await syncCampaignSchedules(harness.client, definitions, { taskQueue: harness.jit.taskQueue });
+    expect(synced.deleted).toContain(retiredId);
+    await expect(harness.client.schedule.getHandle(retiredId).describe()).rejects.toThrow(ScheduleNotFoundError);
+    await harness.client.schedule.getHandle(campaignScheduleId(definitionId)).describe();
   });
 });

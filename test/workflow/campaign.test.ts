@@ -1,3 +1,7 @@
+import { PolicyView } from '../../domain/access';
+import { validatePolicy } from '../../domain/policy';
+import type { PolicyInput } from '../../domain/policy';
+import { CampaignService } from '../../server/campaigns';
 import { listAuditEvents } from '../../store/audit';
 import { findCampaign, itemsPage } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
@@ -9,6 +13,12 @@ const run = uniqueName('camp');
 const { policy, login, roles, members, restoreMemberships } = campaignFixture(run);
 
 const harness = new CampaignHarness(policy);
+
+function viewOf(document: PolicyInput): PolicyView {
+  const result = validatePolicy(document);
+  if (!result.ok) throw new Error(JSON.stringify(result.problems));
+  return new PolicyView(result.policy);
+}
 
 beforeAll(async () => {
   await harness.start();
@@ -109,6 +119,14 @@ describe('access certification campaigns', () => {
     await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
     expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(true);
     await expect(harness.service.confirm('mia', id)).rejects.toThrow(/not an admin/);
+    // The workflow knows the admins of its launch; one taken out of the group since is refused first.
+    const removed = viewOf({
+      ...policy,
+      groups: [{ id: 'security', members: ['rita'] }, ...policy.groups!.slice(1)],
+    });
+    const now = new CampaignService({ ...harness.deps, policy: () => removed });
+    await expect(now.confirm('sam', id)).rejects.toMatchObject({ statusCode: 403, message: 'sam is not an admin' });
+    expect((await harness.state(id)).phase).toBe('AWAITING_CONFIRMATION');
 
     await harness.service.confirm('sam', id);
     const done = await harness.waitPhase(id, 'COMPLETED');

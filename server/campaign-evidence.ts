@@ -1,0 +1,47 @@
+import type { AuditEvent } from '../domain/audit';
+import { auditEventsPage } from '../store/audit';
+import * as store from '../store/campaigns';
+import type { Db } from '../store/db';
+
+const PAGE = 5_000;
+
+/** Reads everything `next` pages out, PAGE rows at a time, each page after the last one's `seq`. */
+async function all<T extends { seq: number }>(next: (after: number) => Promise<T[]>): Promise<T[]> {
+  const rows: T[] = [];
+  for (let after = 0; ;) {
+    const page = await next(after);
+    rows.push(...page);
+    if (page.length < PAGE) return rows;
+    after = page[page.length - 1].seq;
+  }
+}
+
+const itemOf = (row: store.ReviewItemRow) => ({
+  item: row.seq,
+  identity: row.identity,
+  identityKind: row.identity_kind,
+  entitlement: row.entitlement_id,
+  system: row.system_id,
+  role: row.role,
+  login: row.login,
+  riskTier: row.risk_tier,
+  source: row.source,
+  reviewer: row.reviewer,
+  delegate: row.delegate,
+  escalatedTo: row.escalated_to,
+  decision: row.decision,
+  reason: row.reason,
+  decidedBy: row.decided_by,
+  decidedAt: row.decided_at?.toISOString() ?? null,
+  remediation: row.remediation,
+  remediationError: row.remediation_error,
+  remediatedAt: row.remediated_at?.toISOString() ?? null,
+});
+
+/** Every item of a campaign with its decision and remediation, and every audit event about it. */
+export async function campaignEvidence(db: Db, campaignId: string) {
+  const items = await all((after) => store.itemsPage(db, campaignId, after, PAGE));
+  // The audit log is the independent record: the export carries all of it so the two can be compared.
+  const audit: AuditEvent[] = await all((after) => auditEventsPage(db, `campaign/${campaignId}`, after, PAGE));
+  return { items: items.map(itemOf), audit };
+}
