@@ -175,7 +175,8 @@ const ENDED: IncidentStatus[] = [
   IncidentStatus.CLOSING,
   IncidentStatus.RESTORING,
 ];
-const isOpen = (state: IncidentState) => !ENDED.includes(state.status);
+/** Open: not yet being restored or closed. A report about its identity joins an open incident. */
+export const isOpenIncident = ({ status }: Pick<IncidentState, 'status'>) => !ENDED.includes(status);
 const failedSystems = (state: IncidentState) => state.systems.filter((s) => s.status === 'FAILED');
 /** A restore that failed on a system may still be closed: the identity then stays quarantined. */
 const restoreStuck = (state: IncidentState) =>
@@ -196,7 +197,7 @@ export function checkRestoreApproval(state: IncidentState, rules: IncidentRules,
   if (!rules.approvers.includes(actor)) {
     return refusal(FailureType.NotAllowed, `${actor} is not a member of ${rules.incidentGroup}`);
   }
-  if (!isOpen(state)) {
+  if (!isOpenIncident(state)) {
     return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
   }
   if (state.status !== IncidentStatus.CONTAINED) {
@@ -221,7 +222,7 @@ export function checkClose(state: IncidentState, rules: IncidentRules, input: Re
       `${input.actor} may not close incidents: admins and ${rules.incidentGroup} may`,
     );
   }
-  if (!isOpen(state) && !restoreStuck(state)) {
+  if (!isOpenIncident(state) && !restoreStuck(state)) {
     return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
   }
   return undefined;

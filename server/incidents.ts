@@ -28,7 +28,10 @@ export const NewIncident = z.strictObject({
 export interface Opened {
   id: string;
   identity: string;
-  /** True when the identity already had an open incident, which this report joined. */
+  /**
+   * True when the identity already had an open incident, which this report joined. An incident
+   * being closed or restored is not open: a report then opens a new one, which contains again.
+   */
   joined: boolean;
   /** Set when the policy leaves too few people to approve a restore: containment goes ahead all the same. */
   warning?: string;

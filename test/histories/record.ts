@@ -205,6 +205,20 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
     await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
     return handle;
   },
+  // The same two endings, now that the close or the completing approval is on record first.
+  'incident-restore-recorded-then-restored': async (harness) => {
+    const handle = await openIncident(harness, '3');
+    await untilContained(handle);
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'dana' }] });
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'carol' }] });
+    return handle;
+  },
+  'incident-close-recorded-then-closed': async (harness) => {
+    const handle = await openIncident(harness, '4');
+    await untilContained(handle);
+    await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
+    return handle;
+  },
   'campaign-revoked-and-remediated': async (harness) => {
     const { service, handle } = await campaign(harness, `replay-revoked-${Date.now()}`);
     const id = handle.workflowId.slice('campaign/'.length);
