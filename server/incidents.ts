@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { incidentReport, Severity } from '../domain/incident';
+import { Severity } from '../domain/incident';
 import type { IncidentState } from '../domain/incident';
+import { incidentReport } from '../domain/incident-report';
 import { mayOpenIncident, planIncident } from '../domain/incident-plan';
 import { appendAuditEvent } from '../store/audit';
 import { findIncident, listIncidents, releaseIncident, reserveIncident } from '../store/incidents';

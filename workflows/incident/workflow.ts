@@ -1,15 +1,8 @@
 import { allHandlersFinished, condition, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import {
-  checkClose,
-  checkRestoreApproval,
-  checkRetry,
-  IncidentStatus,
-  INCIDENT_ACTOR,
-  initialState,
-  pendingOf,
-  restoreApproved,
-} from '../../domain/incident';
+import { IncidentStatus, INCIDENT_ACTOR, initialState } from '../../domain/incident';
 import type { IncidentState, RestoreInput } from '../../domain/incident';
+import { pendingOf } from '../../domain/incident-report';
+import { checkClose, checkRestoreApproval, checkRetry, restoreApproved } from '../../domain/incident-rules';
 import type { PeopleNotice } from '../../activities/notify';
 import { FailureType } from '../../domain/failures';
 import { rejectIf } from '../shared';
