@@ -1,7 +1,8 @@
 import { WorkflowUpdateStage } from '@temporalio/client';
 import type { WorkflowClient } from '@temporalio/client';
-import { log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { AuditEventInput } from '../domain/audit';
+import { FailureType } from '../domain/failures';
 import { INCIDENT_ACTOR } from '../domain/incident';
 import type { IncidentState, Removal } from '../domain/incident';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
@@ -11,6 +12,7 @@ import type { Db } from '../store/db';
 import {
   disabledLoginsOf,
   jitGrantsOf,
+  laterQuarantine,
   markRestored,
   recordDisabledLogin,
   recordRemovals,
@@ -149,9 +151,20 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       };
     },
 
-    /** Puts back the standing memberships an incident removed and lets the disabled logins in again. */
+    /**
+     * Puts back the standing memberships an incident removed and lets the disabled logins in
+     * again, unless a report since has opened another incident about the identity: giving access
+     * back would undo that one's containment, so it is its restore that decides.
+     */
     async restoreSystem(input: { incidentId: string; systemId: string; disabledLogins: string[] }) {
       const { incidentId, systemId } = input;
+      const later = await laterQuarantine(db, incidentId);
+      if (later) {
+        throw ApplicationFailure.nonRetryable(
+          `incident ${later} was opened about the same identity since; ` + 'a restore would undo its containment',
+          FailureType.PolicyViolation,
+        );
+      }
       const removed = await removalsOf(db, incidentId, systemId);
       for (const { login, role } of removed.filter((r) => r.source === 'standing')) {
         await onSystem(systemId, `grant ${role} to ${login}`, (c) => c.ensureGranted(role, login));

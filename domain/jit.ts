@@ -63,6 +63,37 @@ export function groupsText(groups: string[]): string {
 
 const refusal = (type: FailureType, message: string): Refusal => ({ type, message });
 
+/**
+ * How a revocation that the target refuses is tried again: after `firstMs`, then twice as long
+ * each time up to `longestMs`. A run's history may reach `historyBudget` events meanwhile before
+ * the workflow continues as new, well under the point where Temporal stops a workflow.
+ */
+export interface RevokeRetry {
+  firstMs: number;
+  longestMs: number;
+  historyBudget: number;
+}
+
+export const REVOKE_RETRY: RevokeRetry = { firstMs: 60_000, longestMs: 3_600_000, historyBudget: 4_000 };
+const LARGEST_HISTORY_BUDGET = 10_000;
+
+/** Whether the retry pace a request was started with is usable; merged over the defaults. */
+export function checkRevokeRetry(given: Partial<RevokeRetry> = {}): Refusal | undefined {
+  const retry = { ...REVOKE_RETRY, ...given };
+  for (const [key, value] of Object.entries(retry)) {
+    if (!Number.isInteger(value) || value <= 0) {
+      return refusal(FailureType.InvalidInput, `revokeRetry.${key} must be a positive whole number`);
+    }
+  }
+  if (retry.longestMs < retry.firstMs) {
+    return refusal(FailureType.InvalidInput, 'revokeRetry.longestMs must not be shorter than revokeRetry.firstMs');
+  }
+  if (retry.historyBudget > LARGEST_HISTORY_BUDGET) {
+    return refusal(FailureType.InvalidInput, `revokeRetry.historyBudget must be at most ${LARGEST_HISTORY_BUDGET}`);
+  }
+  return undefined;
+}
+
 /** Messages reach workflows from more than one client: their shape is checked, not trusted. */
 function checkShape(input: { actor?: unknown; reason?: unknown }): Refusal | undefined {
   if (typeof input.actor !== 'string' || input.actor.length === 0) {

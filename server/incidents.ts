@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { incidentReport, Severity } from '../domain/incident';
+import { Severity } from '../domain/incident';
 import type { IncidentState } from '../domain/incident';
+import { incidentReport } from '../domain/incident-report';
 import { mayOpenIncident, planIncident } from '../domain/incident-plan';
 import { appendAuditEvent } from '../store/audit';
 import { findIncident, listIncidents, releaseIncident, reserveIncident } from '../store/incidents';
@@ -28,7 +29,10 @@ export const NewIncident = z.strictObject({
 export interface Opened {
   id: string;
   identity: string;
-  /** True when the identity already had an open incident, which this report joined. */
+  /**
+   * True when the identity already had an open incident, which this report joined. An incident
+   * being closed or restored is not open: a report then opens a new one, which contains again.
+   */
   joined: boolean;
   /** Set when the policy leaves too few people to approve a restore: containment goes ahead all the same. */
   warning?: string;

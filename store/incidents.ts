@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { isOpenIncident } from '../domain/incident';
 import type { IncidentState, Removal } from '../domain/incident';
 import type { Db } from './db';
 
@@ -16,7 +17,9 @@ export type IncidentReservation = { joined: false; id: string } | { joined: true
 
 /**
  * Writes a new incident's row before its workflow starts. The database allows one open incident
- * per identity, so a second report, however close in time, is told which incident it joins.
+ * per identity, so a second report, however close in time, is told which incident it joins. An
+ * incident stops being open the moment its ending is recorded, not when its workflow ends: a
+ * report about an identity whose incident is being closed or restored opens a new one.
  */
 export async function reserveIncident(db: Db, incident: NewIncident): Promise<IncidentReservation> {
   try {
@@ -32,6 +35,7 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
         status: 'CONTAINING',
         quarantined: true,
         closed_at: null,
+        ending_at: null,
         workflow_id: incident.workflowId,
         state: JSON.stringify({}),
         updated_at: new Date(),
@@ -46,8 +50,9 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
       .selectFrom('incidents')
       .select(['id', 'workflow_id'])
       .where('identity', '=', incident.identity)
-      .where('closed_at', 'is', null)
+      .where('ending_at', 'is', null)
       .executeTakeFirst();
+    // None: the open one began to end since the insert was refused, so this report opens its own.
     return open ? { joined: true, id: open.id, workflowId: open.workflow_id } : reserveIncident(db, incident);
   }
 }
@@ -59,24 +64,53 @@ export async function releaseIncident(db: Db, id: string): Promise<void> {
   await db.deleteFrom('incidents').where('id', '=', id).where('status', '=', 'CONTAINING').execute();
 }
 
-/** Writes the workflow's state; an incident restored lifts the quarantine, one closed keeps it. */
+/**
+ * Writes the workflow's state; an incident restored lifts the quarantine, one closed keeps it.
+ * Saves of one incident can land out of order, so what only ever happens once (the ending, the
+ * lifted quarantine) is never undone by an older state landing late.
+ */
 export async function saveIncident(db: Db, state: IncidentState): Promise<void> {
   const ended = state.restoredAt ?? state.closedAt;
   await db
     .updateTable('incidents')
     .set({
       status: state.status,
-      quarantined: state.restoredAt === undefined,
+      quarantined: sql<boolean>`quarantined AND ${state.restoredAt === undefined}`,
       closed_at: ended ?? null,
+      ...(!isOpenIncident(state) && { ending_at: sql<Date>`COALESCE(ending_at, now())` }),
       state: JSON.stringify(state),
       updated_at: new Date(),
     })
     .where('id', '=', state.incidentId)
     .execute();
-  // A restore two people approved gives the identity back, whatever earlier incidents closed without one.
+  // A restore two people approved gives the identity back, whatever earlier incidents closed
+  // without one; an incident reported since is not this restore's to lift.
   if (state.restoredAt) {
-    await db.updateTable('incidents').set({ quarantined: false }).where('identity', '=', state.identity).execute();
+    await db
+      .updateTable('incidents')
+      .set({ quarantined: false })
+      .where('identity', '=', state.identity)
+      .where('reported_at', '<=', new Date(state.reportedAt))
+      .execute();
   }
+}
+
+/**
+ * An incident about the same identity reported after `incidentId` that still quarantines it:
+ * while there is one, `incidentId`'s restore must not hand back what that one took.
+ */
+export async function laterQuarantine(db: Db, incidentId: string): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('incidents as later')
+    .innerJoin('incidents as this', 'this.identity', 'later.identity')
+    .select('later.id')
+    .where('this.id', '=', incidentId)
+    .where('later.id', '<>', incidentId)
+    .where('later.quarantined', '=', true)
+    .whereRef('later.reported_at', '>=', 'this.reported_at')
+    .orderBy('later.reported_at')
+    .executeTakeFirst();
+  return row?.id;
 }
 
 export async function isQuarantined(db: Db, identity: string): Promise<boolean> {

@@ -255,7 +255,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
-  '2026-12-07-001-campaign-outcomes': {
+  '2026-12-07-001-incidents-ending': {
+    async up(db: Kysely<unknown>) {
+      // Set once, when a close is asked for or a restore approved. From then on a report about
+      // the identity opens a new incident: containment must not wait for this one to wind down.
+      await sql`ALTER TABLE incidents ADD COLUMN ending_at timestamptz`.execute(db);
+      await sql`UPDATE incidents SET ending_at = COALESCE(closed_at, updated_at)
+        WHERE closed_at IS NOT NULL OR status IN ('RESTORING', 'CLOSING')`.execute(db);
+      await sql`DROP INDEX incidents_one_open`.execute(db);
+      await sql`CREATE UNIQUE INDEX incidents_one_open ON incidents (identity)
+        WHERE ending_at IS NULL`.execute(db);
+    },
+  },
+  '2026-12-07-002-campaign-outcomes': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('campaigns').addColumn('declined_by', 'text').addColumn('failure', 'text').execute();
       await db.schema.alterTable('review_items').addColumn('superseded_by', 'text').execute();

@@ -119,8 +119,13 @@ export interface IncidentsTable {
   status: string;
   /** True from containment until a restore: the identity may not make requests meanwhile. */
   quarantined: boolean;
-  /** Null while the incident is open; one open incident per identity. */
+  /** Set once the workflow has restored or closed the incident. */
   closed_at: Timestamp | null;
+  /**
+   * Set once, when a close was asked for or a restore approved. Until then a report about the
+   * identity joins this incident (one such incident per identity); from then on it opens a new one.
+   */
+  ending_at: Timestamp | null;
   workflow_id: string;
   /** The workflow's last state, for the report once the workflow is gone. */
   state: JSONColumnType<Record<string, unknown>>;

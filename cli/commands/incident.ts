@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../domain/duration';
-import type { IncidentReport, IncidentState } from '../../domain/incident';
+import type { IncidentState } from '../../domain/incident';
+import type { IncidentReport } from '../../domain/incident-report';
 import { Severity } from '../../domain/incident';
 import { Api, CliError } from '../api';
 import type { GlobalOptions } from '../api';

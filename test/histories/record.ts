@@ -17,7 +17,7 @@ import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '.
 import { CampaignService } from '../../server/campaigns';
 import { findCampaign } from '../../store/campaigns';
 import type { WorkflowHandle } from '@temporalio/client';
-import { decideUpdate, revokeUpdate } from '../../workflows/jit/definitions';
+import { decideUpdate, revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
 import { planIncident } from '../../domain/incident-plan';
 import {
   approveRestoreUpdate,
@@ -31,12 +31,18 @@ import { waitFor } from '../support/wait';
 import globalSetup from '../support/globalSetup';
 import globalTeardown from '../support/globalTeardown';
 import { JitHarness, TARGET_ENV } from '../support/jit-harness';
+import { RefusingLogin } from '../support/refusing-login';
+import type { PolicyInput } from '../../domain/policy';
 
-const policy = {
-  version: 1 as const,
+const LIMITED_ENV = 'KEYWARD_TEST_LIMITED_URL';
+/** The login the `limited` system connects as; it refuses keyward while a scenario wants it to. */
+const limited = new RefusingLogin();
+
+const policy: PolicyInput = {
+  version: 1,
   settings: { approvalWindow: '3s' },
   identities: [
-    { id: 'alice', manager: 'bob', logins: { target: 'replay_alice' } },
+    { id: 'alice', manager: 'bob', logins: { target: 'replay_alice', limited: 'replay_alice' } },
     { id: 'bob' },
     { id: 'carol' },
     { id: 'dana' },
@@ -48,8 +54,19 @@ const policy = {
     { id: 'approvers', members: ['bob', 'carol'] },
     { id: 'security', members: ['dana', 'carol'] },
   ],
-  systems: [{ id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` }],
+  systems: [
+    { id: 'target', type: 'postgres' as const, connection: `env:${TARGET_ENV}` },
+    { id: 'limited', type: 'postgres' as const, connection: `env:${LIMITED_ENV}` },
+  ],
   entitlements: [
+    {
+      id: 'limited/replay',
+      system: 'limited',
+      role: 'replay_limited',
+      riskTier: 'low' as const,
+      maxDuration: '1h',
+      approval: { required: 0, from: [] },
+    },
     {
       id: 'target/campaign',
       system: 'target',
@@ -124,6 +141,29 @@ const openIncident = (harness: JitHarness, run: string) => {
   });
 };
 
+/**
+ * alice's grant on `limited`, whose revocation the target refuses until the workflow has
+ * continued as new at least once; returns once the grant is revoked.
+ */
+async function refusedRevocation(harness: JitHarness) {
+  const handle = await harness.request({
+    requester: 'alice',
+    entitlementId: 'limited/replay',
+    durationMs: 1_000,
+    reason: 'replay',
+    revokeRetry: { firstMs: 100, longestMs: 200, historyBudget: 60 },
+  });
+  await waitFor('the grant', async () => (await handle.query(statusQuery)).status === 'GRANTED');
+  await limited.refuse();
+  try {
+    await waitFor('a second run', async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+  } finally {
+    await limited.recover();
+  }
+  await handle.result();
+  return handle;
+}
+
 const untilContained = (handle: Handle) =>
   waitFor('the incident contained', async () => (await handle.query(incidentStatusQuery)).status === 'CONTAINED');
 
@@ -148,7 +188,10 @@ async function campaign(harness: JitHarness, id: string, changes: Record<string,
   return { service, handle: harness.client.workflow.getHandle(campaignWorkflowId(id)) };
 }
 
-const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
+/** What a scenario recorded: a workflow, or for a chain of runs the one run to keep. */
+type Recorded = Handle | { handle: Handle; runId: string };
+
+const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
   'incident-contained-then-restored': async (harness) => {
     const handle = await openIncident(harness, '1');
     await untilContained(handle);
@@ -158,6 +201,20 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
   },
   'incident-closed-without-restore': async (harness) => {
     const handle = await openIncident(harness, '2');
+    await untilContained(handle);
+    await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
+    return handle;
+  },
+  // The same two endings, now that the close or the completing approval is on record first.
+  'incident-restore-recorded-then-restored': async (harness) => {
+    const handle = await openIncident(harness, '3');
+    await untilContained(handle);
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'dana' }] });
+    await handle.executeUpdate(approveRestoreUpdate, { args: [{ actor: 'carol' }] });
+    return handle;
+  },
+  'incident-close-recorded-then-closed': async (harness) => {
+    const handle = await openIncident(harness, '4');
     await untilContained(handle);
     await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
     return handle;
@@ -212,6 +269,14 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
     await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
     return handle;
   },
+  'jit-revoke-refused-then-continued-as-new': async (harness) => {
+    const handle = await refusedRevocation(harness);
+    return { handle, runId: handle.firstExecutionRunId };
+  },
+  'jit-revoke-refused-resumed-then-revoked': async (harness) => {
+    const handle = await refusedRevocation(harness);
+    return { handle, runId: (await handle.describe()).runId };
+  },
   'jit-cancelled-after-grant': async (harness) => {
     const handle = await start(harness, 'target/analyst', 60_000);
     await decide(handle, 'bob', 'approve');
@@ -222,7 +287,7 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Handle>> = {
 
 async function main(): Promise<void> {
   await globalSetup();
-  const harness = JitHarness.fromDocument(policy, { encrypt: false });
+  const harness = JitHarness.fromDocument(policy, { encrypt: false, env: { [LIMITED_ENV]: limited.url } });
   try {
     await harness.start();
     await harness.createRoles(
@@ -233,12 +298,15 @@ async function main(): Promise<void> {
       { name: 'replay_etl_b' },
       { name: 'replay_inc', login: true },
       { name: 'replay_campaign' },
+      { name: 'replay_limited' },
     );
+    await limited.create(['replay_limited']);
     await superuserQuery('GRANT replay_analyst TO replay_inc');
     const only = process.argv.slice(2);
     for (const [name, run] of Object.entries(scenarios)) {
       if (only.length > 0 && !only.some((prefix) => name.startsWith(prefix))) continue;
-      const handle = await run(harness);
+      const recorded = await run(harness);
+      const { handle, runId } = 'handle' in recorded ? recorded : { handle: recorded, runId: undefined };
       await handle.result().catch(() => undefined);
       const file = join(__dirname, `${name}.json`);
       // The CLI writes the same JSON that the Temporal UI exports and historyFromJSON reads.
@@ -251,12 +319,15 @@ async function main(): Promise<void> {
         testServers().address,
         '--workflow-id',
         handle.workflowId,
+        // A chain of runs is recorded one run at a time: the one the scenario named.
+        ...(runId ? ['--run-id', runId] : []),
       ]);
       writeFileSync(file, json);
       process.stdout.write(`recorded ${file}\n`);
     }
   } finally {
     await harness.stop();
+    await limited.drop();
     await globalTeardown();
   }
 }

@@ -1,7 +1,7 @@
 import type { PolicyInput } from '../../domain/policy';
 import { webhookSignature } from '../../integrations/webhooks/signature';
 import { listAuditEvents } from '../../store/audit';
-import { isQuarantined } from '../../store/incidents';
+import { findIncident, isQuarantined } from '../../store/incidents';
 import { mintToken } from '../../store/tokens';
 import { ApiHarness } from '../support/api-harness';
 import { ident, JitHarness } from '../support/jit-harness';
@@ -178,8 +178,10 @@ describe('POST /v1/hooks/incident', () => {
       return report.status === 'CLOSED' && report;
     });
     expect(closed).toMatchObject({ closedBy: 'erin', closeReason: 'decommissioned', closedAt: expect.any(String) });
-    // The incident's record closes as its workflow ends, a moment after its state reads CLOSED.
+    // Closed without restore, the identity stays quarantined: still once the workflow has ended
+    // and the incident's record reads closed.
     await harness.client.workflow.getHandle(`incident/${id}`).result();
+    expect(await findIncident(harness.db, id)).toMatchObject({ status: 'CLOSED', closed_at: expect.any(Date) });
     expect(await isQuarantined(harness.db, 'svc-hook')).toBe(true);
   });
 

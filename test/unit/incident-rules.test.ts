@@ -1,6 +1,8 @@
 import { PolicyView } from '../../domain/access';
-import { checkClose, checkRestoreApproval, IncidentStatus, restoreApproved, timelineOf } from '../../domain/incident';
+import { IncidentStatus } from '../../domain/incident';
 import type { IncidentState } from '../../domain/incident';
+import { timelineOf } from '../../domain/incident-report';
+import { checkClose, checkRestoreApproval, restoreApproved } from '../../domain/incident-rules';
 import { mayOpenIncident, planIncident } from '../../domain/incident-plan';
 import { validatePolicy } from '../../domain/policy';
 

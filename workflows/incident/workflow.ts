@@ -1,15 +1,8 @@
-import { allHandlersFinished, condition, log, setHandler, workflowInfo } from '@temporalio/workflow';
-import {
-  checkClose,
-  checkRestoreApproval,
-  checkRetry,
-  IncidentStatus,
-  INCIDENT_ACTOR,
-  initialState,
-  pendingOf,
-  restoreApproved,
-} from '../../domain/incident';
+import { allHandlersFinished, condition, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { IncidentStatus, INCIDENT_ACTOR, initialState } from '../../domain/incident';
 import type { IncidentState, RestoreInput } from '../../domain/incident';
+import { pendingOf } from '../../domain/incident-report';
+import { checkClose, checkRestoreApproval, checkRetry, restoreApproved } from '../../domain/incident-rules';
 import type { PeopleNotice } from '../../activities/notify';
 import { FailureType } from '../../domain/failures';
 import { rejectIf } from '../shared';
@@ -21,6 +14,8 @@ import type { Step } from './steps';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const WEEK_MS = 7 * 86_400_000;
+/** Runs recorded before this marker closed and restored without waiting for the ending's record. */
+const ENDING_RECORDED_FIRST = 'incident-ending-recorded-first';
 
 /**
  * One incident: quarantine the identity in keyward, contain it on every system and rotate its
@@ -35,6 +30,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   const state = initialState(input);
   let closing: RestoreInput | undefined;
   let retryAsked = false;
+  // Until the database reads the incident as ending, a report about the identity joins it; so
+  // nothing is given back or closed before the approval or the close that ends it is on record.
+  let restoreRecorded = false;
+  let closeRecorded = false;
+  let openedRecorded = false;
 
   const snapshot = () => JSON.parse(JSON.stringify(state)) as IncidentState;
   const record = ({ step, ...event }: Step) =>
@@ -85,24 +85,38 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     async (approval) => {
       rejectIf(checkRestoreApproval(state, plan.rules, approval));
       state.approvals.push({ approver: approval.actor, at: iso(Date.now()), reason: approval.reason });
-      if (restoreApproved(state, plan.rules)) state.status = IncidentStatus.RESTORING;
+      const completes = restoreApproved(state, plan.rules);
+      if (completes) state.status = IncidentStatus.RESTORING;
       await record({
         step: `restore-approved/${approval.actor}`,
         actor: approval.actor,
         action: 'incident.restore_approved',
         details: { incidentId: state.incidentId, ...(approval.reason && { reason: approval.reason }) },
       });
+      restoreRecorded ||= completes;
       return state;
     },
     { validator: (approval) => rejectIf(checkRestoreApproval(state, plan.rules, approval)) },
   );
   setHandler(
     closeIncidentUpdate,
-    (request) => {
+    async (request) => {
       rejectIf(checkClose(state, plan.rules, request, closing?.actor));
       closing = request;
       state.status = IncidentStatus.CLOSING;
-      return Promise.resolve(state);
+      // Answered once on record: from then on a report about the identity opens a new incident.
+      if (patched(ENDING_RECORDED_FIRST)) {
+        // A close that arrives with the report is told after the opening, in the audit log too.
+        await condition(() => openedRecorded);
+        await record({
+          step: 'close-requested',
+          actor: request.actor,
+          action: 'incident.close_requested',
+          details: { reason: request.reason },
+        });
+      }
+      closeRecorded = true;
+      return state;
     },
     { validator: (request) => rejectIf(checkClose(state, plan.rules, request, closing?.actor)) },
   );
@@ -125,6 +139,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     },
     { validator: (request) => rejectIf(checkRetryNow(request)) },
   );
+  const endingOnRecord = async () => {
+    if (patched(ENDING_RECORDED_FIRST)) await condition(() => (closing ? closeRecorded : restoreRecorded));
+  };
   /** Waits for a retry or a close; true when a retry came, to run on the systems that failed. */
   const retryOrClose = async (): Promise<boolean> => {
     await condition(() => retryAsked || closing !== undefined);
@@ -140,6 +157,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     action: 'incident.opened',
     details: { incidentId: state.incidentId, severity: state.severity, reason: state.reason },
   });
+  openedRecorded = true;
   tell('opened', `Incident: ${state.identity} is being contained`, `${state.identity} was reported compromised.`);
 
   // Everything at once: a system that is down holds up nothing but its own containment.
@@ -198,6 +216,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   await condition(() => restoreApproved(state, plan.rules) || closing !== undefined);
+  await endingOnRecord();
   if (!closing) {
     state.status = IncidentStatus.RESTORING;
     await Promise.all(state.systems.map((system) => steps.restore(system)));
@@ -207,6 +226,8 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     }
   }
   if (closing) {
+    // A close of a restore that failed on a system came after the approval's record.
+    await endingOnRecord();
     Object.assign(state, {
       status: IncidentStatus.CLOSED,
       closedAt: iso(Date.now()),

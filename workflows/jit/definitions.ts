@@ -1,5 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { DecisionInput, JitState, RevokeInput } from '../../domain/jit';
+import type { DecisionInput, JitState, RevokeCause, RevokeInput, RevokeRetry } from '../../domain/jit';
 import type { Policy } from '../../domain/policy';
 
 export const JIT_TASK_QUEUE = 'keyward-jit';
@@ -14,6 +14,31 @@ export interface JitWorkflowInput {
   reason: string;
   /** The part of the policy this request depends on, as it was when the request was made. */
   policy: Policy;
+  /** How a refused revocation is retried; keyward leaves the defaults, tests shorten them. */
+  revokeRetry?: Partial<RevokeRetry>;
+  /** Set only by a run that handed over to a new one while it kept retrying a revocation. */
+  revoking?: RevocationCarry;
+}
+
+/** Where a revocation stands between two tries. */
+export interface Revocation {
+  cause: RevokeCause;
+  by: { actor: string; reason?: string };
+  /** When access was due to end; lateness is measured from here, in whichever run succeeds. */
+  dueAt: string;
+  /** The number of the next try, which names its audit record, and the pause after it, should it fail. */
+  attempt: number;
+  pauseMs: number;
+}
+
+/** How the request ends once access is gone, when that is not simply with its state. */
+export type Outcome = { cancelled: string } | { failed: string; type?: string };
+
+/** Everything the next run needs to carry on revoking as if it were the same one. */
+export interface RevocationCarry {
+  state: JitState;
+  revocation: Revocation;
+  outcome?: Outcome;
 }
 
 // Decisions are Updates, not Signals: the caller (a CLI, a Slack click, an email link) learns

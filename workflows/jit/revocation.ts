@@ -1,16 +1,24 @@
-import { sleep } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  isCancellation,
+  patched,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { AuditEventInput } from '../../domain/audit';
 import { failureMessage } from '../shared';
 import { JitStatus } from '../../domain/jit';
-import type { JitState, RevokeCause } from '../../domain/jit';
+import type { JitState, RevokeRetry } from '../../domain/jit';
+import type { Outcome, Revocation } from './definitions';
 import { targets } from './proxies';
 
 export type Recorder = (
   event: Omit<AuditEventInput, 'workflowId' | 'subject' | 'key'> & { step: string },
 ) => Promise<void>;
 
-const FIRST_RETRY_MS = 60_000;
-const LONGEST_RETRY_MS = 3_600_000;
+/** Runs recorded before this marker retried a refused revocation in one history, however long. */
+const CONTINUES_AS_NEW = 'revocation-continues-as-new';
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -21,17 +29,19 @@ export function targetOf(state: JitState) {
 /**
  * Revokes until it succeeds. A revocation that retrying could not fix (the target refuses us)
  * must not be forgotten: the grant reads REVOKE_FAILED, is tried again with a growing pause, and
- * the audit log hears of each new kind of failure once.
+ * the audit log hears of each new kind of failure once. Months of tries would outgrow one
+ * history, so once it is full `handOver` continues the workflow as new from the next try.
  */
 export async function revokeUntilDone(
   state: JitState,
-  cause: RevokeCause,
-  by: { actor: string; reason?: string },
+  from: Revocation,
   record: Recorder,
+  retry: RevokeRetry,
+  handOver: (next: Revocation) => Promise<never>,
 ): Promise<void> {
-  const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
-  let pause = FIRST_RETRY_MS;
-  for (let attempt = 1; ; attempt++) {
+  const { cause, by, dueAt } = from;
+  let pauseMs = from.pauseMs;
+  for (let attempt = from.attempt; ; attempt++) {
     try {
       const done = await targets.revokeAccess({ ...targetOf(state), dueAt, revokedBy: by.actor, cause });
       Object.assign(state, {
@@ -54,8 +64,11 @@ export async function revokeUntilDone(
         });
       }
       Object.assign(state, { status: JitStatus.REVOKE_FAILED, failure: message });
-      await sleep(pause);
-      pause = Math.min(pause * 2, LONGEST_RETRY_MS);
+      await sleep(pauseMs);
+      pauseMs = Math.min(pauseMs * 2, retry.longestMs);
+      if (historyFull(retry.historyBudget) && patched(CONTINUES_AS_NEW)) {
+        await handOver({ ...from, attempt: attempt + 1, pauseMs });
+      }
     }
   }
   await record({
@@ -65,4 +78,30 @@ export async function revokeUntilDone(
     approvalPath: state.approvals.map(({ approver, at }) => ({ approver, at })),
     details: { cause, latenessMs: state.revokeLatenessMs, reason: by.reason },
   });
+}
+
+function historyFull(budget: number): boolean {
+  const { continueAsNewSuggested, historyLength } = workflowInfo();
+  return continueAsNewSuggested || historyLength > budget;
+}
+
+/**
+ * What the workflow is to end with once access is gone: the cancellation or failure that was
+ * behind the revocation, or a cancellation requested while it ran. Kept as data for the next run.
+ */
+export function outcomeOf(rethrow: unknown, cancelRequested: boolean): Outcome | undefined {
+  if (isCancellation(rethrow) || (rethrow === undefined && cancelRequested)) {
+    return { cancelled: rethrow instanceof Error ? rethrow.message : 'Workflow cancelled' };
+  }
+  if (rethrow === undefined) return undefined;
+  const cause = rethrow instanceof Error ? rethrow.cause : undefined;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
+  return { failed: failureMessage(rethrow), type };
+}
+
+/** The error a continued run ends with, for the outcome the run before it handed over. */
+export function errorOf(outcome: Outcome | undefined): Error | undefined {
+  if (!outcome) return undefined;
+  if ('cancelled' in outcome) return new CancelledFailure(outcome.cancelled);
+  return ApplicationFailure.create({ message: outcome.failed, type: outcome.type, nonRetryable: true });
 }

@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
+  continueAsNew,
   isCancellation,
   log,
   setHandler,
@@ -10,43 +11,33 @@ import {
 } from '@temporalio/workflow';
 import { evaluateRequest, PolicyView } from '../../domain/access';
 import { FailureType } from '../../domain/failures';
-import { checkDecision, checkRevoke, JitStatus, quorumReached } from '../../domain/jit';
+import { checkDecision, checkRevoke, checkRevokeRetry, JitStatus, quorumReached, REVOKE_RETRY } from '../../domain/jit';
 import type { JitState, RevokeCause, RevokeInput } from '../../domain/jit';
 import type { NoticeEvent } from '../../domain/notify';
 import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
-import type { JitWorkflowInput } from './definitions';
+import type { JitWorkflowInput, Revocation } from './definitions';
 import { notifier, records, targets } from './proxies';
 import { failureMessage, rejectIf } from '../shared';
-import { iso, revokeUntilDone, targetOf } from './revocation';
+import { errorOf, iso, outcomeOf, revokeUntilDone, targetOf } from './revocation';
 import type { Recorder } from './revocation';
 
 /**
  * One just-in-time request: evaluate, gather approvals, grant, wait for expiry, revoke.
  * Once the grant has been asked for, every way out (expiry, early revoke, cancellation, a grant
- * that failed half way) ends with the access revoked.
+ * that failed half way) ends with the access revoked. A revocation that the target keeps
+ * refusing continues as new now and then, and the next run carries on from the same try.
  */
 export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   const { workflowId } = workflowInfo();
-  // Evaluated synchronously so that the handlers below exist before the first activation ends:
+  // Taken while it is the root: whether the workflow was asked to cancel is read from it later.
+  const root = CancellationScope.current();
+  rejectIf(checkRevokeRetry(input.revokeRetry));
+  const retry = { ...REVOKE_RETRY, ...input.revokeRetry };
+  // Made synchronously so that the handlers below exist before the first activation ends:
   // an approval may arrive in the same activation as the start.
-  const evaluation = evaluateRequest(new PolicyView(input.policy), input);
-  if (!evaluation.ok) {
-    throw ApplicationFailure.create({ type: evaluation.type, message: evaluation.message, nonRetryable: true });
-  }
-
-  const now = Date.now();
-  const state: JitState = {
-    requestId: input.requestId,
-    requester: input.requester,
-    reason: input.reason,
-    plan: evaluation.plan,
-    status: JitStatus.PENDING,
-    createdAt: iso(now),
-    approvalDeadline: iso(now + evaluation.plan.approvalWindowMs),
-    approvals: [],
-  };
+  const state = input.revoking?.state ?? newRequest(input);
   let ending: RevokeInput | undefined;
-  let createdRecorded = false;
+  let createdRecorded = input.revoking !== undefined;
   // True once the request's outcome is on target systems and in the records; only notices remain.
   let settled = false;
   let decisionsBeingRecorded = 0;
@@ -130,6 +121,11 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     return state;
   };
 
+  if (input.revoking) {
+    const { revocation, outcome } = input.revoking;
+    return revokeThenEnd(revocation, errorOf(outcome));
+  }
+
   await record({
     step: 'created',
     actor: input.requester,
@@ -147,7 +143,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   try {
     const decidedInTime = await condition(
       () => state.status !== JitStatus.PENDING || quorumReached(state) || ending !== undefined,
-      evaluation.plan.approvalWindowMs,
+      state.plan.approvalWindowMs,
     );
     // Let the approvals' audit records land before the grant that they allowed.
     await condition(() => decisionsBeingRecorded === 0);
@@ -206,15 +202,30 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     rethrow = err;
   }
 
-  // Revocation must finish even when the workflow is being cancelled: that is the whole point.
-  await CancellationScope.nonCancellable(async () => {
-    await revokeUntilDone(state, cause, ending ?? { actor: 'keyward' }, record);
-    settled = true;
-    notify('revoked');
+  const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
+  const by = ending ?? { actor: 'keyward' };
+  return revokeThenEnd({ cause, by, dueAt, attempt: 1, pauseMs: retry.firstMs }, rethrow);
+
+  /** Revokes, then ends the workflow with `endWith` if set, or with the request's state. */
+  async function revokeThenEnd(from: Revocation, endWith: unknown): Promise<JitState> {
+    // Revocation must finish even when the workflow is being cancelled: that is the whole point.
+    await CancellationScope.nonCancellable(async () => {
+      await revokeUntilDone(state, from, record, retry, (next) => handOver(next, endWith));
+      settled = true;
+      notify('revoked');
+      await notices;
+    });
+    if (endWith) throw endWith;
+    return await finish();
+  }
+
+  /** Continues as new from the next try, once this run's notices and update replies are out. */
+  async function handOver(next: Revocation, endWith: unknown): Promise<never> {
     await notices;
-  });
-  if (rethrow) throw rethrow;
-  return await finish();
+    await condition(allHandlersFinished);
+    const outcome = outcomeOf(endWith, root.consideredCancelled);
+    return continueAsNew<typeof jitWorkflow>({ ...input, revoking: { state, revocation: next, outcome } });
+  }
 
   /** Waits for expiry, warning the requester before it; true when someone ended it early. */
   async function holdUntilExpiry(): Promise<boolean> {
@@ -241,4 +252,23 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     notify('failed');
     return finish();
   }
+}
+
+/** A new request's state, once the policy allows it; a refusal fails the workflow. */
+function newRequest(input: JitWorkflowInput): JitState {
+  const evaluation = evaluateRequest(new PolicyView(input.policy), input);
+  if (!evaluation.ok) {
+    throw ApplicationFailure.create({ type: evaluation.type, message: evaluation.message, nonRetryable: true });
+  }
+  const now = Date.now();
+  return {
+    requestId: input.requestId,
+    requester: input.requester,
+    reason: input.reason,
+    plan: evaluation.plan,
+    status: JitStatus.PENDING,
+    createdAt: iso(now),
+    approvalDeadline: iso(now + evaluation.plan.approvalWindowMs),
+    approvals: [],
+  };
 }
