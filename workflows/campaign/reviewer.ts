@@ -53,12 +53,14 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
   // The clock is read too: an update delivered in the workflow task that fires the deadline
   // timer would otherwise see the reviewer still open.
   const refuseWhenClosed = () => {
-    if (state.closed || Date.now() >= deadline) {
+    if (Date.now() >= deadline) {
       throw refuse(
         `the campaign's deadline passed at ${input.deadlineAt}; decisions are closed`,
         FailureType.CampaignClosed,
       );
     }
+    // Closed early: the reviewer's part ended because every item was decided.
+    if (state.closed) throw refuse("this reviewer's items are all decided", FailureType.AlreadyDecided);
   };
 
   // The validator runs before anything is written: a late, foreign or repeated decision is
