@@ -37,7 +37,7 @@ export function parseScope(text: string | undefined): Record<string, string[]> {
 }
 
 interface Status {
-  campaign: { id: string; name: string; deadlineAt: string | null; status: string };
+  campaign: { id: string; name: string; deadlineAt: string | null; status: string; failure?: string | null };
   phase: string;
   totals: { items: number; decided: number; pending: number };
   reviewers: { reviewer: string; total: number; decided: number; pending: number; overdue: number }[];
@@ -58,6 +58,7 @@ function describe(status: Status): string {
   return [
     `Campaign ${campaign.id}: ${campaign.name}`,
     `  phase:       ${status.phase}`,
+    ...(campaign.failure ? [`  failure:     ${campaign.failure}`] : []),
     `  deadline:    ${shownTime(campaign.deadlineAt) ?? '-'}`,
     `  progress:    ${bar(totals.decided, totals.items)} ${totals.decided}/${totals.items} decided`,
     `  remediation: ${remediation.join(', ') || 'not started'}`,
@@ -67,6 +68,12 @@ function describe(status: Status): string {
       status.reviewers.map((r) => [r.reviewer, `${r.decided}/${r.total}`, r.pending, r.overdue]),
     ),
   ].join('\n');
+}
+
+/** A share from 0 to 1; the server checks the range, this only that it is a number at all. */
+function share(text: string): number {
+  if (!/^(0|1|0?\.\d+)$/.test(text.trim())) throw new CliError(`"${text}" is not a share from 0 to 1, such as 0.2`);
+  return Number(text);
 }
 
 const items = (text: string) =>
@@ -90,6 +97,8 @@ export function registerCampaignCommands(program: Command): void {
     .option('--remind <leads>', 'reminder lead times before the deadline, for example 3d,1d')
     .option('--escalate-after <duration>', 'after this long, pending items also go to the manager or fallback group')
     .option('--default <decision>', 'keep or revoke, for items undecided at the deadline', 'keep')
+    .option('--fallback-group <id>', 'reviews items whose identity has no manager or owner')
+    .option('--mass-revocation-share <share>', 'a default revoking more than this share (0 to 1) waits for an admin')
     .option('--id <id>', 'a campaign id of your own; starting the same id again starts nothing new')
     .action(async (_: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
@@ -102,6 +111,8 @@ export function registerCampaignCommands(program: Command): void {
         remind: (o.remind as string | undefined) ?? [],
         ...(o.escalateAfter ? { escalateAfter: o.escalateAfter } : {}),
         default: o.default,
+        ...(o.fallbackGroup ? { fallbackGroup: o.fallbackGroup } : {}),
+        ...(o.massRevocationShare !== undefined && { massRevocationShare: share(String(o.massRevocationShare)) }),
       };
       const started = await Api.from(o).call<{ id: string }>('POST', '/v1/campaigns', body);
       out(
@@ -122,7 +133,7 @@ export function registerCampaignCommands(program: Command): void {
       for (;;) {
         const status = await api.call<Status>('GET', path(id));
         out(o.json ? JSON.stringify(status, null, 2) : describe(status));
-        if (!o.watch || ['COMPLETED', 'CANCELLED'].includes(status.phase)) return;
+        if (!o.watch || ['COMPLETED', 'CANCELLED', 'FAILED'].includes(status.phase)) return;
         await new Promise((r) => setTimeout(r, 2_000));
         if (!o.json) out('');
       }
@@ -177,22 +188,23 @@ export function registerCampaignCommands(program: Command): void {
       out(o.json ? JSON.stringify(result, null, 2) : `Delegated to ${String(o.to)}.`);
     });
 
-  for (const verb of ['confirm', 'cancel'] as const) {
+  const adminActions = {
+    confirm: ['let a mass revocation by default go ahead (admins)', 'confirmed: the revocations go ahead'],
+    decline: ['keep the items a mass revocation by default would remove (admins)', 'declined: those items are kept'],
+    cancel: ['stop a campaign without applying defaults (admins)', 'cancelled'],
+    remediate: [
+      "retry a completed campaign's failed revocations, once the target is fixed (admins)",
+      'is retrying its failed revocations; follow it with keyward campaign status',
+    ],
+  } as const;
+  for (const [verb, [description, done]] of Object.entries(adminActions)) {
     campaign
       .command(`${verb} <id>`)
-      .description(
-        verb === 'confirm'
-          ? 'let a mass revocation by default go ahead (admins)'
-          : 'stop a campaign without applying defaults (admins)',
-      )
+      .description(description)
       .action(async (id: string, _: unknown, command: Command) => {
         const o = command.optsWithGlobals<Opts>();
         const result = await Api.from(o).call<object>('POST', path(id, `/${verb}`));
-        out(
-          o.json
-            ? JSON.stringify(result, null, 2)
-            : `Campaign ${id} ${verb === 'confirm' ? 'confirmed' : 'cancelled'}.`,
-        );
+        out(o.json ? JSON.stringify(result, null, 2) : `Campaign ${id} ${done}.`);
       });
   }
 

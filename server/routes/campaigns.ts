@@ -72,6 +72,17 @@ export function campaignRoutes(deps: Deps) {
       return campaigns.confirm(request.identity, idOf(request));
     });
 
+    app.post('/v1/campaigns/:campaignId/decline', async (request) => {
+      NoOptions.parse(bodyOrEmpty(request.body));
+      return campaigns.decline(request.identity, idOf(request));
+    });
+
+    // Failed revocations of a completed campaign, tried again once the target is fixed.
+    app.post('/v1/campaigns/:campaignId/remediate', async (request, reply) => {
+      NoOptions.parse(bodyOrEmpty(request.body));
+      return reply.status(202).send(await campaigns.remediate(request.identity, idOf(request)));
+    });
+
     app.post('/v1/campaigns/:campaignId/cancel', async (request) => {
       NoOptions.parse(bodyOrEmpty(request.body));
       return campaigns.cancel(request.identity, idOf(request));

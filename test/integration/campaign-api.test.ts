@@ -220,6 +220,28 @@ describe('the campaign API', () => {
     await waitFor("rita's own decision", async () => (await itemOf(id, carol)).decided_by === 'rita');
   });
 
+  it('lets an admin decline a mass revocation over HTTP, and refuses a retry of revocations nothing failed', async () => {
+    const id = await harness.launch({ name: `decline ${run}`, deadline: '4s', default: 'revoke' });
+    await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
+    expect(await call('mia', 'POST', `/v1/campaigns/${id}/decline`)).toMatchObject({ status: 403 });
+    expect(await call('sam', 'POST', `/v1/campaigns/${id}/decline`, { force: true })).toMatchObject({ status: 400 });
+    expect(await call('sam', 'POST', `/v1/campaigns/${id}/remediate`)).toMatchObject({
+      status: 409,
+      body: { error: `campaign ${id} has not completed (awaiting_confirmation); nothing to retry yet` },
+    });
+
+    const declined = await call('sam', 'POST', `/v1/campaigns/${id}/decline`);
+    expect(declined).toMatchObject({ status: 200, body: { declinedBy: 'sam' } });
+    await harness.waitPhase(id, 'COMPLETED');
+    expect((await itemsPage(harness.db, id, 0, 10)).every((i) => i.decision === 'certify')).toBe(true);
+    expect(await harness.jit.isMember(role, login('alice'))).toBe(true);
+    expect(await call('sam', 'POST', `/v1/campaigns/${id}/confirm`)).toMatchObject({ status: 409 });
+    expect(await call('sam', 'POST', `/v1/campaigns/${id}/remediate`)).toMatchObject({
+      status: 409,
+      body: { error: `campaign ${id} has no failed revocations to retry` },
+    });
+  });
+
   it('answers a campaign whose stored spec cannot be read as a fault of the server, not of the request', async () => {
     const id = `broken-${run}`.replace(/_/g, '-');
     await createCampaign(harness.db, { id, name: 'broken', spec: { deadline: 'soon' }, createdBy: 'sam' });
