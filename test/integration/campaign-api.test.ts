@@ -220,7 +220,7 @@ describe('the campaign API', () => {
     await waitFor("rita's own decision", async () => (await itemOf(id, carol)).decided_by === 'rita');
   });
 
-  it('lets an admin decline a mass revocation over HTTP, and refuses a retry of revocations nothing failed', async () => {
+  it('lets an admin decline a held mass revocation over HTTP, and refuses a retry when nothing failed', async () => {
     const id = await harness.launch({ name: `decline ${run}`, deadline: '4s', default: 'revoke' });
     await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
     expect(await call('mia', 'POST', `/v1/campaigns/${id}/decline`)).toMatchObject({ status: 403 });
