@@ -94,17 +94,27 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
           const channel = await slack.directory.slackIdFor(notice.reviewerId);
           if (!channel) return;
           await once(`${key}/slack`, () =>
-            slack.client.chat.postMessage({ channel, text: summary.headline, blocks: reviewBlocks(summary) as never }),
+            slack.client.chat.postMessage({
+              channel,
+              text: summary.headline,
+              blocks: reviewBlocks(summary) as never,
+            }),
           );
         })().catch((err: unknown) => void failures.push(err));
       }
       if (mail && identity?.email) {
         await once(`${key}/email`, async () => {
-          await mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...reviewEmail(summary) });
-          mail.printLinks?.(`Review page for ${notice.reviewerId} in campaign ${notice.campaignId}: ${link}`);
+          await mail.mailer.send({
+            to: { name: identity.name, address: identity.email! },
+            ...reviewEmail(summary),
+          });
+          mail.printLinks?.(
+            `Review page for ${notice.reviewerId} in campaign ${notice.campaignId}: ${link}`,
+          );
         }).catch((err: unknown) => void failures.push(err));
       }
-      if (!slack && !mail) log.info('Review notice with no channel configured', { campaignId: notice.campaignId });
+      if (!slack && !mail)
+        log.info('Review notice with no channel configured', { campaignId: notice.campaignId });
       if (failures.length > 0) throw failures[0];
     },
   };

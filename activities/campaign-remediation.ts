@@ -13,7 +13,10 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
   const audit = campaignAudit(db);
 
   /** Revokes one item's membership on its target, unless a newer approved grant holds it. */
-  async function remediate(row: store.ReviewItemRow, launchedAt: Date): Promise<store.RemediationResult> {
+  async function remediate(
+    row: store.ReviewItemRow,
+    launchedAt: Date,
+  ): Promise<store.RemediationResult> {
     const newer = await store.newerGrant(db, row, launchedAt);
     if (newer) return { remediation: 'superseded', by: newer };
     try {
@@ -21,7 +24,8 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
       await store.closeGrantRecords(db, row);
       return { remediation: 'revoked' };
     } catch (err) {
-      const error = err instanceof ConnectorError ? err.message : `unexpected error: ${(err as Error).message}`;
+      const error =
+        err instanceof ConnectorError ? err.message : `unexpected error: ${(err as Error).message}`;
       return { remediation: 'failed', error };
     }
   }
@@ -38,7 +42,12 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
       const launchedAt = new Date(campaign?.launchedAt ?? 0);
       // Each item's result is written before the next is tried, so a batch cut short by a crash
       // resumes where it stopped and repeats at most one ensureRevoked, which is harmless.
-      const rows = await store.pendingRevocations(db, input.campaignId, input.afterSeq, input.limit);
+      const rows = await store.pendingRevocations(
+        db,
+        input.campaignId,
+        input.afterSeq,
+        input.limit,
+      );
       const results: ({ seq: number } & store.RemediationResult)[] = [];
       for (const row of rows) {
         Context.current().heartbeat(row.seq);
@@ -67,7 +76,10 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
     /** The retry window and who hears of failures, as the policy says now. */
     async remediationSettings() {
       const { settings } = deps.policy().policy;
-      return { retryMs: settings.campaignRemediationRetry, admins: deps.policy().members(settings.adminGroup) };
+      return {
+        retryMs: settings.campaignRemediationRetry,
+        admins: deps.policy().members(settings.adminGroup),
+      };
     },
 
     /** The campaign's remediation as recorded; a run an admin asked for is audited under their name. */

@@ -30,7 +30,8 @@ export async function collectItems(
   const items: Omit<NewReviewItem, 'reviewer'>[] = [];
   for (const entitlement of view.policy.entitlements.filter((e) => inScope(e, scope))) {
     const byLogin = new Map<string, Identity>();
-    for (const identity of view.policy.identities) byLogin.set(view.loginOn(identity, entitlement.system), identity);
+    for (const identity of view.policy.identities)
+      byLogin.set(view.loginOn(identity, entitlement.system), identity);
     const members = await connectors.get(entitlement.system).listMembers(entitlement.role);
     const grants = await latestGrants(db, entitlement.system, entitlement.role);
     for (const login of members) {

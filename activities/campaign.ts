@@ -48,7 +48,14 @@ async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
 
 /** Appends a campaign's audit event, keyed so that an activity's retry appends nothing. */
 export const campaignAudit =
-  (db: Db) => (key: string, campaignId: string, action: string, actor: string, details: Record<string, unknown>) =>
+  (db: Db) =>
+  (
+    key: string,
+    campaignId: string,
+    action: string,
+    actor: string,
+    details: Record<string, unknown>,
+  ) =>
     appendAuditEvent(db, {
       key,
       actor,
@@ -64,7 +71,10 @@ export function createCampaignActivities(deps: CampaignDeps) {
   async function specOf(campaignId: string): Promise<CampaignSpec> {
     const campaign = await store.findCampaign(db, campaignId);
     if (!campaign) {
-      throw ApplicationFailure.nonRetryable(`campaign ${campaignId} does not exist`, FailureType.InvalidInput);
+      throw ApplicationFailure.nonRetryable(
+        `campaign ${campaignId} does not exist`,
+        FailureType.InvalidInput,
+      );
     }
     return CampaignSpecSchema.parse(campaign.spec);
   }
@@ -101,15 +111,28 @@ export function createCampaignActivities(deps: CampaignDeps) {
         await store.replaceItems(db, input.campaignId, items);
         const launched = new Date();
         const deadlineAt = new Date(launched.getTime() + spec.deadlineMs).toISOString();
-        await store.updateCampaign(db, input.campaignId, { launchedAt: launched.toISOString(), deadlineAt });
-        const reviewers = new Set(items.map((item) => item.reviewer)).size;
-        await audit(`campaign/${input.campaignId}/launched`, input.campaignId, 'campaign.launched', ACTOR, {
-          name: spec.name,
-          items: items.length,
-          reviewers,
+        await store.updateCampaign(db, input.campaignId, {
+          launchedAt: launched.toISOString(),
           deadlineAt,
         });
-        log.info('Campaign prepared', { campaignId: input.campaignId, items: items.length, reviewers });
+        const reviewers = new Set(items.map((item) => item.reviewer)).size;
+        await audit(
+          `campaign/${input.campaignId}/launched`,
+          input.campaignId,
+          'campaign.launched',
+          ACTOR,
+          {
+            name: spec.name,
+            items: items.length,
+            reviewers,
+            deadlineAt,
+          },
+        );
+        log.info('Campaign prepared', {
+          campaignId: input.campaignId,
+          items: items.length,
+          reviewers,
+        });
         return {
           campaignId: input.campaignId,
           items: items.length,
@@ -140,7 +163,10 @@ export function createCampaignActivities(deps: CampaignDeps) {
       const stamp = input.scheduledAt.slice(0, 16).replace(/[-:]/g, '');
       // The stamp is kept whole, so two occurrences of a long definition id never share a campaign.
       const campaignId = `${definition.id.slice(0, 63 - stamp.length - 1)}-${stamp}`;
-      const spec = specFromDefinition(definition, `${definition.name} (${input.scheduledAt.slice(0, 10)})`);
+      const spec = specFromDefinition(
+        definition,
+        `${definition.name} (${input.scheduledAt.slice(0, 10)})`,
+      );
       await store.createCampaign(db, {
         id: campaignId,
         name: spec.name,
@@ -151,7 +177,11 @@ export function createCampaignActivities(deps: CampaignDeps) {
       return { campaignId };
     },
 
-    async reviewerPage(input: { campaignId: string; after: string; limit: number }): Promise<string[]> {
+    async reviewerPage(input: {
+      campaignId: string;
+      after: string;
+      limit: number;
+    }): Promise<string[]> {
       return store.reviewersPage(db, input.campaignId, input.after, input.limit);
     },
 
@@ -161,7 +191,13 @@ export function createCampaignActivities(deps: CampaignDeps) {
       afterSeq: number;
       limit: number;
     }): Promise<ReviewerItem[]> {
-      const rows = await store.itemsOfReviewer(db, input.campaignId, input.reviewerId, input.afterSeq, input.limit);
+      const rows = await store.itemsOfReviewer(
+        db,
+        input.campaignId,
+        input.reviewerId,
+        input.afterSeq,
+        input.limit,
+      );
       return rows.map((row) => ({
         seq: row.seq,
         identity: row.identity,
@@ -171,9 +207,17 @@ export function createCampaignActivities(deps: CampaignDeps) {
     },
 
     /** Writes accepted decisions and one audit event for the batch, keyed so a retry appends nothing. */
-    async recordDecisions(input: DecideInput & { campaignId: string; reviewerId: string; at: string }) {
+    async recordDecisions(
+      input: DecideInput & { campaignId: string; reviewerId: string; at: string },
+    ) {
       // Keyed by the batch's first item: an item is decided once, so no two batches share it.
-      const changed = await store.recordDecisions(db, input.campaignId, input.decisions, input.actor, input.at);
+      const changed = await store.recordDecisions(
+        db,
+        input.campaignId,
+        input.decisions,
+        input.actor,
+        input.at,
+      );
       await audit(
         `campaign/${input.campaignId}/decision/${input.decisions[0].seq}`,
         input.campaignId,
@@ -184,7 +228,9 @@ export function createCampaignActivities(deps: CampaignDeps) {
       return changed;
     },
 
-    async recordDelegation(input: DelegateInput & { campaignId: string; reviewerId: string }): Promise<void> {
+    async recordDelegation(
+      input: DelegateInput & { campaignId: string; reviewerId: string },
+    ): Promise<void> {
       await store.delegateItems(db, input.campaignId, input.seqs, input.to);
       await audit(
         `campaign/${input.campaignId}/delegated/${input.seqs[0]}/${input.to}`,
@@ -196,7 +242,10 @@ export function createCampaignActivities(deps: CampaignDeps) {
     },
 
     /** Who a reviewer's pending items are escalated to: their manager, or one of the fallback group. */
-    async escalationTarget(input: { campaignId: string; reviewerId: string }): Promise<string | undefined> {
+    async escalationTarget(input: {
+      campaignId: string;
+      reviewerId: string;
+    }): Promise<string | undefined> {
       const spec = await specOf(input.campaignId);
       const view = deps.policy();
       const manager = view.identity(input.reviewerId)?.manager;
@@ -208,7 +257,11 @@ export function createCampaignActivities(deps: CampaignDeps) {
      * Records the escalation on the reviewer's pending items. The workflow already accepts the
      * escalated-to person's decisions when this runs, so the record never gets ahead of it.
      */
-    async recordEscalation(input: { campaignId: string; reviewerId: string; to: string }): Promise<void> {
+    async recordEscalation(input: {
+      campaignId: string;
+      reviewerId: string;
+      to: string;
+    }): Promise<void> {
       const pending = await store.escalateItems(db, input.campaignId, input.reviewerId, input.to);
       await audit(
         `campaign/${input.campaignId}/escalated/${input.reviewerId}`,
@@ -227,7 +280,9 @@ export function createCampaignActivities(deps: CampaignDeps) {
      * The deadline's decision for whatever nobody decided, reviewer by reviewer, each in one
      * statement with its audit event: a retry after a lost reply finds nothing left to change.
      */
-    async applyDefaults(input: DefaultApplication & { campaignId: string }): Promise<{ applied: number }> {
+    async applyDefaults(
+      input: DefaultApplication & { campaignId: string },
+    ): Promise<{ applied: number }> {
       const at = new Date().toISOString();
       const by = DEFAULT_ACTOR;
       let applied = 0;
@@ -236,18 +291,24 @@ export function createCampaignActivities(deps: CampaignDeps) {
         for (const reviewer of reviewers) {
           Context.current().heartbeat(reviewer);
           const { decision, reason } = input;
-          const seqs = (await store.applyDefault(db, input.campaignId, reviewer, { decision, reason, by }, at)).map(
-            (row) => row.seq,
-          );
+          const seqs = (
+            await store.applyDefault(db, input.campaignId, reviewer, { decision, reason, by }, at)
+          ).map((row) => row.seq);
           if (seqs.length === 0) continue;
           applied += seqs.length;
-          await audit(`campaign/${input.campaignId}/default/${reviewer}`, input.campaignId, 'campaign.defaulted', by, {
-            reviewer,
-            decision,
-            reason,
-            items: seqs,
-            ...(input.by && { [decision === 'revoke' ? 'approvedBy' : 'declinedBy']: input.by }),
-          });
+          await audit(
+            `campaign/${input.campaignId}/default/${reviewer}`,
+            input.campaignId,
+            'campaign.defaulted',
+            by,
+            {
+              reviewer,
+              decision,
+              reason,
+              items: seqs,
+              ...(input.by && { [decision === 'revoke' ? 'approvedBy' : 'declinedBy']: input.by }),
+            },
+          );
         }
         if (reviewers.length < 500) return { applied };
         after = reviewers[reviewers.length - 1];
@@ -261,7 +322,9 @@ export function createCampaignActivities(deps: CampaignDeps) {
         await Promise.all(
           reviewers.map(async (reviewer) => {
             try {
-              await deps.workflows.getHandle(reviewerWorkflowId(input.campaignId, reviewer)).cancel();
+              await deps.workflows
+                .getHandle(reviewerWorkflowId(input.campaignId, reviewer))
+                .cancel();
             } catch (err) {
               if (!(err instanceof WorkflowNotFoundError)) throw err;
             }
@@ -295,12 +358,18 @@ export function createCampaignActivities(deps: CampaignDeps) {
         failure,
       });
       const counts = await store.remediationCounts(db, campaignId);
-      await audit(`campaign/${campaignId}/finished`, campaignId, `campaign.${status.toLowerCase()}`, ACTOR, {
-        remediation: counts,
-        ...(confirmedBy && { confirmedBy }),
-        ...(declinedBy && { declinedBy }),
-        ...(failure && { failure }),
-      });
+      await audit(
+        `campaign/${campaignId}/finished`,
+        campaignId,
+        `campaign.${status.toLowerCase()}`,
+        ACTOR,
+        {
+          remediation: counts,
+          ...(confirmedBy && { confirmedBy }),
+          ...(declinedBy && { declinedBy }),
+          ...(failure && { failure }),
+        },
+      );
       return counts;
     },
 

@@ -19,7 +19,10 @@ const TYPE_BY_KIND = {
  */
 export function targetFailure(err: unknown, doing: string): unknown {
   if (err instanceof SecretReferenceError) {
-    return ApplicationFailure.nonRetryable(`Could not ${doing}: ${err.message}`, FailureType.Misconfigured);
+    return ApplicationFailure.nonRetryable(
+      `Could not ${doing}: ${err.message}`,
+      FailureType.Misconfigured,
+    );
   }
   if (!(err instanceof ConnectorError)) return err;
   return ApplicationFailure.create({

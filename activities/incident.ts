@@ -64,7 +64,10 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
      * Quarantines the identity in keyward: its row (made here if the incident was not opened
      * through the API) refuses new requests, and its API tokens stop working.
      */
-    async quarantine(input: { state: IncidentState; workflowId: string }): Promise<{ tokensRevoked: number }> {
+    async quarantine(input: {
+      state: IncidentState;
+      workflowId: string;
+    }): Promise<{ tokensRevoked: number }> {
       const { state } = input;
       await reserveIncident(db, {
         id: state.incidentId,
@@ -94,14 +97,19 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       const ended: string[] = [];
       for (const request of live) {
         try {
-          await deps.workflows.getHandle(request.workflow_id || jitWorkflowId(request.id)).startUpdate(revokeUpdate, {
-            args: [{ actor: INCIDENT_ACTOR, reason: `incident ${input.incidentId}` }],
-            waitForStage: WorkflowUpdateStage.ACCEPTED,
-          });
+          await deps.workflows
+            .getHandle(request.workflow_id || jitWorkflowId(request.id))
+            .startUpdate(revokeUpdate, {
+              args: [{ actor: INCIDENT_ACTOR, reason: `incident ${input.incidentId}` }],
+              waitForStage: WorkflowUpdateStage.ACCEPTED,
+            });
           ended.push(request.id);
         } catch (err) {
           // Already ending or ended (another revoke, expiry): there is nothing left to stop.
-          log.info('A request could not be ended; it is ending already', { requestId: request.id, error: String(err) });
+          log.info('A request could not be ended; it is ending already', {
+            requestId: request.id,
+            error: String(err),
+          });
         }
       }
       return ended;
@@ -116,16 +124,30 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       const { incidentId, systemId } = input;
       let sessionsTerminated = 0;
       for (const login of input.logins) {
-        const allowed = await onSystem(systemId, `read login ${login}`, (c) => c.loginAllowed(login));
+        const allowed = await onSystem(systemId, `read login ${login}`, (c) =>
+          c.loginAllowed(login),
+        );
         if (allowed === undefined) continue;
-        const roles = await onSystem(systemId, `list the roles of ${login}`, (c) => c.membershipsOf(login));
+        const roles = await onSystem(systemId, `list the roles of ${login}`, (c) =>
+          c.membershipsOf(login),
+        );
         // JIT grants are matched by role; one its own workflow revoked already is listed all the same.
         const jit = new Map(
-          (await jitGrantsOf(db, { systemId, login, since: input.reportedAt })).map((g) => [g.role, g.requestId]),
+          (await jitGrantsOf(db, { systemId, login, since: input.reportedAt })).map((g) => [
+            g.role,
+            g.requestId,
+          ]),
         );
         const removals: Removal[] = [
-          ...roles.filter((role) => !jit.has(role)).map((role) => ({ login, role, source: 'standing' as const })),
-          ...[...jit].map(([role, requestId]) => ({ login, role, source: 'jit' as const, requestId })),
+          ...roles
+            .filter((role) => !jit.has(role))
+            .map((role) => ({ login, role, source: 'standing' as const })),
+          ...[...jit].map(([role, requestId]) => ({
+            login,
+            role,
+            source: 'jit' as const,
+            requestId,
+          })),
         ];
         await recordRemovals(db, incidentId, systemId, removals);
         if (allowed) {
@@ -138,9 +160,13 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
             rotated ? c.setLoginAllowed(login, false) : c.disableLogin(login),
           );
         }
-        sessionsTerminated += await onSystem(systemId, `end sessions of ${login}`, (c) => c.terminateSessions(login));
+        sessionsTerminated += await onSystem(systemId, `end sessions of ${login}`, (c) =>
+          c.terminateSessions(login),
+        );
         for (const role of roles) {
-          await onSystem(systemId, `revoke ${role} from ${login}`, (c) => c.ensureRevoked(role, login));
+          await onSystem(systemId, `revoke ${role} from ${login}`, (c) =>
+            c.ensureRevoked(role, login),
+          );
         }
       }
       return {
@@ -161,7 +187,8 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
       const later = await laterQuarantine(db, incidentId);
       if (later) {
         throw ApplicationFailure.nonRetryable(
-          `incident ${later} was opened about the same identity since; ` + 'a restore would undo its containment',
+          `incident ${later} was opened about the same identity since; ` +
+            'a restore would undo its containment',
           FailureType.PolicyViolation,
         );
       }
@@ -170,7 +197,10 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
         await onSystem(systemId, `grant ${role} to ${login}`, (c) => c.ensureGranted(role, login));
       }
       // The state's list and the database's: an incident contained before the table existed has only the former.
-      const disabled = new Set([...input.disabledLogins, ...(await disabledLoginsOf(db, incidentId, systemId))]);
+      const disabled = new Set([
+        ...input.disabledLogins,
+        ...(await disabledLoginsOf(db, incidentId, systemId)),
+      ]);
       for (const login of [...disabled].sort()) {
         await onSystem(systemId, `enable login ${login}`, (c) => c.setLoginAllowed(login, true));
       }

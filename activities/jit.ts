@@ -95,7 +95,9 @@ export function createJitActivities(deps: JitActivityDeps) {
      * Ensures the login no longer holds the role, and records how late that was. Another live
      * grant of the same role to the same login keeps the membership: it is that grant's to end.
      */
-    async revokeAccess(input: RevokeAccessInput): Promise<{ revokedAt: string; latenessMs: number }> {
+    async revokeAccess(
+      input: RevokeAccessInput,
+    ): Promise<{ revokedAt: string; latenessMs: number }> {
       const doing = `revoke role ${input.role} from ${input.login} on ${input.systemId}`;
       const coveredBy = await otherLiveGrant(db, input);
       if (!coveredBy) {
@@ -127,7 +129,10 @@ export function createJitActivities(deps: JitActivityDeps) {
       try {
         await connectors.get(input.systemId).ensureRevoked(input.role, input.login);
       } catch (err) {
-        throw targetFailure(err, `withdraw role ${input.role} from ${input.login} on ${input.systemId}`);
+        throw targetFailure(
+          err,
+          `withdraw role ${input.role} from ${input.login} on ${input.systemId}`,
+        );
       }
     },
   };

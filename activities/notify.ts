@@ -3,12 +3,28 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { PolicyView } from '../domain/access';
 import { FailureType } from '../domain/failures';
 import type { JitState } from '../domain/jit';
-import { outcomeLine, REQUESTER_EVENTS, requestFacts, requesterNotice, utcTime } from '../domain/notify';
+import {
+  outcomeLine,
+  REQUESTER_EVENTS,
+  requestFacts,
+  requesterNotice,
+  utcTime,
+} from '../domain/notify';
 import type { NoticeEvent } from '../domain/notify';
 import type { LinkSigner } from '../integrations/email/links';
 import type { Mailer } from '../integrations/email/mailer';
-import { approvalEmail, factsEmail, noticeEmail, restoreApprovalEmail } from '../integrations/email/templates';
-import { approvalBlocks, escapeMrkdwn, restoreBlocks, slackTime } from '../integrations/slack/blocks';
+import {
+  approvalEmail,
+  factsEmail,
+  noticeEmail,
+  restoreApprovalEmail,
+} from '../integrations/email/templates';
+import {
+  approvalBlocks,
+  escapeMrkdwn,
+  restoreBlocks,
+  slackTime,
+} from '../integrations/slack/blocks';
 import type { SlackDirectory } from '../integrations/slack/directory';
 import type { WebClient } from '@slack/web-api';
 import type { Db } from '../store/db';
@@ -18,7 +34,12 @@ export interface NotifyDeps {
   db: Db;
   policy: () => PolicyView;
   slack?: { client: WebClient; directory: SlackDirectory };
-  mail?: { mailer: Mailer; links: LinkSigner; publicUrl: string; printLinks?: (line: string) => void };
+  mail?: {
+    mailer: Mailer;
+    links: LinkSigner;
+    publicUrl: string;
+    printLinks?: (line: string) => void;
+  };
 }
 
 /** A notice to named people that is not about one request: a rotation, an incident, a campaign. */
@@ -51,7 +72,12 @@ const factLines = (facts: [string, string][]) =>
   facts.map(([k, v]) => `*${escapeMrkdwn(k)}:* ${escapeMrkdwn(v)}`).join('\n');
 
 /** Slack's answers for a message copy that is gone for good. */
-const GONE = new Set(['message_not_found', 'channel_not_found', 'cant_update_message', 'is_archived']);
+const GONE = new Set([
+  'message_not_found',
+  'channel_not_found',
+  'cant_update_message',
+  'is_archived',
+]);
 
 export function createNotifyActivities(deps: NotifyDeps) {
   const displayName = (id: string) => deps.policy().identity(id)?.name ?? id;
@@ -60,7 +86,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
   const slackName = (id: string) => escapeMrkdwn(displayName(id));
   const forSlack = (state: JitState): JitState => ({
     ...state,
-    denial: state.denial && { ...state.denial, reason: state.denial.reason && escapeMrkdwn(state.denial.reason) },
+    denial: state.denial && {
+      ...state.denial,
+      reason: state.denial.reason && escapeMrkdwn(state.denial.reason),
+    },
     failure: state.failure && escapeMrkdwn(state.failure),
   });
 
@@ -93,15 +122,22 @@ export function createNotifyActivities(deps: NotifyDeps) {
     }
   }
 
-  async function postApprovalMessages(input: NotifyInput, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+  async function postApprovalMessages(
+    input: NotifyInput,
+    slack: NonNullable<NotifyDeps['slack']>,
+  ): Promise<void> {
     const { state } = input;
     const facts = requestFacts(state, displayName);
     const blocks = approvalBlocks(facts, outcomeLine(forSlack(state), slackTime, slackName), true);
     const requester = escapeMrkdwn(facts.requester);
     const text = `Approval needed: ${requester} requests ${facts.entitlement} for ${facts.duration}`;
-    const posted = new Set((await postedMessages(deps.db, state.requestId)).map((m) => m.recipient));
+    const posted = new Set(
+      (await postedMessages(deps.db, state.requestId)).map((m) => m.recipient),
+    );
     const channel = deps.policy().entitlement(state.plan.entitlementId)?.approvalChannel;
-    const targets = channel ? [{ recipient: channel, channel }] : await approverChannels(state, slack.directory);
+    const targets = channel
+      ? [{ recipient: channel, channel }]
+      : await approverChannels(state, slack.directory);
     for (const target of targets.filter((t) => !posted.has(t.recipient))) {
       await once(`${input.key}/slack/${target.recipient}`, async () => {
         const result = await slackCall(() =>
@@ -126,14 +162,19 @@ export function createNotifyActivities(deps: NotifyDeps) {
   }
 
   /** Every copy of the approval message shows where the request stands; buttons only while it is open. */
-  async function syncApprovalMessages(state: JitState, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+  async function syncApprovalMessages(
+    state: JitState,
+    slack: NonNullable<NotifyDeps['slack']>,
+  ): Promise<void> {
     const facts = requestFacts(state, displayName);
     const open = state.status === 'PENDING' && state.approvals.length < state.plan.required;
     const outcome = outcomeLine(forSlack(state), slackTime, slackName);
     const blocks = approvalBlocks(facts, outcome, open);
     for (const { channel, ts } of await postedMessages(deps.db, state.requestId)) {
       try {
-        await slackCall(() => slack.client.chat.update({ channel, ts, text: outcome, blocks: blocks as never }));
+        await slackCall(() =>
+          slack.client.chat.update({ channel, ts, text: outcome, blocks: blocks as never }),
+        );
       } catch (err) {
         // A copy someone deleted, or a channel archived, is skipped: retrying cannot bring it back.
         if (!GONE.has((err as { data?: { error?: string } }).data?.error ?? '')) throw err;
@@ -141,7 +182,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
     }
   }
 
-  async function mailApprovers(input: NotifyInput, mail: NonNullable<NotifyDeps['mail']>): Promise<void> {
+  async function mailApprovers(
+    input: NotifyInput,
+    mail: NonNullable<NotifyDeps['mail']>,
+  ): Promise<void> {
     const { state } = input;
     const facts = requestFacts(state, displayName);
     const exp = Math.floor(Date.parse(state.approvalDeadline) / 1000);
@@ -165,7 +209,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
     }
   }
 
-  async function tellRequesterInSlack(input: NotifyInput, slack: NonNullable<NotifyDeps['slack']>): Promise<void> {
+  async function tellRequesterInSlack(
+    input: NotifyInput,
+    slack: NonNullable<NotifyDeps['slack']>,
+  ): Promise<void> {
     const slackId = await slack.directory.slackIdFor(input.state.requester);
     if (!slackId) return;
     const notice = requesterNotice(input.event, forSlack(input.state), slackTime, slackName);
@@ -174,7 +221,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
     );
   }
 
-  async function tellRequesterByEmail(input: NotifyInput, mail: NonNullable<NotifyDeps['mail']>): Promise<void> {
+  async function tellRequesterByEmail(
+    input: NotifyInput,
+    mail: NonNullable<NotifyDeps['mail']>,
+  ): Promise<void> {
     const requester = deps.policy().identity(input.state.requester);
     if (!requester?.email) return;
     const notice = requesterNotice(input.event, input.state, utcTime, displayName);
@@ -184,7 +234,11 @@ export function createNotifyActivities(deps: NotifyDeps) {
     );
   }
 
-  function restoreLink(restore: NonNullable<PeopleNotice['restore']>, approver: string, mail: Mail): string {
+  function restoreLink(
+    restore: NonNullable<PeopleNotice['restore']>,
+    approver: string,
+    mail: Mail,
+  ): string {
     const exp = Math.floor(Date.parse(restore.expiresAt) / 1000);
     const claims = { requestId: restore.incidentId, approver, decision: 'approve' as const, exp };
     return `${mail.publicUrl}/email/incident-restore?token=${mail.links.sign({ ...claims, kind: 'incident-restore' })}`;
@@ -217,7 +271,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
         // The channel reads the notice only: a restore is approved from each approver's own message.
         const text = `${escapeMrkdwn(notice.text)}\n${factLines(notice.facts)}`;
         works.push(() =>
-          once(`${notice.key}/slack-channel`, () => slackCall(() => slack.client.chat.postMessage({ channel, text }))),
+          once(`${notice.key}/slack-channel`, () =>
+            slackCall(() => slack.client.chat.postMessage({ channel, text })),
+          ),
         );
       }
       for (const person of people) {
@@ -228,7 +284,9 @@ export function createNotifyActivities(deps: NotifyDeps) {
             const text = `${escapeMrkdwn(notice.text)}\n${factLines(notice.facts)}`;
             // Eligible approvers of a restore get the button; everyone else the notice alone.
             const restore = notice.restore?.approvers.includes(person) ? notice.restore : undefined;
-            const extra = restore ? { blocks: restoreBlocks(text, restore.incidentId) as never } : {};
+            const extra = restore
+              ? { blocks: restoreBlocks(text, restore.incidentId) as never }
+              : {};
             await once(`${notice.key}/slack/${person}`, () =>
               slackCall(() => slack.client.chat.postMessage({ channel: slackId, text, ...extra })),
             );
@@ -241,7 +299,10 @@ export function createNotifyActivities(deps: NotifyDeps) {
             : factsEmail(notice);
           works.push(() =>
             once(`${notice.key}/email/${person}`, () =>
-              mail.mailer.send({ to: { name: identity.name, address: identity.email! }, ...message }),
+              mail.mailer.send({
+                to: { name: identity.name, address: identity.email! },
+                ...message,
+              }),
             ),
           );
         }
@@ -254,7 +315,8 @@ export function createNotifyActivities(deps: NotifyDeps) {
       // Each channel is tried whatever happened to the others: Slack being down must not keep an
       // email from going out. A retry repeats only what did not go out, thanks to the claims.
       const failures: unknown[] = [];
-      const attempt = (work: () => Promise<void>) => work().catch((err: unknown) => void failures.push(err));
+      const attempt = (work: () => Promise<void>) =>
+        work().catch((err: unknown) => void failures.push(err));
       const { slack, mail } = deps;
       if (input.event === 'approval-needed') {
         if (slack) await attempt(() => postApprovalMessages(input, slack));

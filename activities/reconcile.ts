@@ -65,18 +65,31 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       action: 'grant.overdue',
       subject: grant.request_id,
       workflowId: grant.workflow_id,
-      details: { overdueMs, note: 'past its expiry while its workflow still runs; check the workers' },
+      details: {
+        overdueMs,
+        note: 'past its expiry while its workflow still runs; check the workers',
+      },
     });
   }
 
   async function revokeOrphan(grant: Orphan): Promise<void> {
-    const target = { requestId: grant.request_id, systemId: grant.system_id, role: grant.role, login: grant.login };
+    const target = {
+      requestId: grant.request_id,
+      systemId: grant.system_id,
+      role: grant.role,
+      login: grant.login,
+    };
     if (!(await otherLiveGrant(db, target))) {
       await deps.connectors.get(grant.system_id).ensureRevoked(grant.role, grant.login);
     }
     const latenessMs = Math.max(0, Date.now() - grant.expires_at.getTime());
     const revokedAt = new Date().toISOString();
-    await recordRevocation(db, grant.request_id, { revokedAt, revokedBy: 'keyward', cause: 'orphaned', latenessMs });
+    await recordRevocation(db, grant.request_id, {
+      revokedAt,
+      revokedBy: 'keyward',
+      cause: 'orphaned',
+      latenessMs,
+    });
     await closeRequest(grant.request_id, grant.workflow_id, 'REVOKED', 'grant.revoked', {
       cause: 'orphaned',
       latenessMs,
@@ -91,7 +104,11 @@ export function createReconcileActivities(deps: ReconcileDeps) {
     action: string,
     details: Record<string, unknown> = {},
   ): Promise<void> {
-    await db.updateTable('requests').set({ status, updated_at: new Date() }).where('id', '=', requestId).execute();
+    await db
+      .updateTable('requests')
+      .set({ status, updated_at: new Date() })
+      .where('id', '=', requestId)
+      .execute();
     await appendAuditEvent(db, {
       key: `sweep/${requestId}/${status.toLowerCase()}`,
       actor: 'keyward',
@@ -136,10 +153,14 @@ export function createReconcileActivities(deps: ReconcileDeps) {
           await revokeOrphan(grant);
           revoked.push(grant.request_id);
         } catch (err) {
-          failed.push({ requestId: grant.request_id, error: err instanceof Error ? err.message : String(err) });
+          failed.push({
+            requestId: grant.request_id,
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }
-      if (failed.length > 0) log.warn('Sweep could not revoke some grants', { failed: failed.map((f) => f.requestId) });
+      if (failed.length > 0)
+        log.warn('Sweep could not revoke some grants', { failed: failed.map((f) => f.requestId) });
 
       const stale = await db
         .selectFrom('requests')

@@ -35,12 +35,19 @@ export function createRotationWebhookActivities(deps: RotationWebhookDeps) {
      * Tells the credential's consumers through their webhooks, each signed with its own secret.
      * The event carries ids and times only; consumers fetch the secret from keyward.
      */
-    async callWebhooks(input: { plan: RotationPlan; versionId: string; workflowId: string }): Promise<void> {
+    async callWebhooks(input: {
+      plan: RotationPlan;
+      versionId: string;
+      workflowId: string;
+    }): Promise<void> {
       const { credentialId } = input.plan;
       const webhooks = deps.policy().credential(credentialId)?.webhooks ?? [];
       const version = await findVersion(db, input.versionId);
       if (!version) {
-        throw ApplicationFailure.nonRetryable(`version ${input.versionId} does not exist`, FailureType.InvalidInput);
+        throw ApplicationFailure.nonRetryable(
+          `version ${input.versionId} does not exist`,
+          FailureType.InvalidInput,
+        );
       }
       const event = {
         type: 'credential.rotated',
@@ -50,7 +57,9 @@ export function createRotationWebhookActivities(deps: RotationWebhookDeps) {
         rotatedAt: version.promoted_at?.toISOString(),
         ...(input.plan.overlapMs > 0 &&
           version.promoted_at && {
-            previousValidUntil: new Date(version.promoted_at.getTime() + input.plan.overlapMs).toISOString(),
+            previousValidUntil: new Date(
+              version.promoted_at.getTime() + input.plan.overlapMs,
+            ).toISOString(),
           }),
       };
       const failures: string[] = [];

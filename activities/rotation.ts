@@ -45,13 +45,19 @@ export function createRotationActivities(deps: RotationDeps) {
   function credentialOf(credentialId: string): Credential {
     const credential = deps.policy().credential(credentialId);
     if (credential) return credential;
-    throw ApplicationFailure.nonRetryable(`credential ${credentialId} is not in the policy`, FailureType.Misconfigured);
+    throw ApplicationFailure.nonRetryable(
+      `credential ${credentialId} is not in the policy`,
+      FailureType.Misconfigured,
+    );
   }
 
   async function versionOf(versionId: string): Promise<VersionRow> {
     const version = await findVersion(db, versionId);
     if (!version)
-      throw ApplicationFailure.nonRetryable(`version ${versionId} does not exist`, FailureType.InvalidInput);
+      throw ApplicationFailure.nonRetryable(
+        `version ${versionId} does not exist`,
+        FailureType.InvalidInput,
+      );
     return version;
   }
 
@@ -98,9 +104,14 @@ export function createRotationActivities(deps: RotationDeps) {
       const credential = credentialOf(input.credentialId);
       const identity = deps.policy().identity(credential.identity)!;
       await ensureCredential(db, credential);
-      const quarantinedBy = input.incident ? undefined : await quarantiningIncident(db, identity.id);
+      const quarantinedBy = input.incident
+        ? undefined
+        : await quarantiningIncident(db, identity.id);
       if (quarantinedBy) {
-        return { kind: 'skip', reason: `${identity.id} is quarantined by incident ${quarantinedBy}` };
+        return {
+          kind: 'skip',
+          reason: `${identity.id} is quarantined by incident ${quarantinedBy}`,
+        };
       }
       const last = await lastRotatedAt(db, credential.id);
       // Temporal keeps the time a run was due to the second, so a rotation that finished within
@@ -125,7 +136,9 @@ export function createRotationActivities(deps: RotationDeps) {
         login,
         current: current && { versionId: current.id, login: current.login },
         overlapMs: overlapOf(credential),
-        tell: deps.policy().people([...(identity.owner ? [identity.owner] : []), ...credential.notify]),
+        tell: deps
+          .policy()
+          .people([...(identity.owner ? [identity.owner] : []), ...credential.notify]),
         ...(input.incident && { incident: input.incident }),
       };
       return { kind: 'rotate', plan };
@@ -149,7 +162,11 @@ export function createRotationActivities(deps: RotationDeps) {
           ),
       });
       if (abandoned) log.warn('Replaced a pending version left by an earlier run', { abandoned });
-      if (created) log.info('Generated a pending version', { credentialId: input.credentialId, versionId: version.id });
+      if (created)
+        log.info('Generated a pending version', {
+          credentialId: input.credentialId,
+          versionId: version.id,
+        });
       return { versionId: version.id };
     },
 
@@ -157,25 +174,42 @@ export function createRotationActivities(deps: RotationDeps) {
      * Puts the pending secret on the target. Alternating logins first give the standby login
      * exactly the memberships of the one in use, so consumers lose nothing when they switch.
      */
-    async setOnTarget(input: { plan: RotationPlan; versionId: string; quarantined?: boolean }): Promise<void> {
+    async setOnTarget(input: {
+      plan: RotationPlan;
+      versionId: string;
+      quarantined?: boolean;
+    }): Promise<void> {
       const { plan } = input;
       await refuseWhileQuarantined(plan);
       const version = await versionOf(input.versionId);
       if (version.label === 'current') return;
       const verifier = scramVerifier(secretOf(version));
       const alternating = plan.strategy === 'alternating-logins';
-      await onSystem(plan.systemId, `set the new secret of ${plan.credentialId}`, async (target) => {
-        // A quarantined identity's memberships were taken on purpose; its logins stay shut.
-        if (alternating && !input.quarantined && plan.current && plan.current.login !== version.login) {
-          const [want, have] = await Promise.all([
-            target.membershipsOf(plan.current.login),
-            target.membershipsOf(version.login),
-          ]);
-          for (const role of want.filter((r) => !have.includes(r))) await target.ensureGranted(role, version.login);
-          for (const role of have.filter((r) => !want.includes(r))) await target.ensureRevoked(role, version.login);
-        }
-        await target.setPasswordVerifier(version.login, verifier, { enableLogin: alternating && !input.quarantined });
-      });
+      await onSystem(
+        plan.systemId,
+        `set the new secret of ${plan.credentialId}`,
+        async (target) => {
+          // A quarantined identity's memberships were taken on purpose; its logins stay shut.
+          if (
+            alternating &&
+            !input.quarantined &&
+            plan.current &&
+            plan.current.login !== version.login
+          ) {
+            const [want, have] = await Promise.all([
+              target.membershipsOf(plan.current.login),
+              target.membershipsOf(version.login),
+            ]);
+            for (const role of want.filter((r) => !have.includes(r)))
+              await target.ensureGranted(role, version.login);
+            for (const role of have.filter((r) => !want.includes(r)))
+              await target.ensureRevoked(role, version.login);
+          }
+          await target.setPasswordVerifier(version.login, verifier, {
+            enableLogin: alternating && !input.quarantined,
+          });
+        },
+      );
       await markVersionSet(db, version.id);
     },
 
@@ -198,7 +232,10 @@ export function createRotationActivities(deps: RotationDeps) {
       const { plan } = input;
       const { previous, retired } = await promoteVersion(db, plan.credentialId, input.versionId);
       const version = await versionOf(input.versionId);
-      await recordRotationOutcome(db, plan.credentialId, { status: 'rotated', workflowId: input.workflowId });
+      await recordRotationOutcome(db, plan.credentialId, {
+        status: 'rotated',
+        workflowId: input.workflowId,
+      });
       await appendAuditEvent(db, {
         key: `${input.workflowId}/rotated`,
         actor: ACTOR,
@@ -251,10 +288,18 @@ export function createRotationActivities(deps: RotationDeps) {
      * and is tested, the standby login is shut, and the pending version is failed and erased.
      * It reports what it achieved rather than throwing, so the run can say it and fail cleanly.
      */
-    async rollBack(input: { plan: RotationPlan; versionId: string; workflowId: string }): Promise<RollbackResult> {
+    async rollBack(input: {
+      plan: RotationPlan;
+      versionId: string;
+      workflowId: string;
+    }): Promise<RollbackResult> {
       const { plan } = input;
       const pending = await versionOf(input.versionId);
-      const result: RollbackResult = { hadPrevious: Boolean(plan.current), restored: false, verified: false };
+      const result: RollbackResult = {
+        hadPrevious: Boolean(plan.current),
+        restored: false,
+        verified: false,
+      };
       // The incident owns the target now: putting the previous (compromised) secret back would undo it.
       const incidentId = await quarantinedSince(plan);
       if (incidentId) {
@@ -278,7 +323,9 @@ export function createRotationActivities(deps: RotationDeps) {
         const secret = secretOf(previous);
         if (plan.strategy === 'single-login') {
           await step(async () => {
-            await target.setPasswordVerifier(previous.login, scramVerifier(secret), { enableLogin: false });
+            await target.setPasswordVerifier(previous.login, scramVerifier(secret), {
+              enableLogin: false,
+            });
             result.restored = true;
           });
         } else {
@@ -314,7 +361,12 @@ export function createRotationActivities(deps: RotationDeps) {
         action: 'credential.rotation_failed',
         subject: plan.credentialId,
         workflowId: input.workflowId,
-        details: { version: input.versionId, step: failure.step, reason: failure.message, rollback: input.rollback },
+        details: {
+          version: input.versionId,
+          step: failure.step,
+          reason: failure.message,
+          rollback: input.rollback,
+        },
       });
     },
   };

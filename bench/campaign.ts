@@ -20,7 +20,8 @@ import { waitFor } from '../test/support/wait';
 const argument = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
   const value = at >= 0 ? Number(process.argv[at + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes a positive whole number`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`--${name} takes a positive whole number`);
   return value;
 };
 
@@ -41,7 +42,11 @@ function policy(): PolicyInput {
     settings: { adminGroup: 'security', massRevocationShare: 1 },
     identities: [
       { id: 'boss' },
-      ...Array.from({ length: REVIEWERS }, (_, i) => ({ id: `m${i}`, manager: 'boss', email: `m${i}@example.test` })),
+      ...Array.from({ length: REVIEWERS }, (_, i) => ({
+        id: `m${i}`,
+        manager: 'boss',
+        email: `m${i}@example.test`,
+      })),
       ...Array.from({ length: IDENTITIES }, (_, i) => ({
         id: `u${i}`,
         manager: `m${i % REVIEWERS}`,
@@ -87,15 +92,27 @@ async function main(): Promise<void> {
   try {
     await harness.start();
     await createTargets();
-    say(`Targets ready: ${IDENTITIES} logins in ${ROLES} roles (${role(0)}..${role(ROLES - 1)}, ${login(0)}..)`);
+    say(
+      `Targets ready: ${IDENTITIES} logins in ${ROLES} roles (${role(0)}..${role(ROLES - 1)}, ${login(0)}..)`,
+    );
 
     const launchedAt = Date.now();
-    const { id } = await harness.service.start('boss', { name: 'bench', deadline: '2d', default: 'keep' });
+    const { id } = await harness.service.start('boss', {
+      name: 'bench',
+      deadline: '2d',
+      default: 'keep',
+    });
     await harness.waitPhase(id, 'REVIEWING', 3_600_000);
     const launchMs = Date.now() - launchedAt;
-    say(`Launch: ${seconds(launchMs)} to collect ${ITEMS} items and start ${REVIEWERS} reviewer workflows`);
+    say(
+      `Launch: ${seconds(launchMs)} to collect ${ITEMS} items and start ${REVIEWERS} reviewer workflows`,
+    );
 
-    await waitFor('every reviewer notified', () => harness.smtp.received.length >= REVIEWERS, 3_600_000);
+    await waitFor(
+      'every reviewer notified',
+      () => harness.smtp.received.length >= REVIEWERS,
+      3_600_000,
+    );
     const notifiedMs = Date.now() - launchedAt;
     say(
       `Notifications: ${REVIEWERS} emails in ${seconds(notifiedMs)}, ${(REVIEWERS / (notifiedMs / 1000)).toFixed(1)}/s`,
@@ -121,11 +138,18 @@ async function main(): Promise<void> {
 
     const remediatedAt = Date.now();
     const done = await harness.waitPhase(id, 'COMPLETED', 3_600_000);
-    say(`Remediation: ${done.remediation.revoked} revocations on the target in ${seconds(Date.now() - remediatedAt)}`);
+    say(
+      `Remediation: ${done.remediation.revoked} revocations on the target in ${seconds(Date.now() - remediatedAt)}`,
+    );
 
     const lengths = await harness.historyLengths(id);
-    const largest = lengths.reduce((max, l) => (l.events > max.events ? l : max), { workflowId: '-', events: 0 });
-    say(`Largest history: ${largest.events} events (${largest.workflowId}) across ${lengths.length} workflows`);
+    const largest = lengths.reduce((max, l) => (l.events > max.events ? l : max), {
+      workflowId: '-',
+      events: 0,
+    });
+    say(
+      `Largest history: ${largest.events} events (${largest.workflowId}) across ${lengths.length} workflows`,
+    );
   } finally {
     await harness.stop();
     await dropTargets().catch(() => undefined);

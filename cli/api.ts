@@ -31,7 +31,10 @@ export class Api {
   static from(options: GlobalOptions): Api {
     const dataDir = dataDirOf(options);
     const baseUrl =
-      options.apiUrl ?? process.env.KEYWARD_API_URL ?? readStack(dataDir).apiUrl ?? 'http://127.0.0.1:8088';
+      options.apiUrl ??
+      process.env.KEYWARD_API_URL ??
+      readStack(dataDir).apiUrl ??
+      'http://127.0.0.1:8088';
     let token = process.env.KEYWARD_TOKEN;
     if (options.as) {
       if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(options.as))
@@ -46,7 +49,10 @@ export class Api {
       }
       token = readFileSync(file, 'utf8').trim();
     }
-    if (!token) throw new CliError('no credentials: pass --as <identity> on the dev stack, or set KEYWARD_TOKEN');
+    if (!token)
+      throw new CliError(
+        'no credentials: pass --as <identity> on the dev stack, or set KEYWARD_TOKEN',
+      );
     return new Api(baseUrl.replace(/\/$/, ''), token);
   }
 
@@ -68,10 +74,13 @@ export class Api {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch {
-      throw new CliError(`cannot reach keyward at ${this.baseUrl}: is the stack running (npm start)?`);
+      throw new CliError(
+        `cannot reach keyward at ${this.baseUrl}: is the stack running (npm start)?`,
+      );
     }
     const payload = (await response.json().catch(() => ({}))) as { error?: string };
-    if (!response.ok) throw new CliError(payload.error ?? `${method} ${path} answered ${response.status}`);
+    if (!response.ok)
+      throw new CliError(payload.error ?? `${method} ${path} answered ${response.status}`);
     return payload as T;
   }
 }

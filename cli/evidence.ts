@@ -10,7 +10,13 @@ export interface Evidence {
 }
 
 /** Every file an export writes; the manifest comes last. */
-export const EVIDENCE_FILES = ['items.csv', 'items.json', 'audit.json', 'summary.json', 'manifest.json'];
+export const EVIDENCE_FILES = [
+  'items.csv',
+  'items.json',
+  'audit.json',
+  'summary.json',
+  'manifest.json',
+];
 
 // Cells with commas, quotes or line breaks are quoted, so a reason cannot add a column or a row;
 // one that a spreadsheet would read as a formula (=, +, -, @) is prefixed with a quote.
@@ -29,20 +35,26 @@ const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== 
 export function prepareEvidenceDir(dir: string): void {
   const taken = EVIDENCE_FILES.filter((name) => exists(join(dir, name)));
   if (taken.length > 0) {
-    throw new CliError(`${dir} already holds ${taken.join(', ')}; nothing was written. Export into a new directory.`);
+    throw new CliError(
+      `${dir} already holds ${taken.join(', ')}; nothing was written. Export into a new directory.`,
+    );
   }
   mkdirSync(dir, { recursive: true });
 }
 
 function summaryOf(evidence: Evidence) {
-  const count = (key: string, value: unknown) => evidence.items.filter((i) => i[key] === value).length;
+  const count = (key: string, value: unknown) =>
+    evidence.items.filter((i) => i[key] === value).length;
   return {
     campaign: evidence.campaign,
     items: evidence.items.length,
     certified: count('decision', 'certify'),
     revoked: count('decision', 'revoke'),
     byDefault: count('decidedBy', 'keyward:default'),
-    remediation: { revoked: count('remediation', 'revoked'), failed: count('remediation', 'failed') },
+    remediation: {
+      revoked: count('remediation', 'revoked'),
+      failed: count('remediation', 'failed'),
+    },
     auditEvents: evidence.audit.length,
   };
 }
@@ -51,7 +63,10 @@ function summaryOf(evidence: Evidence) {
 export function writeEvidence(dir: string, evidence: Evidence) {
   prepareEvidenceDir(dir);
   const columns = Object.keys(evidence.items[0] ?? { item: 0 });
-  const csv = [columns.join(','), ...evidence.items.map((item) => columns.map((c) => csvCell(item[c])).join(','))];
+  const csv = [
+    columns.join(','),
+    ...evidence.items.map((item) => columns.map((c) => csvCell(item[c])).join(',')),
+  ];
   const summary = summaryOf(evidence);
   const files: Record<string, string> = {
     'items.csv': `${csv.join('\n')}\n`,
@@ -61,7 +76,10 @@ export function writeEvidence(dir: string, evidence: Evidence) {
   };
   // The hashes are of exactly the bytes written, so an auditor can check the files they were given.
   const sha256 = Object.fromEntries(
-    Object.entries(files).map(([name, content]) => [name, createHash('sha256').update(content).digest('hex')]),
+    Object.entries(files).map(([name, content]) => [
+      name,
+      createHash('sha256').update(content).digest('hex'),
+    ]),
   );
   files['manifest.json'] = `${JSON.stringify({ sha256 }, null, 2)}\n`;
   const written: string[] = [];
@@ -76,7 +94,9 @@ export function writeEvidence(dir: string, evidence: Evidence) {
     // A file that appeared meanwhile is someone else's; what this export began is taken back.
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') written.pop();
     for (const name of written) rmSync(join(dir, name), { force: true });
-    throw new CliError(`could not write the evidence into ${dir} (${(err as Error).message}); nothing was kept`);
+    throw new CliError(
+      `could not write the evidence into ${dir} (${(err as Error).message}); nothing was kept`,
+    );
   }
   return summary;
 }

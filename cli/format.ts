@@ -5,7 +5,9 @@ import type { JitState } from '../domain/jit';
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = [
     headers,
-    ...rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell)))),
+    ...rows.map((row) =>
+      row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell))),
+    ),
   ];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
   return cells
@@ -34,20 +36,28 @@ export function describeRequest(state: JitState): string {
       `for ${formatDuration(plan.durationMs)}`,
     `  reason:        ${state.reason || '-'}`,
     `  approvals:     ${state.approvals.length}/${plan.required}` +
-      (state.approvals.length ? ` (${state.approvals.map((a) => `${a.approver} at ${time(a.at)}`).join(', ')})` : ''),
+      (state.approvals.length
+        ? ` (${state.approvals.map((a) => `${a.approver} at ${time(a.at)}`).join(', ')})`
+        : ''),
   ];
   if (state.status === 'PENDING') {
-    lines.push(`  approvers:     ${plan.eligibleApprovers.join(', ')} (decide before ${time(state.approvalDeadline)})`);
+    lines.push(
+      `  approvers:     ${plan.eligibleApprovers.join(', ')} (decide before ${time(state.approvalDeadline)})`,
+    );
   }
   if (state.denial)
-    lines.push(`  denied by:     ${state.denial.approver} at ${time(state.denial.at)}: ${state.denial.reason}`);
+    lines.push(
+      `  denied by:     ${state.denial.approver} at ${time(state.denial.at)}: ${state.denial.reason}`,
+    );
   if (state.grantedAt) lines.push(`  granted at:    ${time(state.grantedAt)}`);
   if (state.status === 'GRANTED') lines.push(`  granted until: ${time(state.expiresAt)}`);
   if (state.revokedAt) {
     // Lateness matters for expiry only: it says how long access outlived its end (workers down).
     const lateMs = state.revokeCause === 'expired' ? (state.revokeLatenessMs ?? 0) : 0;
     const late = lateMs >= 1_000 ? `, ${formatDuration(lateMs)} late` : '';
-    lines.push(`  revoked:       ${time(state.revokedAt)} by ${state.revokedBy} (${state.revokeCause}${late})`);
+    lines.push(
+      `  revoked:       ${time(state.revokedAt)} by ${state.revokedBy} (${state.revokeCause}${late})`,
+    );
   }
   if (state.failure) lines.push(`  failure:       ${state.failure}`);
   return lines.join('\n');

@@ -11,9 +11,18 @@ const program = new Command('keyward')
   .description(
     'Access lifecycle as durable workflows: just-in-time elevation, credential rotation, certification, audit.',
   )
-  .addOption(new Option('--as <identity>', 'act as this identity, with its token from the dev stack'))
-  .addOption(new Option('--api-url <url>', 'keyward API URL (default: KEYWARD_API_URL, then the dev stack)'))
-  .addOption(new Option('--data-dir <dir>', 'dev stack data directory (default: KEYWARD_DATA_DIR or .keyward)'))
+  .addOption(
+    new Option('--as <identity>', 'act as this identity, with its token from the dev stack'),
+  )
+  .addOption(
+    new Option('--api-url <url>', 'keyward API URL (default: KEYWARD_API_URL, then the dev stack)'),
+  )
+  .addOption(
+    new Option(
+      '--data-dir <dir>',
+      'dev stack data directory (default: KEYWARD_DATA_DIR or .keyward)',
+    ),
+  )
   .option('--json', 'print JSON for scripts')
   .showHelpAfterError();
 

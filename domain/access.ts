@@ -54,7 +54,10 @@ export class PolicyView {
    */
   sliceFor(requesterId: string, entitlementId: string): Policy {
     const entitlement = this.entitlement(entitlementId);
-    const groupIds = new Set([this.policy.settings.adminGroup, ...(entitlement?.approval.from ?? [])]);
+    const groupIds = new Set([
+      this.policy.settings.adminGroup,
+      ...(entitlement?.approval.from ?? []),
+    ]);
     const groups = this.policy.groups.filter((g) => groupIds.has(g.id));
     const people = new Set([requesterId, ...groups.flatMap((g) => g.members)]);
     return {
@@ -105,10 +108,14 @@ export function evaluateRequest(view: PolicyView, input: AccessRequestInput): Ev
   if (!requester) return refuse(FailureType.InvalidInput, `unknown identity "${input.requester}"`);
 
   const entitlement = view.entitlement(input.entitlementId);
-  if (!entitlement) return refuse(FailureType.InvalidInput, `unknown entitlement "${input.entitlementId}"`);
+  if (!entitlement)
+    return refuse(FailureType.InvalidInput, `unknown entitlement "${input.entitlementId}"`);
 
   if (!Number.isInteger(input.durationMs) || input.durationMs <= 0) {
-    return refuse(FailureType.InvalidInput, 'the duration must be a positive number of milliseconds');
+    return refuse(
+      FailureType.InvalidInput,
+      'the duration must be a positive number of milliseconds',
+    );
   }
   if (input.durationMs > entitlement.maxDuration) {
     return refuse(
@@ -119,14 +126,19 @@ export function evaluateRequest(view: PolicyView, input: AccessRequestInput): Ev
   }
   const textProblem = unsafeTextProblem(input.reason);
   if (textProblem || input.reason.length > MAX_TEXT) {
-    return refuse(FailureType.InvalidInput, `the reason ${textProblem ?? `is longer than ${MAX_TEXT} characters`}`);
+    return refuse(
+      FailureType.InvalidInput,
+      `the reason ${textProblem ?? `is longer than ${MAX_TEXT} characters`}`,
+    );
   }
   if (entitlement.requireReason && input.reason.trim().length === 0) {
     return refuse(FailureType.PolicyViolation, `${entitlement.id} requires a reason`);
   }
 
   const { required, from } = entitlement.approval;
-  const eligible = [...new Set(from.flatMap((group) => view.members(group)))].filter((id) => id !== requester.id);
+  const eligible = [...new Set(from.flatMap((group) => view.members(group)))].filter(
+    (id) => id !== requester.id,
+  );
   if (eligible.length < required) {
     return refuse(
       FailureType.PolicyViolation,

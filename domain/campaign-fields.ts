@@ -33,7 +33,8 @@ export function scopeProblems(
 ): ScopeProblem[] {
   const problems: ScopeProblem[] = [];
   scope.systems.forEach((id, i) => {
-    if (!known.systems.has(id)) problems.push({ path: ['scope', 'systems', i], message: `unknown system "${id}"` });
+    if (!known.systems.has(id))
+      problems.push({ path: ['scope', 'systems', i], message: `unknown system "${id}"` });
   });
   scope.entitlements.forEach((id, i) => {
     if (!known.entitlements.has(id)) {
@@ -46,7 +47,10 @@ export function scopeProblems(
 /** Who reviews an item: the identity's manager, its owner (the manager for people), or a group. */
 export const ReviewerRule = z
   .string()
-  .regex(/^(manager|owner|group:[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/, 'must be manager, owner or group:<id>');
+  .regex(
+    /^(manager|owner|group:[A-Za-z0-9][A-Za-z0-9._-]{0,62})$/,
+    'must be manager, owner or group:<id>',
+  );
 export type ReviewerRule = z.infer<typeof ReviewerRule>;
 
 export const DefaultDecision = z.enum(['keep', 'revoke']);
@@ -58,13 +62,17 @@ export const campaignFields = {
   scope: CampaignScopeSchema.prefault({}),
   reviewers: ReviewerRule.default('manager'),
   default: DefaultDecision.default('keep'),
-  fallbackGroup: Slug.optional().describe("reviews items nobody else may; the policy's campaignFallbackGroup if unset"),
+  fallbackGroup: Slug.optional().describe(
+    "reviews items nobody else may; the policy's campaignFallbackGroup if unset",
+  ),
   massRevocationShare: z
     .number()
     .min(0)
     .max(1)
     .optional()
-    .describe("a default revoking more than this share waits for an admin; the policy's setting if unset"),
+    .describe(
+      "a default revoking more than this share waits for an admin; the policy's setting if unset",
+    ),
 };
 
 const campaignDuration = () => durationText(CAMPAIGN_MAX_MS);
@@ -74,7 +82,9 @@ export const LeadTimes = z.array(campaignDuration()).max(MAX_REMINDERS);
 export const campaignTimingText = {
   deadline: campaignDuration(),
   remind: LeadTimes.default([]).describe('lead times before the deadline'),
-  escalateAfter: campaignDuration().optional().describe('a duration such as 7d, counted from the launch'),
+  escalateAfter: campaignDuration()
+    .optional()
+    .describe('a duration such as 7d, counted from the launch'),
 };
 
 const Ms = z.number().int().min(1_000).max(CAMPAIGN_MAX_MS);
@@ -113,11 +123,20 @@ export function checkCampaign(campaign: CampaignText, ctx: z.RefinementCtx): voi
   (Array.isArray(remind) ? remind : []).forEach((lead, index) => {
     if (typeof lead !== 'number') return;
     if (lead >= deadline) {
-      issue(ctx, ['remind', index], `${formatDuration(lead)} must be shorter than the deadline (${shown})`);
+      issue(
+        ctx,
+        ['remind', index],
+        `${formatDuration(lead)} must be shorter than the deadline (${shown})`,
+      );
     }
     const first = seen.get(lead);
     if (first === undefined) seen.set(lead, index);
-    else issue(ctx, ['remind', index], `${formatDuration(lead)} is already a reminder lead time (remind[${first}])`);
+    else
+      issue(
+        ctx,
+        ['remind', index],
+        `${formatDuration(lead)} is already a reminder lead time (remind[${first}])`,
+      );
   });
   if (typeof escalateAfter === 'number' && escalateAfter >= deadline) {
     const message = `${formatDuration(escalateAfter)} must be shorter than the deadline (${shown})`;
@@ -155,11 +174,16 @@ export function checkRecurrence(
   ctx: z.RefinementCtx,
 ): void {
   const { deadline, every, cron } = definition;
-  if (every !== undefined && cron !== undefined) issue(ctx, [], 'takes at most one of "every" or "cron"');
+  if (every !== undefined && cron !== undefined)
+    issue(ctx, [], 'takes at most one of "every" or "cron"');
   if (typeof deadline !== 'number') return;
   const shown = formatDuration(deadline);
   if (typeof every === 'number' && every <= deadline) {
-    issue(ctx, ['every'], `must be longer than the deadline (${shown}), or a run would start before the last ends`);
+    issue(
+      ctx,
+      ['every'],
+      `must be longer than the deadline (${shown}), or a run would start before the last ends`,
+    );
   }
   const gap = typeof cron === 'string' ? shortestCronGapMs(cron) : undefined;
   if (gap !== undefined && gap <= deadline) {

@@ -32,6 +32,9 @@ export function specFrom(settings: CampaignSettings, name = settings.name): Camp
 }
 
 /** The campaign a policy definition describes, as the schedule starts it. */
-export function specFromDefinition(definition: CampaignDefinition, name = definition.name): CampaignSpec {
+export function specFromDefinition(
+  definition: CampaignDefinition,
+  name = definition.name,
+): CampaignSpec {
   return specFrom(definition, name);
 }

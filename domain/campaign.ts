@@ -168,16 +168,22 @@ export class ReviewerAssigner {
 
   reviewerFor(identityId: string): string | undefined {
     const identity = this.view.identity(identityId);
-    if (this.rule.startsWith('group:')) return this.leastLoaded(this.rule.slice('group:'.length), identityId);
-    const candidate = this.rule === 'manager' ? identity?.manager : (identity?.owner ?? identity?.manager);
+    if (this.rule.startsWith('group:'))
+      return this.leastLoaded(this.rule.slice('group:'.length), identityId);
+    const candidate =
+      this.rule === 'manager' ? identity?.manager : (identity?.owner ?? identity?.manager);
     if (candidate && candidate !== identityId && this.view.identity(candidate)) return candidate;
     return this.leastLoaded(this.fallbackGroup, identityId);
   }
 
   private leastLoaded(group: string, exclude: string): string | undefined {
-    const eligible = this.view.members(group).filter((member) => member !== exclude && this.view.identity(member));
+    const eligible = this.view
+      .members(group)
+      .filter((member) => member !== exclude && this.view.identity(member));
     if (eligible.length === 0) {
-      return group === this.fallbackGroup ? undefined : this.leastLoaded(this.fallbackGroup, exclude);
+      return group === this.fallbackGroup
+        ? undefined
+        : this.leastLoaded(this.fallbackGroup, exclude);
     }
     // Ties go to the member listed first, so the same policy always shares out the same way.
     const chosen = eligible.reduce((best, member) =>
@@ -192,8 +198,15 @@ export class ReviewerAssigner {
  * A member of `group` other than `exclude`, the same one every time for the same `key`, so that
  * escalations from different reviewers spread over the group instead of all reaching one person.
  */
-export function groupMemberFor(view: PolicyView, group: string, exclude: string, key: string): string | undefined {
-  const eligible = view.members(group).filter((member) => member !== exclude && view.identity(member));
+export function groupMemberFor(
+  view: PolicyView,
+  group: string,
+  exclude: string,
+  key: string,
+): string | undefined {
+  const eligible = view
+    .members(group)
+    .filter((member) => member !== exclude && view.identity(member));
   if (eligible.length === 0) return undefined;
   let hash = 0;
   for (const char of key) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
@@ -201,7 +214,11 @@ export function groupMemberFor(view: PolicyView, group: string, exclude: string,
 }
 
 /** Whether the revocations the default would make exceed the share an admin must confirm. */
-export function needsConfirmation(defaultRevocations: number, items: number, share: number): boolean {
+export function needsConfirmation(
+  defaultRevocations: number,
+  items: number,
+  share: number,
+): boolean {
   return items > 0 && defaultRevocations > 0 && defaultRevocations / items > share;
 }
 

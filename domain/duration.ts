@@ -11,7 +11,8 @@ export function parseDuration(text: string): number | undefined {
   const trimmed = text.trim();
   if (!DURATION.test(trimmed)) return undefined;
   let ms = 0;
-  for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
+  for (const [, amount, unit] of trimmed.matchAll(PART))
+    ms += Number(amount) * UNIT_MS[unit as keyof typeof UNIT_MS];
   return ms > 0 ? ms : undefined;
 }
 

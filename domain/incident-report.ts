@@ -5,14 +5,26 @@ const tokens = (n: number) => `${n} API token${n === 1 ? '' : 's'}`;
 /** What the report shows as the incident's timeline, in order. */
 export function timelineOf(state: IncidentState): { at: string; what: string }[] {
   const events: { at?: string; what: string }[] = [
-    { at: state.reportedAt, what: `reported by ${state.reportedBy} (${state.severity}): ${state.reason}` },
-    { at: state.quarantinedAt, what: `quarantined in keyward; ${tokens(state.tokensRevoked ?? 0)} revoked` },
-    ...state.systems.map((s) => ({ at: s.containedAt, what: `${s.systemId} contained (${s.removed.length} removed)` })),
+    {
+      at: state.reportedAt,
+      what: `reported by ${state.reportedBy} (${state.severity}): ${state.reason}`,
+    },
+    {
+      at: state.quarantinedAt,
+      what: `quarantined in keyward; ${tokens(state.tokensRevoked ?? 0)} revoked`,
+    },
+    ...state.systems.map((s) => ({
+      at: s.containedAt,
+      what: `${s.systemId} contained (${s.removed.length} removed)`,
+    })),
     { at: state.alertedAt, what: 'containment is taking long: alert sent' },
     { at: state.containedAt, what: 'contained everywhere' },
     ...state.approvals.map((a) => ({ at: a.at, what: `restore approved by ${a.approver}` })),
     ...state.systems.map((s) => ({ at: s.restoredAt, what: `${s.systemId} restored` })),
-    ...(state.retries ?? []).map((r) => ({ at: r.at, what: `failed systems retried by ${r.actor}` })),
+    ...(state.retries ?? []).map((r) => ({
+      at: r.at,
+      what: `failed systems retried by ${r.actor}`,
+    })),
     { at: state.restoredAt, what: 'restored' },
     { at: state.closedAt, what: `closed without restore by ${state.closedBy}` },
   ];
@@ -24,8 +36,12 @@ export function timelineOf(state: IncidentState): { at: string; what: string }[]
 /** What containment still waits for: systems not contained yet, rotations still running. */
 export function pendingOf(state: IncidentState): string[] {
   return [
-    ...state.systems.filter((s) => s.status === 'PENDING' || s.status === 'FAILED').map((s) => s.systemId),
-    ...state.credentials.filter((c) => c.status === 'ROTATING').map((c) => `rotation of ${c.credentialId}`),
+    ...state.systems
+      .filter((s) => s.status === 'PENDING' || s.status === 'FAILED')
+      .map((s) => s.systemId),
+    ...state.credentials
+      .filter((c) => c.status === 'ROTATING')
+      .map((c) => `rotation of ${c.credentialId}`),
   ];
 }
 

@@ -14,7 +14,10 @@ function checkText(input: { actor?: unknown; reason?: unknown }): Refusal | unde
   }
   if (input.reason === undefined) return undefined;
   if (typeof input.reason !== 'string' || input.reason.length > MAX_TEXT) {
-    return refusal(FailureType.InvalidInput, `a reason must be text of at most ${MAX_TEXT} characters`);
+    return refusal(
+      FailureType.InvalidInput,
+      `a reason must be text of at most ${MAX_TEXT} characters`,
+    );
   }
   const problem = unsafeTextProblem(input.reason);
   return problem ? refusal(FailureType.InvalidInput, `the reason ${problem}`) : undefined;
@@ -29,19 +32,30 @@ const restoreStuck = (state: IncidentState) =>
  * Two-person control over giving access back: distinct members of the incident group, never
  * the identity itself nor its owner, and only once containment has finished.
  */
-export function checkRestoreApproval(state: IncidentState, rules: IncidentRules, input: RestoreInput) {
+export function checkRestoreApproval(
+  state: IncidentState,
+  rules: IncidentRules,
+  input: RestoreInput,
+) {
   const text = checkText(input);
   if (text) return text;
   const { actor } = input;
-  if (actor === state.identity) return refusal(FailureType.NotAllowed, `${actor} cannot approve their own restore`);
+  if (actor === state.identity)
+    return refusal(FailureType.NotAllowed, `${actor} cannot approve their own restore`);
   if (actor === state.owner) {
-    return refusal(FailureType.NotAllowed, `${actor} owns ${state.identity} and cannot approve its restore`);
+    return refusal(
+      FailureType.NotAllowed,
+      `${actor} owns ${state.identity} and cannot approve its restore`,
+    );
   }
   if (!rules.approvers.includes(actor)) {
     return refusal(FailureType.NotAllowed, `${actor} is not a member of ${rules.incidentGroup}`);
   }
   if (!isOpenIncident(state)) {
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} is already ${state.status.toLowerCase()}`,
+    );
   }
   if (state.status !== IncidentStatus.CONTAINED) {
     return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is not contained yet`);
@@ -52,11 +66,19 @@ export function checkRestoreApproval(state: IncidentState, rules: IncidentRules,
   return undefined;
 }
 
-export function checkClose(state: IncidentState, rules: IncidentRules, input: RestoreInput, closingBy?: string) {
+export function checkClose(
+  state: IncidentState,
+  rules: IncidentRules,
+  input: RestoreInput,
+  closingBy?: string,
+) {
   const text = checkText(input);
   if (text) return text;
   if (closingBy)
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is being closed by ${closingBy}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} is being closed by ${closingBy}`,
+    );
   if (input.actor === state.identity)
     return refusal(FailureType.NotAllowed, `${input.actor} cannot close their own incident`);
   if (!rules.closers.includes(input.actor)) {
@@ -66,13 +88,21 @@ export function checkClose(state: IncidentState, rules: IncidentRules, input: Re
     );
   }
   if (!isOpenIncident(state) && !restoreStuck(state)) {
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} is already ${state.status.toLowerCase()}`,
+    );
   }
   return undefined;
 }
 
 /** Whoever may close may have the systems that failed tried again, once their cause is fixed. */
-export function checkRetry(state: IncidentState, rules: IncidentRules, input: RestoreInput, closingBy?: string) {
+export function checkRetry(
+  state: IncidentState,
+  rules: IncidentRules,
+  input: RestoreInput,
+  closingBy?: string,
+) {
   const text = checkText(input);
   if (text) return text;
   if (input.actor === state.identity) {
@@ -85,13 +115,22 @@ export function checkRetry(state: IncidentState, rules: IncidentRules, input: Re
     );
   }
   if (closingBy) {
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is being closed by ${closingBy}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} is being closed by ${closingBy}`,
+    );
   }
   if (state.status === IncidentStatus.RESTORED || state.status === IncidentStatus.CLOSED) {
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} is already ${state.status.toLowerCase()}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} is already ${state.status.toLowerCase()}`,
+    );
   }
   if (failedSystems(state).length === 0) {
-    return refusal(FailureType.AlreadyDecided, `incident ${state.incidentId} has no failed system to retry`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `incident ${state.incidentId} has no failed system to retry`,
+    );
   }
   return undefined;
 }

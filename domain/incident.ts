@@ -158,4 +158,5 @@ const ENDED: IncidentStatus[] = [
   IncidentStatus.RESTORING,
 ];
 /** Open: not yet being restored or closed. A report about its identity joins an open incident. */
-export const isOpenIncident = ({ status }: Pick<IncidentState, 'status'>) => !ENDED.includes(status);
+export const isOpenIncident = ({ status }: Pick<IncidentState, 'status'>) =>
+  !ENDED.includes(status);

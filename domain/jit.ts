@@ -74,7 +74,11 @@ export interface RevokeRetry {
   historyBudget: number;
 }
 
-export const REVOKE_RETRY: RevokeRetry = { firstMs: 60_000, longestMs: 3_600_000, historyBudget: 4_000 };
+export const REVOKE_RETRY: RevokeRetry = {
+  firstMs: 60_000,
+  longestMs: 3_600_000,
+  historyBudget: 4_000,
+};
 const LARGEST_HISTORY_BUDGET = 10_000;
 
 /** Whether the retry pace a request was started with is usable; merged over the defaults. */
@@ -82,14 +86,23 @@ export function checkRevokeRetry(given: Partial<RevokeRetry> = {}): Refusal | un
   const retry = { ...REVOKE_RETRY, ...given };
   for (const [key, value] of Object.entries(retry)) {
     if (!Number.isInteger(value) || value <= 0) {
-      return refusal(FailureType.InvalidInput, `revokeRetry.${key} must be a positive whole number`);
+      return refusal(
+        FailureType.InvalidInput,
+        `revokeRetry.${key} must be a positive whole number`,
+      );
     }
   }
   if (retry.longestMs < retry.firstMs) {
-    return refusal(FailureType.InvalidInput, 'revokeRetry.longestMs must not be shorter than revokeRetry.firstMs');
+    return refusal(
+      FailureType.InvalidInput,
+      'revokeRetry.longestMs must not be shorter than revokeRetry.firstMs',
+    );
   }
   if (retry.historyBudget > LARGEST_HISTORY_BUDGET) {
-    return refusal(FailureType.InvalidInput, `revokeRetry.historyBudget must be at most ${LARGEST_HISTORY_BUDGET}`);
+    return refusal(
+      FailureType.InvalidInput,
+      `revokeRetry.historyBudget must be at most ${LARGEST_HISTORY_BUDGET}`,
+    );
   }
   return undefined;
 }
@@ -101,7 +114,10 @@ function checkShape(input: { actor?: unknown; reason?: unknown }): Refusal | und
   }
   if (input.reason !== undefined) {
     if (typeof input.reason !== 'string' || input.reason.length > MAX_TEXT) {
-      return refusal(FailureType.InvalidInput, `a reason must be text of at most ${MAX_TEXT} characters`);
+      return refusal(
+        FailureType.InvalidInput,
+        `a reason must be text of at most ${MAX_TEXT} characters`,
+      );
     }
     const problem = unsafeTextProblem(input.reason);
     if (problem) return refusal(FailureType.InvalidInput, `the reason ${problem}`);
@@ -110,7 +126,11 @@ function checkShape(input: { actor?: unknown; reason?: unknown }): Refusal | und
 }
 
 /** Whether `input` may be applied to the request now; the reason it may not, otherwise. */
-export function checkDecision(state: JitState, input: DecisionInput, nowMs = Date.now()): Refusal | undefined {
+export function checkDecision(
+  state: JitState,
+  input: DecisionInput,
+  nowMs = Date.now(),
+): Refusal | undefined {
   const shape = checkShape(input);
   if (shape) return shape;
   if (input.decision !== 'approve' && input.decision !== 'deny') {
@@ -127,17 +147,26 @@ export function checkDecision(state: JitState, input: DecisionInput, nowMs = Dat
     );
   }
   if (state.status !== JitStatus.PENDING) {
-    return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already ${state.status.toLowerCase()}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `request ${state.requestId} is already ${state.status.toLowerCase()}`,
+    );
   }
   // A worker catching up after downtime may see a decision before the expiry timer fires.
   if (nowMs > Date.parse(state.approvalDeadline)) {
-    return refusal(FailureType.AlreadyDecided, `the approval window of request ${state.requestId} has passed`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `the approval window of request ${state.requestId} has passed`,
+    );
   }
   if (quorumReached(state)) {
     return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already approved`);
   }
   if (state.approvals.some((a) => a.approver === input.actor)) {
-    return refusal(FailureType.DuplicateDecision, `${input.actor} has already approved request ${state.requestId}`);
+    return refusal(
+      FailureType.DuplicateDecision,
+      `${input.actor} has already approved request ${state.requestId}`,
+    );
   }
   if (input.decision === 'deny' && !input.reason?.trim()) {
     return refusal(FailureType.InvalidInput, 'a denial needs a reason');
@@ -155,7 +184,10 @@ export function checkRevoke(state: JitState, input: RevokeInput): Refusal | unde
     return refusal(FailureType.NotAllowed, `${input.actor} may not end request ${state.requestId}`);
   }
   if (state.status !== JitStatus.PENDING && state.status !== JitStatus.GRANTED) {
-    return refusal(FailureType.AlreadyDecided, `request ${state.requestId} is already ${state.status.toLowerCase()}`);
+    return refusal(
+      FailureType.AlreadyDecided,
+      `request ${state.requestId} is already ${state.status.toLowerCase()}`,
+    );
   }
   return undefined;
 }

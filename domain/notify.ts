@@ -53,17 +53,27 @@ export function requestFacts(state: JitState, displayName: (id: string) => strin
     riskTier: plan.riskTier,
     duration: formatDuration(plan.durationMs),
     justification: state.reason || '(none given)',
-    rule: plan.required === 0 ? 'approved automatically' : `${plan.required} approval(s) from ${groups}`,
+    rule:
+      plan.required === 0
+        ? 'approved automatically'
+        : `${plan.required} approval(s) from ${groups}`,
   };
 }
 
 /** One line that says where the request stands, for the approvers' copies of the message. */
-export function outcomeLine(state: JitState, time: TimeFormat, displayName: (id: string) => string): string {
-  const approvedBy = state.approvals.map((a) => `${displayName(a.approver)} at ${time(a.at)}`).join(', ');
+export function outcomeLine(
+  state: JitState,
+  time: TimeFormat,
+  displayName: (id: string) => string,
+): string {
+  const approvedBy = state.approvals
+    .map((a) => `${displayName(a.approver)} at ${time(a.at)}`)
+    .join(', ');
   switch (state.status) {
     case 'PENDING': {
       const missing = state.plan.required - state.approvals.length;
-      if (!state.approvals.length) return `Waiting for a decision until ${time(state.approvalDeadline)}`;
+      if (!state.approvals.length)
+        return `Waiting for a decision until ${time(state.approvalDeadline)}`;
       return missing > 0
         ? `Approved by ${approvedBy}; waiting for ${missing} more`
         : `Approved by ${approvedBy}; granting`;
@@ -127,7 +137,10 @@ export function requesterNotice(
         text: `Your ${access} ended at ${time(state.revokedAt!)} (${state.revokeCause}).`,
       };
     case 'failed':
-      return { subject: `Failed: ${what}`, text: `keyward could not grant ${what}: ${state.failure}` };
+      return {
+        subject: `Failed: ${what}`,
+        text: `keyward could not grant ${what}: ${state.failure}`,
+      };
     default:
       return { subject: `Request ${state.requestId}`, text: outcomeLine(state, time, displayName) };
   }

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { campaignFields, campaignTimingText, CAMPAIGN_MAX_MS, checkCampaign, checkRecurrence } from './campaign-fields';
+import {
+  campaignFields,
+  campaignTimingText,
+  CAMPAIGN_MAX_MS,
+  checkCampaign,
+  checkRecurrence,
+} from './campaign-fields';
 import { CronText } from './policy-credentials';
 import { durationText, Slug } from './policy-fields';
 

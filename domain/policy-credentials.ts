@@ -12,7 +12,9 @@ export const SECRET_ALPHABETS = {
 
 export const GeneratorSchema = z.strictObject({
   length: z.number().int().min(16).max(128).default(32),
-  alphabet: z.enum(Object.keys(SECRET_ALPHABETS) as [keyof typeof SECRET_ALPHABETS]).default('alphanumeric'),
+  alphabet: z
+    .enum(Object.keys(SECRET_ALPHABETS) as [keyof typeof SECRET_ALPHABETS])
+    .default('alphanumeric'),
 });
 
 /** A five-field cron expression (minute hour day-of-month month day-of-week), read in UTC. */
@@ -21,13 +23,19 @@ export const CronText = z
   .describe('a cron expression such as "0 3 * * 1" (minute hour day month weekday, UTC)')
   .superRefine((text, ctx) => {
     if (text.trim().split(/\s+/).length !== 5) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" must have five fields: minute hour day month weekday` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" must have five fields: minute hour day month weekday`,
+      });
       return;
     }
     try {
       CronExpressionParser.parse(text, { tz: 'UTC', strict: false });
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: `"${text}" is not a cron expression: ${(err as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${text}" is not a cron expression: ${(err as Error).message}`,
+      });
     }
   });
 
@@ -45,15 +53,25 @@ export const CredentialSchema = z.strictObject({
     .array(Login)
     .length(2)
     .optional()
-    .describe("alternating-logins only: the two logins that take turns; single-login uses the identity's login"),
+    .describe(
+      "alternating-logins only: the two logins that take turns; single-login uses the identity's login",
+    ),
   every: durationText(366 * 86_400_000).optional(),
   cron: CronText.optional(),
   overlap: durationText()
     .optional()
-    .describe('how long the previous secret keeps working after a rotation (alternating logins; default 1h)'),
+    .describe(
+      'how long the previous secret keeps working after a rotation (alternating logins; default 1h)',
+    ),
   generator: GeneratorSchema.prefault({}),
-  notify: z.array(Slug).default([]).describe('identities or groups told of each rotation, besides the owner'),
-  webhooks: z.array(WebhookSchema).default([]).describe("the consumers' endpoints, called after each rotation"),
+  notify: z
+    .array(Slug)
+    .default([])
+    .describe('identities or groups told of each rotation, besides the owner'),
+  webhooks: z
+    .array(WebhookSchema)
+    .default([])
+    .describe("the consumers' endpoints, called after each rotation"),
 });
 
 export type Credential = z.infer<typeof CredentialSchema>;
@@ -93,11 +111,13 @@ export function checkCredentials(
   ctx: z.RefinementCtx,
 ): void {
   checkUnique(policy.credentials, 'credentials', ctx);
-  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const problem = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
   // Whose login each name on each system is, so a credential cannot take over somebody else's.
   const loginOwner = new Map<string, string>();
   for (const identity of policy.identities) {
-    for (const system of systems) loginOwner.set(`${system}\u0000${loginOf(identity, system)}`, identity.id);
+    for (const system of systems)
+      loginOwner.set(`${system}\u0000${loginOf(identity, system)}`, identity.id);
   }
   const rotated = new Map<string, string>();
 
@@ -106,9 +126,13 @@ export function checkCredentials(
     const identity = policy.identities.find((candidate) => candidate.id === credential.identity);
     if (!identity) problem(at('identity'), `unknown identity "${credential.identity}"`);
     else if (identity.kind !== 'non-human') {
-      problem(at('identity'), `${identity.id} is a person; keyward rotates the secrets of non-human identities`);
+      problem(
+        at('identity'),
+        `${identity.id} is a person; keyward rotates the secrets of non-human identities`,
+      );
     }
-    if (!systems.has(credential.system)) problem(at('system'), `unknown system "${credential.system}"`);
+    if (!systems.has(credential.system))
+      problem(at('system'), `unknown system "${credential.system}"`);
     if ((credential.every === undefined) === (credential.cron === undefined)) {
       problem(at(), 'needs exactly one of "every" or "cron"');
     }
@@ -117,10 +141,14 @@ export function checkCredentials(
     }
     const overlap = overlapOf(credential);
     if (credential.every !== undefined && overlap >= credential.every) {
-      problem(at('overlap'), 'must be shorter than the rotation interval, or two rotations would overlap');
+      problem(
+        at('overlap'),
+        'must be shorter than the rotation interval, or two rotations would overlap',
+      );
     }
     if (credential.strategy === 'single-login') {
-      if (credential.logins) problem(at('logins'), "single-login rotates the identity's own login; remove logins");
+      if (credential.logins)
+        problem(at('logins'), "single-login rotates the identity's own login; remove logins");
       if (credential.overlap !== undefined) {
         problem(at('overlap'), 'a single login holds one password at a time, so it has no overlap');
       }
@@ -130,14 +158,16 @@ export function checkCredentials(
       problem(at('logins'), 'the two logins must differ');
     }
     credential.notify.forEach((who, j) => {
-      if (!identities.has(who) && !groups.has(who)) problem(at('notify', j), `unknown identity or group "${who}"`);
+      if (!identities.has(who) && !groups.has(who))
+        problem(at('notify', j), `unknown identity or group "${who}"`);
     });
     if (!identity) return;
     credentialLogins(credential, identity).forEach((login, j) => {
       const key = `${credential.system}\u0000${login}`;
       const path = credential.strategy === 'single-login' ? at('identity') : at('logins', j);
       const owner = loginOwner.get(key);
-      if (owner && owner !== identity.id) problem(path, `login "${login}" on ${credential.system} is ${owner}'s`);
+      if (owner && owner !== identity.id)
+        problem(path, `login "${login}" on ${credential.system} is ${owner}'s`);
       const other = rotated.get(key);
       if (other && other !== credential.id) {
         problem(path, `login "${login}" on ${credential.system} is already rotated by ${other}`);

@@ -9,7 +9,9 @@ export const Slug = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be 1-63 letters, digits, ".", "_" or "-"');
 
-export const SlackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
+export const SlackChannelId = z
+  .string()
+  .regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C012ABCDEF');
 
 export const EntitlementId = z
   .string()
@@ -26,11 +28,17 @@ export function durationText(maxMs = MAX_GRANT_MS) {
     .transform((text, ctx) => {
       const ms = parseDuration(text);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration such as 30m, 4h or 7d` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is not a duration such as 30m, 4h or 7d`,
+        });
         return z.NEVER;
       }
       if (ms > maxMs) {
-        ctx.addIssue({ code: 'custom', message: `"${text}" is longer than the limit of ${maxMs / 86_400_000}d` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${text}" is longer than the limit of ${maxMs / 86_400_000}d`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -48,11 +56,19 @@ export const SecretRef = z
 export const Login = z.string().min(1).max(63);
 
 /** Refuses two items of one kind with the same id; returns the ids seen. */
-export function checkUnique(items: { id: string }[], kind: string, ctx: z.RefinementCtx): Set<string> {
+export function checkUnique(
+  items: { id: string }[],
+  kind: string,
+  ctx: z.RefinementCtx,
+): Set<string> {
   const seen = new Set<string>();
   items.forEach((item, index) => {
     if (seen.has(item.id)) {
-      ctx.addIssue({ code: 'custom', path: [kind, index, 'id'], message: `duplicate id "${item.id}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [kind, index, 'id'],
+        message: `duplicate id "${item.id}"`,
+      });
     }
     seen.add(item.id);
   });

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { scopeProblems } from './campaign-fields';
 import { CampaignDefinitionSchema } from './policy-campaigns';
 import { checkCredentials, CredentialSchema, loginOf } from './policy-credentials';
-import { checkUnique, durationText, EntitlementId, RiskTier, SecretRef, SlackChannelId, Slug } from './policy-fields';
+import {
+  checkUnique,
+  durationText,
+  EntitlementId,
+  RiskTier,
+  SecretRef,
+  SlackChannelId,
+  Slug,
+} from './policy-fields';
 
 // The sections live in files of their own; importers keep reading them from here.
 export * from './campaign-fields';
@@ -40,7 +48,12 @@ export const SystemSchema = z.strictObject({
 });
 
 export const ApprovalRuleSchema = z.strictObject({
-  required: z.number().int().min(0).max(10).describe('distinct approvers needed; 0 approves automatically'),
+  required: z
+    .number()
+    .int()
+    .min(0)
+    .max(10)
+    .describe('distinct approvers needed; 0 approves automatically'),
   from: z.array(Slug).default([]).describe('groups whose members may approve'),
 });
 
@@ -63,7 +76,9 @@ export const SettingsSchema = z.strictObject({
     .default(15 * 60_000)
     .describe('how long before expiry the requester is warned'),
   adminGroup: Slug.default('security'),
-  incidentGroup: Slug.default('security').describe('members may open incidents and approve restores'),
+  incidentGroup: Slug.default('security').describe(
+    'members may open incidents and approve restores',
+  ),
   incidentChannel: SlackChannelId.optional().describe(
     "the security team's Slack channel: every incident's notices are posted there too",
   ),
@@ -84,7 +99,9 @@ export const SettingsSchema = z.strictObject({
     .describe('a default revocation over this share of the items waits for an admin to confirm'),
   campaignRemediationRetry: durationText()
     .default(7 * 86_400_000)
-    .describe("how long a campaign's failed revocations are retried before it ends and reports them"),
+    .describe(
+      "how long a campaign's failed revocations are retried before it ends and reports them",
+    ),
 });
 
 const PolicyObject = z.strictObject({
@@ -213,7 +230,8 @@ function checkReferences(policy: z.infer<typeof PolicyObject>, ctx: Ctx): void {
 
   const membersOf = new Map(policy.groups.map((g) => [g.id, g.members]));
   policy.entitlements.forEach((entitlement, i) => {
-    if (!systems.has(entitlement.system)) missing(['entitlements', i, 'system'], 'system', entitlement.system);
+    if (!systems.has(entitlement.system))
+      missing(['entitlements', i, 'system'], 'system', entitlement.system);
     const { required, from } = entitlement.approval;
     from.forEach((group, j) => {
       if (!groups.has(group)) missing(['entitlements', i, 'approval', 'from', j], 'group', group);
@@ -244,9 +262,11 @@ const CampaignRefs = z.object({
 });
 
 function checkCampaigns(policy: z.infer<typeof PolicyObject>, groups: Set<string>, ctx: Ctx): void {
-  const problem = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+  const problem = (path: (string | number)[], message: string) =>
+    ctx.addIssue({ code: 'custom', path, message });
   const fallback = policy.settings.campaignFallbackGroup;
-  if (fallback && !groups.has(fallback)) problem(['settings', 'campaignFallbackGroup'], `unknown group "${fallback}"`);
+  if (fallback && !groups.has(fallback))
+    problem(['settings', 'campaignFallbackGroup'], `unknown group "${fallback}"`);
   if (!Array.isArray(policy.campaigns)) return;
   checkUnique(policy.campaigns, 'campaigns', ctx);
   const known = {
@@ -258,9 +278,11 @@ function checkCampaigns(policy: z.infer<typeof PolicyObject>, groups: Set<string
     const refs = CampaignRefs.safeParse(campaign);
     if (!refs.success) return;
     const { reviewers, fallbackGroup, scope } = refs.data;
-    for (const { path, message } of scopeProblems(scope, known)) problem(['campaigns', i, ...path], message);
+    for (const { path, message } of scopeProblems(scope, known))
+      problem(['campaigns', i, ...path], message);
     const group = reviewers.startsWith('group:') ? reviewers.slice('group:'.length) : undefined;
-    if (group && !groups.has(group)) problem(['campaigns', i, 'reviewers'], `unknown group "${group}"`);
+    if (group && !groups.has(group))
+      problem(['campaigns', i, 'reviewers'], `unknown group "${group}"`);
     if (fallbackGroup && !groups.has(fallbackGroup)) {
       problem(['campaigns', i, 'fallbackGroup'], `unknown group "${fallbackGroup}"`);
     }
@@ -270,7 +292,9 @@ function checkCampaigns(policy: z.infer<typeof PolicyObject>, groups: Set<string
 /** Formats a zod issue path the way people read them: entitlements[2].maxDuration. */
 export function formatPath(path: readonly PropertyKey[]): string {
   return path
-    .map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`))
+    .map((part, index) =>
+      typeof part === 'number' ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
+    )
     .join('');
 }
 
@@ -296,5 +320,8 @@ export function validatePolicy(document: unknown): PolicyResult {
 
 /** The JSON Schema of the policy file as people write it, for editors. */
 export function policyJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(PolicyObject, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return z.toJSONSchema(PolicyObject, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
 }

@@ -19,7 +19,12 @@ export interface RotationSummary {
   lastError: string | null;
   currentVersion: { id: string; login: string; promotedAt: string | null } | null;
   /** Null when Temporal has no schedule for it (the policy changed and no sync ran since). */
-  schedule: { paused: boolean; note: string | null; nextDueAt: string | null; running: boolean } | null;
+  schedule: {
+    paused: boolean;
+    note: string | null;
+    nextDueAt: string | null;
+    running: boolean;
+  } | null;
   dueAt: string;
   overdue: boolean;
 }
@@ -36,7 +41,11 @@ export function rotationDueAt(
   if (!lastRotatedAt) return now;
   if (credential.every !== undefined) return new Date(lastRotatedAt.getTime() + credential.every);
   if (!credential.cron) return now;
-  return CronExpressionParser.parse(credential.cron, { currentDate: lastRotatedAt, tz: 'UTC', strict: false })
+  return CronExpressionParser.parse(credential.cron, {
+    currentDate: lastRotatedAt,
+    tz: 'UTC',
+    strict: false,
+  })
     .next()
     .toDate();
 }

@@ -84,7 +84,12 @@ function planFacts(plan: RotationPlan): [string, string][] {
 }
 
 /** What the owner is told after a rotation; names versions and logins, never values. */
-export function rotatedNotice(plan: RotationPlan, versionId: string, promotedAt: string, retireAt?: string) {
+export function rotatedNotice(
+  plan: RotationPlan,
+  versionId: string,
+  promotedAt: string,
+  retireAt?: string,
+) {
   const facts = planFacts(plan);
   facts.push(['New version', versionId], ['Rotated at', utc(promotedAt)]);
   if (retireAt) facts.push(['Previous secret works until', utc(retireAt)]);

@@ -5,7 +5,9 @@ const UNSAFE =
 
 /** Why free text people typed cannot be accepted, or undefined when it can. */
 export function unsafeTextProblem(text: string): string | undefined {
-  return UNSAFE.test(text) ? 'must not contain control characters, direction overrides or broken unicode' : undefined;
+  return UNSAFE.test(text)
+    ? 'must not contain control characters, direction overrides or broken unicode'
+    : undefined;
 }
 
 export const MAX_TEXT = 2_000;

@@ -8,7 +8,12 @@ import type { JitState } from '../domain/jit';
 import { MAX_TEXT, unsafeTextProblem } from '../domain/text';
 import { isQuarantined } from '../store/incidents';
 import { releaseRequest, reserveRequest } from '../store/requests';
-import { decideUpdate, jitWorkflowId, revokeUpdate, statusQuery } from '../workflows/jit/definitions';
+import {
+  decideUpdate,
+  jitWorkflowId,
+  revokeUpdate,
+  statusQuery,
+} from '../workflows/jit/definitions';
 import type { jitWorkflow } from '../workflows/jit/workflow';
 import type { Deps } from './app';
 import { fromTemporal, HttpError, statusForFailure } from './errors';
@@ -33,7 +38,12 @@ export const NewRequest = z.strictObject({
     .min(1)
     .max(128)
     .regex(/^[A-Za-z0-9._/-]+$/, 'is not an entitlement id'),
-  duration: z.string().refine((text) => parseDuration(text) !== undefined, 'must be a duration such as 30m, 4h or 2d'),
+  duration: z
+    .string()
+    .refine(
+      (text) => parseDuration(text) !== undefined,
+      'must be a duration such as 30m, 4h or 2d',
+    ),
   reason: SafeText.default(''),
 });
 export type NewRequest = z.input<typeof NewRequest>;
@@ -77,7 +87,10 @@ export class AccessService {
 
     // A quarantined identity asks for nothing until its incident is restored (its grants check it again).
     if (await isQuarantined(this.deps.db, requester)) {
-      throw new HttpError(403, `${requester} is quarantined by an incident and may not request access`);
+      throw new HttpError(
+        403,
+        `${requester} is quarantined by an incident and may not request access`,
+      );
     }
     const requestId = requestIdFor(requester, idempotencyKey);
     const { plan } = evaluation;
@@ -124,7 +137,8 @@ export class AccessService {
         args: [{ requestId, ...input, policy: policy.sliceFor(requester, input.entitlementId) }],
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) return { ...created, repeated: true };
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        return { ...created, repeated: true };
       await releaseRequest(this.deps.db, requestId);
       throw err;
     }
@@ -142,9 +156,12 @@ export class AccessService {
       .where('id', '=', requestId)
       .executeTakeFirst();
     // The requester hears the reason that matters most to them from the workflow: never their own.
-    const entitlement = row && row.requester !== actor && this.deps.policy().entitlement(row.entitlement_id);
+    const entitlement =
+      row && row.requester !== actor && this.deps.policy().entitlement(row.entitlement_id);
     if (!entitlement) return;
-    const approvers = entitlement.approval.from.flatMap((group) => this.deps.policy().members(group));
+    const approvers = entitlement.approval.from.flatMap((group) =>
+      this.deps.policy().members(group),
+    );
     if (!approvers.includes(actor)) {
       const groups = groupsText(entitlement.approval.from);
       throw new HttpError(
@@ -169,7 +186,8 @@ export class AccessService {
       (earlier.entitlement_id === input.entitlementId &&
         earlier.duration_ms === input.durationMs &&
         earlier.reason === input.reason);
-    if (!same) throw new HttpError(422, 'this Idempotency-Key was first used for a different request');
+    if (!same)
+      throw new HttpError(422, 'this Idempotency-Key was first used for a different request');
   }
 
   /** The request's state, from its workflow. */
@@ -180,7 +198,12 @@ export class AccessService {
       .catch((err) => Promise.reject(fromTemporal(err, requestId)));
   }
 
-  async decide(actor: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<JitState> {
+  async decide(
+    actor: string,
+    requestId: string,
+    decision: 'approve' | 'deny',
+    reason?: string,
+  ): Promise<JitState> {
     await refuseIfQuarantined(this.deps.db, actor);
     await this.checkStillApprover(actor, requestId);
     return this.deps.temporal.workflow

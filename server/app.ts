@@ -48,7 +48,10 @@ export function buildApp(deps: Deps): FastifyInstance {
       // Request bodies can carry justifications, headers carry tokens and email links carry theirs
       // in the query string: requests are logged by method and path only.
       serializers: {
-        req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }),
+        req: (req: { method: string; url: string }) => ({
+          method: req.method,
+          path: req.url.split('?')[0],
+        }),
       },
     },
     bodyLimit: 64 * 1024,
@@ -57,7 +60,8 @@ export function buildApp(deps: Deps): FastifyInstance {
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof HttpError) {
       // An answer of ours for a fault of the server's still leaves its cause in the log.
-      if (err.statusCode >= 500 && err.cause) request.log.error({ err: err.cause }, 'request failed');
+      if (err.statusCode >= 500 && err.cause)
+        request.log.error({ err: err.cause }, 'request failed');
       return reply.status(err.statusCode).send({ error: err.message, ...err.details });
     }
     if (err instanceof ZodError) {
@@ -65,7 +69,8 @@ export function buildApp(deps: Deps): FastifyInstance {
       return reply.status(400).send({ error: `invalid request: ${problems.join('; ')}` });
     }
     const status = (err as { statusCode?: number }).statusCode;
-    if (status && status >= 400 && status < 500) return reply.status(status).send({ error: (err as Error).message });
+    if (status && status >= 400 && status < 500)
+      return reply.status(status).send({ error: (err as Error).message });
     request.log.error({ err }, 'request failed');
     return reply.status(500).send({ error: 'internal error; the server log has the details' });
   });

@@ -23,7 +23,10 @@ export function bearerAuth(db: Db, known: (identity: string) => boolean) {
     // Its tokens were revoked when it was quarantined; one minted since (a dev stack's restart,
     // say) opens nothing either, not even its own rotated secret, until a restore.
     if (await isQuarantined(db, identity)) {
-      throw new HttpError(403, `${identity} is quarantined by an incident until two people approve a restore`);
+      throw new HttpError(
+        403,
+        `${identity} is quarantined by an incident until two people approve a restore`,
+      );
     }
     request.identity = identity;
   };

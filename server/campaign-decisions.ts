@@ -9,10 +9,12 @@ const list = (seqs: number[]) => seqs.join(', ');
 /** Refuses a request that names no items, too many, one twice, or something that is no item number. */
 export function refuseBadItemList(seqs: number[]): void {
   if (seqs.length === 0) throw new HttpError(400, 'name at least one item');
-  if (seqs.length > MAX_ITEMS) throw new HttpError(400, `name at most ${MAX_ITEMS} items at a time`);
+  if (seqs.length > MAX_ITEMS)
+    throw new HttpError(400, `name at most ${MAX_ITEMS} items at a time`);
   const seen = new Set<number>();
   for (const seq of seqs) {
-    if (!Number.isInteger(seq) || seq < 1 || seq > MAX_SEQ) throw new HttpError(400, `${seq} is not an item number`);
+    if (!Number.isInteger(seq) || seq < 1 || seq > MAX_SEQ)
+      throw new HttpError(400, `${seq} is not an item number`);
     if (seen.has(seq)) throw new HttpError(400, `item ${seq} is named twice`);
     seen.add(seq);
   }
@@ -30,11 +32,19 @@ export function itemRefusal(
   campaignId: string,
 ): HttpError | undefined {
   if (!row) return new HttpError(404, `no item ${seq} in campaign ${campaignId}`);
-  const item = { seq, identity: row.identity, decided: row.decision !== null, delegate: row.delegate ?? undefined };
+  const item = {
+    seq,
+    identity: row.identity,
+    decided: row.decision !== null,
+    delegate: row.delegate ?? undefined,
+  };
   const problem = decisionProblem(item, actor, row.reviewer, row.escalated_to ?? undefined);
   if (!problem) return undefined;
   const status = row.identity !== actor && row.decision !== null ? 409 : 403;
-  return new HttpError(status, problem.includes(`item ${seq}`) ? problem : `${problem} (item ${seq})`);
+  return new HttpError(
+    status,
+    problem.includes(`item ${seq}`) ? problem : `${problem} (item ${seq})`,
+  );
 }
 
 /**
@@ -83,7 +93,13 @@ export async function sendInTurn(
   }
 }
 
-function partly(applied: number[], failed: number[], notSent: number[], refused: unknown, done: string): HttpError {
+function partly(
+  applied: number[],
+  failed: number[],
+  notSent: number[],
+  refused: unknown,
+  done: string,
+): HttpError {
   if (refused instanceof HttpError) {
     const notDone = [...failed, ...notSent];
     const message = `items ${list(applied)} were ${done}; items ${list(notDone)} were not: ${refused.message}`;
@@ -92,7 +108,12 @@ function partly(applied: number[], failed: number[], notSent: number[], refused:
   // An error that is no refusal (the connection, say) leaves that batch's fate unknown.
   const rest = notSent.length > 0 ? `; items ${list(notSent)} were not` : '';
   const message = `items ${list(applied)} were ${done}; whether items ${list(failed)} were is not known${rest}`;
-  return new HttpError(502, message, { applied, unknown: failed, refused: notSent }, { cause: refused });
+  return new HttpError(
+    502,
+    message,
+    { applied, unknown: failed, refused: notSent },
+    { cause: refused },
+  );
 }
 
 /**
@@ -105,7 +126,12 @@ export async function whenReady<T>(send: () => Promise<T>): Promise<T> {
       return await send();
     } catch (err) {
       const type = (err as { cause?: { type?: string } }).cause?.type;
-      if (!(err instanceof WorkflowUpdateFailedError) || type !== FailureType.NotReady || attempt >= 30) throw err;
+      if (
+        !(err instanceof WorkflowUpdateFailedError) ||
+        type !== FailureType.NotReady ||
+        attempt >= 30
+      )
+        throw err;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }

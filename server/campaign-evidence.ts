@@ -42,6 +42,8 @@ const itemOf = (row: store.ReviewItemRow) => ({
 export async function campaignEvidence(db: Db, campaignId: string) {
   const items = await all((after) => store.itemsPage(db, campaignId, after, PAGE));
   // The audit log is the independent record: the export carries all of it so the two can be compared.
-  const audit: AuditEvent[] = await all((after) => auditEventsPage(db, `campaign/${campaignId}`, after, PAGE));
+  const audit: AuditEvent[] = await all((after) =>
+    auditEventsPage(db, `campaign/${campaignId}`, after, PAGE),
+  );
   return { items: items.map(itemOf), audit };
 }

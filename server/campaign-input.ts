@@ -32,4 +32,5 @@ export const NewCampaign = z
   .transform(({ name, ...rest }) => ({ ...rest, name: name.normalize('NFC') }));
 export type NewCampaign = z.input<typeof NewCampaign>;
 
-export const newCampaignId = () => `c-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;
+export const newCampaignId = () =>
+  `c-${new Date().toISOString().slice(0, 10)}-${randomBytes(3).toString('hex')}`;

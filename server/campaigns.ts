@@ -1,6 +1,15 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { campaignWorkflowId, reasonProblem, remediationWorkflowId, reviewerWorkflowId } from '../domain/campaign';
+import {
+  campaignWorkflowId,
+  reasonProblem,
+  remediationWorkflowId,
+  reviewerWorkflowId,
+} from '../domain/campaign';
 import type { CampaignState, Decision } from '../domain/campaign';
 import { scopeProblems } from '../domain/campaign-fields';
 import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
@@ -16,7 +25,13 @@ import type { campaignRemediationWorkflow } from '../workflows/campaign/remediat
 import { delegateItemsUpdate } from '../workflows/campaign/definitions';
 import type { campaignWorkflow } from '../workflows/campaign/workflow';
 import { campaignEvidence } from './campaign-evidence';
-import { batchesOf, itemRefusal, refuseBadItemList, sendInTurn, whenReady } from './campaign-decisions';
+import {
+  batchesOf,
+  itemRefusal,
+  refuseBadItemList,
+  sendInTurn,
+  whenReady,
+} from './campaign-decisions';
 import { NewCampaign, newCampaignId } from './campaign-input';
 import type { Deps } from './app';
 import { fromTemporal, HttpError } from './errors';
@@ -44,7 +59,11 @@ export class CampaignService {
   }
 
   /** Records the campaign and starts its workflow; a repeat with the same id starts nothing new. */
-  async start(actor: string, body: unknown, definitionId?: string): Promise<{ id: string; workflowId: string }> {
+  async start(
+    actor: string,
+    body: unknown,
+    definitionId?: string,
+  ): Promise<{ id: string; workflowId: string }> {
     this.requireAdmin(actor);
     const input = NewCampaign.parse(body);
     const spec = specFrom(input);
@@ -53,8 +72,15 @@ export class CampaignService {
     const id = input.id ?? newCampaignId();
     // A campaign's id names its evidence: starting it again would review and revoke over it.
     const existing = await store.findCampaign(this.deps.db, id);
-    if (existing) throw new HttpError(409, `campaign ${id} already exists (${existing.status.toLowerCase()})`);
-    await store.createCampaign(this.deps.db, { id, name: spec.name, spec, createdBy: actor, definitionId });
+    if (existing)
+      throw new HttpError(409, `campaign ${id} already exists (${existing.status.toLowerCase()})`);
+    await store.createCampaign(this.deps.db, {
+      id,
+      name: spec.name,
+      spec,
+      createdBy: actor,
+      definitionId,
+    });
     const workflowId = campaignWorkflowId(id);
     try {
       await this.deps.temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
@@ -74,13 +100,16 @@ export class CampaignService {
     const view = this.deps.policy();
     const group = spec.reviewers.startsWith('group:') ? spec.reviewers.slice(6) : undefined;
     for (const g of [group, spec.fallbackGroup]) {
-      if (g && view.members(g).length === 0) throw new HttpError(400, `no group ${g} in the policy`);
+      if (g && view.members(g).length === 0)
+        throw new HttpError(400, `no group ${g} in the policy`);
     }
     const known = {
       systems: new Set(view.policy.systems.map((s) => s.id)),
       entitlements: new Set(view.policy.entitlements.map((e) => e.id)),
     };
-    const problems = scopeProblems(spec.scope, known).map(({ path, message }) => `${path.join('.')}: ${message}`);
+    const problems = scopeProblems(spec.scope, known).map(
+      ({ path, message }) => `${path.join('.')}: ${message}`,
+    );
     if (problems.length > 0) throw new HttpError(400, `invalid request: ${problems.join('; ')}`);
   }
 
@@ -96,7 +125,9 @@ export class CampaignService {
     // A finished campaign still answers queries; one Temporal no longer holds falls back to the record.
     let state: CampaignState | undefined;
     try {
-      state = await this.deps.temporal.workflow.getHandle(campaignWorkflowId(id)).query(campaignStatusQuery);
+      state = await this.deps.temporal.workflow
+        .getHandle(campaignWorkflowId(id))
+        .query(campaignStatusQuery);
     } catch {
       state = undefined;
     }
@@ -107,7 +138,11 @@ export class CampaignService {
       : Infinity;
     const overdue = Date.now() > overdueAfter;
     const totals = reviewers.reduce(
-      (sum, r) => ({ items: sum.items + r.total, decided: sum.decided + r.decided, pending: sum.pending + r.pending }),
+      (sum, r) => ({
+        items: sum.items + r.total,
+        decided: sum.decided + r.decided,
+        pending: sum.pending + r.pending,
+      }),
       { items: 0, decided: 0, pending: 0 },
     );
     return {
@@ -133,7 +168,12 @@ export class CampaignService {
    * against the record first: a request with one item that is not the actor's changes nothing, and
    * one after the deadline is refused with the deadline named, before Temporal is asked.
    */
-  async decide(actor: string, id: string, decisions: DecisionRequest[], channel: string): Promise<{ decided: number }> {
+  async decide(
+    actor: string,
+    id: string,
+    decisions: DecisionRequest[],
+    channel: string,
+  ): Promise<{ decided: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
     const seqs = decisions.map((d) => d.seq);
@@ -160,14 +200,20 @@ export class CampaignService {
   }
 
   /** Hands items to another person; checked as decisions are, and sent the same way. */
-  async delegate(actor: string, id: string, seqs: number[], to: string): Promise<{ delegated: number }> {
+  async delegate(
+    actor: string,
+    id: string,
+    seqs: number[],
+    to: string,
+  ): Promise<{ delegated: number }> {
     const campaign = await this.campaign(id);
     this.refuseIfClosed(campaign);
     refuseBadItemList(seqs);
     // Workflows do not hold the policy; whether the delegate exists is checked here.
     const delegate = this.deps.policy().identity(to);
     if (!delegate) throw new HttpError(400, `no identity ${to} in the policy`);
-    if (delegate.kind !== 'human') throw new HttpError(400, `${to} is not a person; only people review access`);
+    if (delegate.kind !== 'human')
+      throw new HttpError(400, `${to} is not a person; only people review access`);
     if (to === actor) throw new HttpError(400, 'delegate to somebody else');
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);
     const check = this.itemCheck(campaign, actor);
@@ -196,7 +242,11 @@ export class CampaignService {
         : itemRefusal(row, seq, actor, campaign.id);
   }
 
-  private update<T>(id: string, reviewer: string, send: (handle: WorkflowHandle) => Promise<T>): Promise<T> {
+  private update<T>(
+    id: string,
+    reviewer: string,
+    send: (handle: WorkflowHandle) => Promise<T>,
+  ): Promise<T> {
     const handle = this.deps.temporal.workflow.getHandle(reviewerWorkflowId(id, reviewer));
     return whenReady(() => send(handle));
   }
@@ -219,7 +269,10 @@ export class CampaignService {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
     if (campaign.status !== 'AWAITING_CONFIRMATION') {
-      throw new HttpError(409, `campaign ${id} is not waiting for a confirmation (${campaign.status.toLowerCase()})`);
+      throw new HttpError(
+        409,
+        `campaign ${id} is not waiting for a confirmation (${campaign.status.toLowerCase()})`,
+      );
     }
     try {
       return await this.deps.temporal.workflow
@@ -247,12 +300,15 @@ export class CampaignService {
     if (failed === 0) throw new HttpError(409, `campaign ${id} has no failed revocations to retry`);
     const workflowId = remediationWorkflowId(id);
     try {
-      await this.deps.temporal.workflow.start<typeof campaignRemediationWorkflow>('campaignRemediationWorkflow', {
-        workflowId,
-        taskQueue: this.deps.taskQueue,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        args: [{ campaignId: id, requestedBy: actor }],
-      });
+      await this.deps.temporal.workflow.start<typeof campaignRemediationWorkflow>(
+        'campaignRemediationWorkflow',
+        {
+          workflowId,
+          taskQueue: this.deps.taskQueue,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          args: [{ campaignId: id, requestedBy: actor }],
+        },
+      );
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       throw new HttpError(409, `the revocations of campaign ${id} are already being retried`);
@@ -284,7 +340,8 @@ export class CampaignService {
   }
 
   private refuseIfClosed(campaign: store.CampaignRecord): void {
-    if (campaign.status === 'CANCELLED') throw new HttpError(409, `campaign ${campaign.id} was cancelled`);
+    if (campaign.status === 'CANCELLED')
+      throw new HttpError(409, `campaign ${campaign.id} was cancelled`);
     if (campaign.deadlineAt && Date.parse(campaign.deadlineAt) <= Date.now()) {
       throw new HttpError(409, closedMessage(campaign));
     }
@@ -293,9 +350,15 @@ export class CampaignService {
   private refusal(err: unknown, campaign: store.CampaignRecord): unknown {
     // A reviewer workflow that ended has reached its deadline (or its reviewer decided everything).
     if (err instanceof WorkflowNotFoundError && campaign.status === 'LAUNCHING') {
-      return new HttpError(409, `campaign ${campaign.id} is still launching; try again in a moment`);
+      return new HttpError(
+        409,
+        `campaign ${campaign.id} is still launching; try again in a moment`,
+      );
     }
-    if (err instanceof Error && /already completed|aborted by closing|not found/i.test(err.message)) {
+    if (
+      err instanceof Error &&
+      /already completed|aborted by closing|not found/i.test(err.message)
+    ) {
       const late = campaign.deadlineAt !== null && Date.parse(campaign.deadlineAt) <= Date.now();
       return new HttpError(409, late ? closedMessage(campaign) : 'those items are already decided');
     }

@@ -84,7 +84,12 @@ export class IncidentService {
         workflowId: reserved.workflowId,
         details: { incidentId: reserved.id, severity: parsed.severity, reason: parsed.reason },
       });
-      return { id: reserved.id, identity: parsed.identity, joined: true, ...(warning && { warning }) };
+      return {
+        id: reserved.id,
+        identity: parsed.identity,
+        joined: true,
+        ...(warning && { warning }),
+      };
     }
     try {
       await this.deps.temporal.workflow.start<typeof incidentWorkflow>('incidentWorkflow', {
@@ -130,7 +135,9 @@ export class IncidentService {
   async status(who: string, id: string): Promise<IncidentState> {
     await this.visible(who, id);
     try {
-      return await this.deps.temporal.workflow.getHandle(incidentWorkflowId(id)).query(incidentStatusQuery);
+      return await this.deps.temporal.workflow
+        .getHandle(incidentWorkflowId(id))
+        .query(incidentStatusQuery);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       const stored = (await findIncident(this.deps.db, id))!.state as unknown as IncidentState;

@@ -22,14 +22,21 @@ async function main(): Promise<void> {
     namespace: config.namespace,
     encryptionKey: config.encryptionKey,
   });
-  const deps = { db, temporal, policy: () => policy, taskQueue: JIT_TASK_QUEUE, logLevel: config.logLevel };
+  const deps = {
+    db,
+    temporal,
+    policy: () => policy,
+    taskQueue: JIT_TASK_QUEUE,
+    logLevel: config.logLevel,
+  };
   const reviewLinks = new ReviewLinkSigner(config.encryptionKey);
   const slack = config.slack
     ? createSlackApp({
         ...config.slack,
         directory: (client) => new SlackDirectory(() => policy, client),
         ports: slackPorts({ ...deps, publicUrl: config.publicUrl, reviewLinks }),
-        onError: (err) => process.stderr.write(`slack: ${err instanceof Error ? err.message : String(err)}\n`),
+        onError: (err) =>
+          process.stderr.write(`slack: ${err instanceof Error ? err.message : String(err)}\n`),
       })
     : undefined;
   const app = buildApp({

@@ -9,5 +9,9 @@ import { HttpError } from './errors';
  */
 export async function refuseIfQuarantined(db: Db, actor: string): Promise<void> {
   const incidentId = await quarantiningIncident(db, actor);
-  if (incidentId) throw new HttpError(403, `${actor} is quarantined by incident ${incidentId} and may decide nothing`);
+  if (incidentId)
+    throw new HttpError(
+      403,
+      `${actor} is quarantined by incident ${incidentId} and may decide nothing`,
+    );
 }

@@ -23,7 +23,10 @@ const CREDENTIAL_ID = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$/;
 /** A credential id from a path; refused without echoing it, since paths can carry anything. */
 export function credentialIdFrom(text: string | undefined): string {
   if (!text || !CREDENTIAL_ID.test(text)) {
-    throw new HttpError(400, 'the path does not name a credential (ids look like pg-demo/svc-reports)');
+    throw new HttpError(
+      400,
+      'the path does not name a credential (ids look like pg-demo/svc-reports)',
+    );
   }
   return text;
 }
@@ -83,7 +86,10 @@ export class RotationService {
   private async scheduleOf(id: string): Promise<Schedule> {
     const { handle, described } = await this.describe(id);
     if (!described) {
-      throw new HttpError(409, `${id} has no rotation schedule yet; an admin makes it with keyward rotation sync`);
+      throw new HttpError(
+        409,
+        `${id} has no rotation schedule yet; an admin makes it with keyward rotation sync`,
+      );
     }
     return { handle, described };
   }
@@ -121,7 +127,9 @@ export class RotationService {
       lastRotatedAt: iso(last),
       lastStatus: row?.last_status ?? null,
       lastError: row?.last_error ?? null,
-      currentVersion: current ? { id: current.id, login: current.login, promotedAt: iso(current.promoted_at) } : null,
+      currentVersion: current
+        ? { id: current.id, login: current.login, promotedAt: iso(current.promoted_at) }
+        : null,
       schedule: described
         ? {
             paused: described.state.paused,
@@ -145,7 +153,10 @@ export class RotationService {
     const { handle, described } = await this.scheduleOf(id);
     const running = await this.runningRun(described);
     if (running) {
-      throw new HttpError(409, `a rotation of ${id} is already running${await this.stepOf(running)}`);
+      throw new HttpError(
+        409,
+        `a rotation of ${id} is already running${await this.stepOf(running)}`,
+      );
     }
     if (described.state.paused) {
       const note = described.state.note ? ` (${described.state.note})` : '';
@@ -196,7 +207,12 @@ export class RotationService {
     return this.setPaused(who, id, false, reason);
   }
 
-  private async setPaused(who: string, id: string, paused: boolean, reason?: string): Promise<ScheduleChange> {
+  private async setPaused(
+    who: string,
+    id: string,
+    paused: boolean,
+    reason?: string,
+  ): Promise<ScheduleChange> {
     const verb = paused ? 'pause' : 'resume';
     this.manageable(who, id, `${verb} the rotation of`);
     const { handle, described } = await this.scheduleOf(id);

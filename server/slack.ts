@@ -27,7 +27,10 @@ async function outcome<T extends object>(
   } catch (err) {
     if (err instanceof HttpError) return { ok: false, message: err.message };
     if (err instanceof ZodError) {
-      return { ok: false, message: err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ') };
+      return {
+        ok: false,
+        message: err.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; '),
+      };
     }
     throw err;
   }
@@ -48,7 +51,9 @@ export function slackPorts(deps: SlackDeps): SlackPorts {
     // The update answers once the restore is done, which can outlast Slack's patience: the click
     // is acknowledged first, and the answer is a message of its own.
     approveRestore: (identity, incidentId) =>
-      outcome(async () => ({ status: (await incidents.approveRestore(identity, incidentId)).status })),
+      outcome(async () => ({
+        status: (await incidents.approveRestore(identity, incidentId)).status,
+      })),
     decide: (identity, requestId, decision, reason) =>
       outcome(() => access.decide(identity, requestId, decision, reason)),
     createRequest: (identity, input) => outcome(() => access.create(identity, input)),
@@ -65,8 +70,16 @@ export function slackPorts(deps: SlackDeps): SlackPorts {
           requester: deps.policy().identity(r.requester)?.name ?? r.requester,
           entitlement: r.entitlementId,
         })),
-        grants: grants.map((g) => ({ requestId: g.requestId, entitlement: g.entitlementId, expiresAt: g.expiresAt })),
-        requests: requests.map((r) => ({ id: r.id, entitlement: r.entitlementId, status: r.status })),
+        grants: grants.map((g) => ({
+          requestId: g.requestId,
+          entitlement: g.entitlementId,
+          expiresAt: g.expiresAt,
+        })),
+        requests: requests.map((r) => ({
+          id: r.id,
+          entitlement: r.entitlementId,
+          status: r.status,
+        })),
       };
     },
     entitlements: () =>
@@ -89,7 +102,14 @@ function campaignPorts(deps: SlackDeps): CampaignSlackPorts {
   const campaigns = new CampaignService(deps);
   return {
     decideCampaignItem: (identity, campaignId, seq, decision, reason) =>
-      outcome(() => campaigns.decide(identity, campaignIdFrom(campaignId), [{ seq, decision, reason }], 'slack')),
+      outcome(() =>
+        campaigns.decide(
+          identity,
+          campaignIdFrom(campaignId),
+          [{ seq, decision, reason }],
+          'slack',
+        ),
+      ),
     // Nobody should type a reason only to learn the item was never theirs to decide. The decision
     // itself is checked again, by the reviewer workflow, when the reason arrives.
     revocableItem: (identity, campaignId, seq) =>
@@ -97,9 +117,13 @@ function campaignPorts(deps: SlackDeps): CampaignSlackPorts {
         const id = campaignIdFrom(campaignId);
         const campaign = await findCampaign(deps.db, id);
         if (!campaign) throw new HttpError(404, `no campaign ${id}`);
-        if (campaign.status === 'CANCELLED') throw new HttpError(409, `campaign ${id} was cancelled`);
+        if (campaign.status === 'CANCELLED')
+          throw new HttpError(409, `campaign ${id} was cancelled`);
         if (campaign.deadlineAt && Date.parse(campaign.deadlineAt) <= Date.now()) {
-          throw new HttpError(409, `the deadline of campaign ${id} passed at ${campaign.deadlineAt}`);
+          throw new HttpError(
+            409,
+            `the deadline of campaign ${id} passed at ${campaign.deadlineAt}`,
+          );
         }
         const [row] = await itemsBySeq(deps.db, id, [seq]);
         if (!row) throw new HttpError(404, `no item ${seq} in campaign ${id}`);
@@ -109,7 +133,12 @@ function campaignPorts(deps: SlackDeps): CampaignSlackPorts {
           decided: row.decision !== null,
           delegate: row.delegate ?? undefined,
         };
-        const problem = decisionProblem(item, identity, row.reviewer, row.escalated_to ?? undefined);
+        const problem = decisionProblem(
+          item,
+          identity,
+          row.reviewer,
+          row.escalated_to ?? undefined,
+        );
         if (problem) throw new HttpError(409, problem);
         return { identity: row.identity, entitlement: row.entitlement_id, system: row.system_id };
       }),
@@ -123,7 +152,10 @@ function campaignPorts(deps: SlackDeps): CampaignSlackPorts {
         campaignName: campaign.name,
         reviewerId,
         deadlineAt: campaign.deadlineAt,
-        link: deps.reviewLinks.link(deps.publicUrl, reviewLinkClaims(id, reviewerId, campaign.deadlineAt)),
+        link: deps.reviewLinks.link(
+          deps.publicUrl,
+          reviewLinkClaims(id, reviewerId, campaign.deadlineAt),
+        ),
         // In the message's own order; an item the record no longer has is left out.
         items: seqs.flatMap((seq) => rows.filter((row) => row.seq === seq).map(reviewItem)),
       };

@@ -37,7 +37,11 @@ export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
  * Appends an event unless one with the same key exists, in which case the stored one is
  * returned: activities that record audit events may run more than once.
  */
-export async function appendAuditEvent(db: Db, input: AuditEventInput, now = new Date()): Promise<AuditEvent> {
+export async function appendAuditEvent(
+  db: Db,
+  input: AuditEventInput,
+  now = new Date(),
+): Promise<AuditEvent> {
   return db.transaction().execute(async (tx) => {
     await sql`SELECT pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(tx);
     const existing = await tx
@@ -106,7 +110,12 @@ export async function listAuditEvents(db: Db, query: AuditQuery = {}): Promise<A
  * One subject's events after `afterSeq`, `limit` at a time, in the order of the chain. The log is
  * append-only and numbered by `seq`, so paging by it neither skips nor repeats an event.
  */
-export async function auditEventsPage(db: Db, subject: string, afterSeq: number, limit: number): Promise<AuditEvent[]> {
+export async function auditEventsPage(
+  db: Db,
+  subject: string,
+  afterSeq: number,
+  limit: number,
+): Promise<AuditEvent[]> {
   const rows = await db
     .selectFrom('audit_events')
     .selectAll()
@@ -119,7 +128,8 @@ export async function auditEventsPage(db: Db, subject: string, afterSeq: number,
 }
 
 export type ChainVerdict =
-  { ok: true; events: number; head: string } | { ok: false; events: number; brokenAt: number; problem: string };
+  | { ok: true; events: number; head: string }
+  | { ok: false; events: number; brokenAt: number; problem: string };
 
 /**
  * Walks the whole chain in order and names the first event that does not link or hash. A chain
@@ -150,10 +160,13 @@ export async function verifyAuditChain(
         brokenAt: event.seq,
         problem,
       });
-      if (event.seq !== expectedSeq) return broken(`event ${expectedSeq} is missing (the next one is ${event.seq})`);
-      if (event.prevHash !== prevHash) return broken(`event ${event.seq} does not link to the event before it`);
+      if (event.seq !== expectedSeq)
+        return broken(`event ${expectedSeq} is missing (the next one is ${event.seq})`);
+      if (event.prevHash !== prevHash)
+        return broken(`event ${event.seq} does not link to the event before it`);
       const { hash, ...unsigned } = event;
-      if (hashEvent(unsigned) !== hash) return broken(`event ${event.seq} was altered after it was written`);
+      if (hashEvent(unsigned) !== hash)
+        return broken(`event ${event.seq} was altered after it was written`);
       prevHash = hash;
       expectedSeq += 1;
       if (hash === options.anchor) anchorSeen = true;
@@ -161,7 +174,8 @@ export async function verifyAuditChain(
     if (rows.length < pageSize) {
       if (!anchorSeen) {
         const problem =
-          `no event has the hash ${options.anchor}: ` + "events were cut from the end, or it is not this log's";
+          `no event has the hash ${options.anchor}: ` +
+          "events were cut from the end, or it is not this log's";
         return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, problem };
       }
       return { ok: true, events: expectedSeq - 1, head: prevHash };

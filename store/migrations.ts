@@ -22,7 +22,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'timestamptz', (c) => c.notNull())
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('requests_requester_idx').on('requests').column('requester').execute();
+      await db.schema
+        .createIndex('requests_requester_idx')
+        .on('requests')
+        .column('requester')
+        .execute();
 
       await db.schema
         .createTable('grants')
@@ -56,7 +60,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('prev_hash', 'text', (c) => c.notNull())
         .addColumn('hash', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('audit_events_subject_idx').on('audit_events').column('subject').execute();
+      await db.schema
+        .createIndex('audit_events_subject_idx')
+        .on('audit_events')
+        .column('subject')
+        .execute();
 
       await db.schema
         .createTable('api_tokens')
@@ -150,7 +158,9 @@ const migrations: Record<string, Migration> = {
       // A credential has at most one version under each live label.
       for (const label of ['pending', 'current', 'previous']) {
         await sql`CREATE UNIQUE INDEX ${sql.raw(`credential_versions_one_${label}`)}
-                  ON credential_versions (credential_id) WHERE label = ${sql.lit(label)}`.execute(db);
+                  ON credential_versions (credential_id) WHERE label = ${sql.lit(label)}`.execute(
+          db,
+        );
       }
     },
   },
@@ -172,7 +182,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
         .execute();
       // A second report about an identity joins its open incident instead of starting another.
-      await sql`CREATE UNIQUE INDEX incidents_one_open ON incidents (identity) WHERE closed_at IS NULL`.execute(db);
+      await sql`CREATE UNIQUE INDEX incidents_one_open ON incidents (identity) WHERE closed_at IS NULL`.execute(
+        db,
+      );
       await db.schema
         .createTable('incident_removals')
         .addColumn('incident_id', 'text', (c) => c.notNull().references('incidents.id'))
@@ -183,7 +195,12 @@ const migrations: Record<string, Migration> = {
         .addColumn('request_id', 'text')
         .addColumn('removed_at', 'timestamptz', (c) => c.notNull())
         .addColumn('restored_at', 'timestamptz')
-        .addPrimaryKeyConstraint('incident_removals_pk', ['incident_id', 'system_id', 'login', 'role'])
+        .addPrimaryKeyConstraint('incident_removals_pk', [
+          'incident_id',
+          'system_id',
+          'login',
+          'role',
+        ])
         .execute();
       await db.schema
         .createTable('webhook_deliveries')
@@ -201,7 +218,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('system_id', 'text', (c) => c.notNull())
         .addColumn('login', 'text', (c) => c.notNull())
         .addColumn('disabled_at', 'timestamptz', (c) => c.notNull())
-        .addPrimaryKeyConstraint('incident_disabled_logins_pk', ['incident_id', 'system_id', 'login'])
+        .addPrimaryKeyConstraint('incident_disabled_logins_pk', [
+          'incident_id',
+          'system_id',
+          'login',
+        ])
         .execute();
     },
   },
@@ -269,7 +290,11 @@ const migrations: Record<string, Migration> = {
   },
   '2026-12-07-002-campaign-outcomes': {
     async up(db: Kysely<unknown>) {
-      await db.schema.alterTable('campaigns').addColumn('declined_by', 'text').addColumn('failure', 'text').execute();
+      await db.schema
+        .alterTable('campaigns')
+        .addColumn('declined_by', 'text')
+        .addColumn('failure', 'text')
+        .execute();
       await db.schema.alterTable('review_items').addColumn('superseded_by', 'text').execute();
     },
   },

@@ -24,7 +24,11 @@ export interface PostedMessage {
   recipient: string;
 }
 
-export async function savePostedMessage(db: Db, requestId: string, message: PostedMessage): Promise<void> {
+export async function savePostedMessage(
+  db: Db,
+  requestId: string,
+  message: PostedMessage,
+): Promise<void> {
   await db
     .insertInto('slack_messages')
     .values({ request_id: requestId, ...message })
@@ -54,7 +58,11 @@ export async function useEmailLink(
 }
 
 export async function emailLinkUsed(db: Db, nonce: string): Promise<boolean> {
-  const row = await db.selectFrom('email_link_uses').select('nonce').where('nonce', '=', nonce).executeTakeFirst();
+  const row = await db
+    .selectFrom('email_link_uses')
+    .select('nonce')
+    .where('nonce', '=', nonce)
+    .executeTakeFirst();
   return row !== undefined;
 }
 

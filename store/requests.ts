@@ -28,7 +28,9 @@ export async function saveRequest(db: Db, state: JitState, workflowId: string): 
     .insertInto('requests')
     .values(row)
     .onConflict((oc) =>
-      oc.column('id').doUpdateSet({ status: row.status, approvals: row.approvals, updated_at: row.updated_at }),
+      oc
+        .column('id')
+        .doUpdateSet({ status: row.status, approvals: row.approvals, updated_at: row.updated_at }),
     )
     .execute();
 }
@@ -40,7 +42,11 @@ export type Reservation = { ok: true } | { ok: false; liveId: string; status: st
  * same entitlement is refused by the database itself, whatever the timing. A row that already
  * exists under this id (a repeated request) is left as it is.
  */
-export async function reserveRequest(db: Db, state: JitState, workflowId: string): Promise<Reservation> {
+export async function reserveRequest(
+  db: Db,
+  state: JitState,
+  workflowId: string,
+): Promise<Reservation> {
   try {
     await db
       .insertInto('requests')
@@ -57,13 +63,19 @@ export async function reserveRequest(db: Db, state: JitState, workflowId: string
       .where('entitlement_id', '=', state.plan.entitlementId)
       .where('status', 'in', ['PENDING', 'GRANTED'])
       .executeTakeFirst();
-    return live ? { ok: false, liveId: live.id, status: live.status } : reserveRequest(db, state, workflowId);
+    return live
+      ? { ok: false, liveId: live.id, status: live.status }
+      : reserveRequest(db, state, workflowId);
   }
 }
 
 /** Forgets a reservation whose workflow never started. */
 export async function releaseRequest(db: Db, requestId: string): Promise<void> {
-  await db.deleteFrom('requests').where('id', '=', requestId).where('status', '=', 'PENDING').execute();
+  await db
+    .deleteFrom('requests')
+    .where('id', '=', requestId)
+    .where('status', '=', 'PENDING')
+    .execute();
 }
 
 export interface RequestSummary {

@@ -12,7 +12,11 @@ const INSERT_BATCH = 1_000;
  * Writes a campaign's items in one transaction, replacing any a failed earlier attempt left, so
  * the numbering is the same however often the collecting activity runs.
  */
-export async function replaceItems(db: Db, campaignId: string, items: NewReviewItem[]): Promise<void> {
+export async function replaceItems(
+  db: Db,
+  campaignId: string,
+  items: NewReviewItem[],
+): Promise<void> {
   await db.transaction().execute(async (tx) => {
     await tx.deleteFrom('review_items').where('campaign_id', '=', campaignId).execute();
     for (let start = 0; start < items.length; start += INSERT_BATCH) {
@@ -25,7 +29,12 @@ export async function replaceItems(db: Db, campaignId: string, items: NewReviewI
 }
 
 /** Reviewers in id order after `after`, a page at a time. */
-export async function reviewersPage(db: Db, campaignId: string, after: string, limit: number): Promise<string[]> {
+export async function reviewersPage(
+  db: Db,
+  campaignId: string,
+  after: string,
+  limit: number,
+): Promise<string[]> {
   const rows = await db
     .selectFrom('review_items')
     .select('reviewer')
@@ -57,18 +66,32 @@ export async function itemsOfReviewer(
 }
 
 /** The items `actor` may see on their review page: their own, delegated to them or escalated to them. */
-export async function itemsForActor(db: Db, campaignId: string, actor: string): Promise<ReviewItemRow[]> {
+export async function itemsForActor(
+  db: Db,
+  campaignId: string,
+  actor: string,
+): Promise<ReviewItemRow[]> {
   return db
     .selectFrom('review_items')
     .selectAll()
     .where('campaign_id', '=', campaignId)
-    .where((eb) => eb.or([eb('reviewer', '=', actor), eb('delegate', '=', actor), eb('escalated_to', '=', actor)]))
+    .where((eb) =>
+      eb.or([
+        eb('reviewer', '=', actor),
+        eb('delegate', '=', actor),
+        eb('escalated_to', '=', actor),
+      ]),
+    )
     .orderBy('seq')
     .limit(10_000)
     .execute();
 }
 
-export async function itemsBySeq(db: Db, campaignId: string, seqs: number[]): Promise<ReviewItemRow[]> {
+export async function itemsBySeq(
+  db: Db,
+  campaignId: string,
+  seqs: number[],
+): Promise<ReviewItemRow[]> {
   if (seqs.length === 0) return [];
   return db
     .selectFrom('review_items')
@@ -90,7 +113,12 @@ export async function recordDecisions(
   for (const item of decided) {
     const result = await db
       .updateTable('review_items')
-      .set({ decision: item.decision, reason: item.reason ?? null, decided_by: actor, decided_at: at })
+      .set({
+        decision: item.decision,
+        reason: item.reason ?? null,
+        decided_by: actor,
+        decided_at: at,
+      })
       .where('campaign_id', '=', campaignId)
       .where('seq', '=', item.seq)
       .where('decision', 'is', null)
@@ -100,7 +128,12 @@ export async function recordDecisions(
   return changed;
 }
 
-export async function delegateItems(db: Db, campaignId: string, seqs: number[], to: string): Promise<void> {
+export async function delegateItems(
+  db: Db,
+  campaignId: string,
+  seqs: number[],
+  to: string,
+): Promise<void> {
   if (seqs.length === 0) return;
   await db
     .updateTable('review_items')
@@ -111,7 +144,12 @@ export async function delegateItems(db: Db, campaignId: string, seqs: number[], 
 }
 
 /** Marks a reviewer's pending items as escalated to `to`; returns how many there are. */
-export async function escalateItems(db: Db, campaignId: string, reviewer: string, to: string): Promise<number> {
+export async function escalateItems(
+  db: Db,
+  campaignId: string,
+  reviewer: string,
+  to: string,
+): Promise<number> {
   const result = await db
     .updateTable('review_items')
     .set({ escalated_to: to })
@@ -135,7 +173,12 @@ export async function applyDefault(
 ): Promise<{ seq: number }[]> {
   return db
     .updateTable('review_items')
-    .set({ decision: application.decision, reason: application.reason, decided_by: application.by, decided_at: at })
+    .set({
+      decision: application.decision,
+      reason: application.reason,
+      decided_by: application.by,
+      decided_at: at,
+    })
     .where('campaign_id', '=', campaignId)
     .where('reviewer', '=', reviewer)
     .where('decision', 'is', null)
@@ -153,7 +196,11 @@ export async function decisionTotals(db: Db, campaignId: string) {
     ])
     .where('campaign_id', '=', campaignId)
     .executeTakeFirstOrThrow();
-  return { certified: Number(row.certified), revoked: Number(row.revoked), undecided: Number(row.undecided) };
+  return {
+    certified: Number(row.certified),
+    revoked: Number(row.revoked),
+    undecided: Number(row.undecided),
+  };
 }
 
 /** Revocations not yet applied, or applied and failed, after `afterSeq` in item order. */
@@ -176,10 +223,17 @@ export async function pendingRevocations(
 }
 
 export type RemediationResult =
-  { remediation: 'revoked' } | { remediation: 'failed'; error: string } | { remediation: 'superseded'; by: string };
+  | { remediation: 'revoked' }
+  | { remediation: 'failed'; error: string }
+  | { remediation: 'superseded'; by: string };
 
 /** Records one attempt; only a revocation that took effect (or was superseded) has a time done. */
-export async function markRemediation(db: Db, campaignId: string, seq: number, result: RemediationResult) {
+export async function markRemediation(
+  db: Db,
+  campaignId: string,
+  seq: number,
+  result: RemediationResult,
+) {
   await db
     .updateTable('review_items')
     .set((eb) => ({
@@ -198,7 +252,11 @@ export async function markRemediation(db: Db, campaignId: string, seq: number, r
  * A live keyward grant of the same membership approved after `since`: access somebody approved
  * after the review, which a revocation decided before it must not take away. It ends at its expiry.
  */
-export async function newerGrant(db: Db, row: ReviewItemRow, since: Date): Promise<string | undefined> {
+export async function newerGrant(
+  db: Db,
+  row: ReviewItemRow,
+  since: Date,
+): Promise<string | undefined> {
   const grant = await db
     .selectFrom('grants')
     .select('request_id')
@@ -253,7 +311,10 @@ export async function progressByReviewer(db: Db, campaignId: string): Promise<Re
   }));
 }
 
-export async function remediationCounts(db: Db, campaignId: string): Promise<Record<string, number>> {
+export async function remediationCounts(
+  db: Db,
+  campaignId: string,
+): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom('review_items')
     .select((eb) => ['remediation', eb.fn.countAll<number>().as('n')])
@@ -278,7 +339,12 @@ export async function itemsPage(db: Db, campaignId: string, afterSeq: number, li
 export async function closeGrantRecords(db: Db, row: ReviewItemRow): Promise<void> {
   await db
     .updateTable('grants')
-    .set({ revoked_at: new Date(), revoked_by: row.decided_by, revoke_cause: 'campaign', revoke_lateness_ms: 0 })
+    .set({
+      revoked_at: new Date(),
+      revoked_by: row.decided_by,
+      revoke_cause: 'campaign',
+      revoke_lateness_ms: 0,
+    })
     .where('system_id', '=', row.system_id)
     .where('role', '=', row.role)
     .where('login', '=', row.login)
@@ -299,5 +365,7 @@ export async function latestGrants(
     .where('role', '=', role)
     .orderBy('granted_at')
     .execute();
-  return new Map(rows.map((row) => [row.login, { at: row.granted_at, live: row.revoked_at === null }]));
+  return new Map(
+    rows.map((row) => [row.login, { at: row.granted_at, live: row.revoked_at === null }]),
+  );
 }

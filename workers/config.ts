@@ -62,7 +62,9 @@ export function readRuntimeConfig(env: NodeJS.ProcessEnv = process.env): Runtime
     apiHost: e.KEYWARD_API_HOST,
     apiPort: e.KEYWARD_API_PORT,
     logLevel: e.KEYWARD_LOG_LEVEL,
-    publicUrl: (e.KEYWARD_PUBLIC_URL ?? `http://${e.KEYWARD_API_HOST}:${e.KEYWARD_API_PORT}`).replace(/\/$/, ''),
+    publicUrl: (
+      e.KEYWARD_PUBLIC_URL ?? `http://${e.KEYWARD_API_HOST}:${e.KEYWARD_API_PORT}`
+    ).replace(/\/$/, ''),
     slack: e.SLACK_BOT_TOKEN
       ? {
           botToken: e.SLACK_BOT_TOKEN,

@@ -1,6 +1,11 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Client } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  makeTelemetryFilterString,
+} from '@temporalio/worker';
 import { PolicyView } from '../domain/access';
 import { ConnectorRegistry } from '../integrations/connectors/registry';
 import { loadPolicyFile } from '../integrations/policy/load';
@@ -57,7 +62,9 @@ async function main(): Promise<void> {
     process.stdout.write(`Rotation schedules: ${parts.join(', ')}\n`);
   }
   // Recurring campaigns get their schedules on every start, as rotations do.
-  const campaigns = await syncCampaignSchedules(client, policy.policy.campaigns, { taskQueue: JIT_TASK_QUEUE });
+  const campaigns = await syncCampaignSchedules(client, policy.policy.campaigns, {
+    taskQueue: JIT_TASK_QUEUE,
+  });
   if (campaigns.created.length + campaigns.updated.length + campaigns.deleted.length > 0) {
     const parts = Object.entries(campaigns).map(([what, ids]) => `${ids.length} ${what}`);
     process.stdout.write(`Campaign schedules: ${parts.join(', ')}\n`);
@@ -80,7 +87,12 @@ async function main(): Promise<void> {
   });
   // run() resolves once a SIGINT or SIGTERM has drained the worker; the SDK installs those handlers.
   await worker.run();
-  await Promise.allSettled([connectors.closeAll(), db.destroy(), connection.close(), client.connection.close()]);
+  await Promise.allSettled([
+    connectors.closeAll(),
+    db.destroy(),
+    connection.close(),
+    client.connection.close(),
+  ]);
 }
 
 main().catch((err) => {

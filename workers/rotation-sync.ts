@@ -18,6 +18,11 @@ export async function syncRotations(
   taskQueue = JIT_TASK_QUEUE,
 ): Promise<ScheduleSyncResult> {
   await syncCredentials(db, [...credentials]);
-  const neverRotated = new Set((await listCredentials(db)).filter((c) => !c.last_rotated_at).map((c) => c.id));
-  return syncRotationSchedules(client, credentials, { taskQueue, neverRotated: (id) => neverRotated.has(id) });
+  const neverRotated = new Set(
+    (await listCredentials(db)).filter((c) => !c.last_rotated_at).map((c) => c.id),
+  );
+  return syncRotationSchedules(client, credentials, {
+    taskQueue,
+    neverRotated: (id) => neverRotated.has(id),
+  });
 }

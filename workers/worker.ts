@@ -56,15 +56,27 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
     activities: {
       ...createJitActivities({ db: options.db, connectors: options.connectors }),
       ...createNotifyActivities({ db: options.db, policy: options.policy, ...options.channels }),
-      ...createIncidentActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
-      ...createReconcileActivities({ db: options.db, connectors: options.connectors, workflows: options.workflows }),
+      ...createIncidentActivities({
+        db: options.db,
+        connectors: options.connectors,
+        workflows: options.workflows,
+      }),
+      ...createReconcileActivities({
+        db: options.db,
+        connectors: options.connectors,
+        workflows: options.workflows,
+      }),
       ...createRotationActivities({
         db: options.db,
         connectors: options.connectors,
         policy: options.policy,
         cipher: createSecretCipher(options.secretKey),
       }),
-      ...createRotationWebhookActivities({ db: options.db, policy: options.policy, env: options.env }),
+      ...createRotationWebhookActivities({
+        db: options.db,
+        policy: options.policy,
+        env: options.env,
+      }),
       ...createCampaignActivities({
         db: options.db,
         connectors: options.connectors,
@@ -83,9 +95,12 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         mail: options.channels?.mail,
         // Review links are signed under a key derived from the same master key the server holds.
         reviewLinks: new ReviewLinkSigner(options.secretKey),
-        publicUrl: options.channels?.mail?.publicUrl ?? options.publicUrl ?? 'http://localhost:8080',
+        publicUrl:
+          options.channels?.mail?.publicUrl ?? options.publicUrl ?? 'http://localhost:8080',
       }),
     },
-    dataConverter: options.encryptionKey ? encryptedDataConverter(options.encryptionKey) : undefined,
+    dataConverter: options.encryptionKey
+      ? encryptedDataConverter(options.encryptionKey)
+      : undefined,
   });
 }

@@ -19,19 +19,21 @@ export function registerAccessCommands(program: Command): void {
     .description('ask for an entitlement for a while')
     .requiredOption('--for <duration>', 'how long, such as 30m, 4h or 1d')
     .option('--reason <text>', 'why you need it', '')
-    .option('--idempotency-key <key>', 'repeat a request safely: the same key names the same request')
+    .option(
+      '--idempotency-key <key>',
+      'repeat a request safely: the same key names the same request',
+    )
     .action(async (entitlement: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const headers: Record<string, string> = options.idempotencyKey
         ? { 'idempotency-key': String(options.idempotencyKey) }
         : {};
       const body = { entitlement, duration: options.for, reason: options.reason };
-      const created = await Api.from(options).call<{ id: string; required: number; approvers: string[] }>(
-        'POST',
-        '/v1/requests',
-        body,
-        headers,
-      );
+      const created = await Api.from(options).call<{
+        id: string;
+        required: number;
+        approvers: string[];
+      }>('POST', '/v1/requests', body, headers);
       print(options, created, () =>
         created.required === 0
           ? `Request ${created.id} created; ${entitlement} needs no approval and is being granted.`
@@ -47,14 +49,25 @@ export function registerAccessCommands(program: Command): void {
   ] as const) {
     const cmd = program
       .command(`${name} <requestId>`)
-      .description(name === 'revoke' ? 'end a request or a grant now' : `${verb} a request you are an approver of`);
-    cmd.option(name === 'deny' ? '--reason <text>' : '--reason [text]', name === 'deny' ? 'why (required)' : 'why');
+      .description(
+        name === 'revoke'
+          ? 'end a request or a grant now'
+          : `${verb} a request you are an approver of`,
+      );
+    cmd.option(
+      name === 'deny' ? '--reason <text>' : '--reason [text]',
+      name === 'deny' ? 'why (required)' : 'why',
+    );
     cmd.action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const reason = typeof options.reason === 'string' ? options.reason : undefined;
-      const state = await Api.from(options).call<JitState>('POST', `/v1/requests/${encodeURIComponent(id)}/${verb}`, {
-        ...(reason ? { reason } : {}),
-      });
+      const state = await Api.from(options).call<JitState>(
+        'POST',
+        `/v1/requests/${encodeURIComponent(id)}/${verb}`,
+        {
+          ...(reason ? { reason } : {}),
+        },
+      );
       print(options, state, () => describeRequest(state));
     });
   }
@@ -64,7 +77,10 @@ export function registerAccessCommands(program: Command): void {
     .description('show a request: approvals, grant, expiry, revocation')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const state = await Api.from(options).call<JitState>('GET', `/v1/requests/${encodeURIComponent(id)}`);
+      const state = await Api.from(options).call<JitState>(
+        'GET',
+        `/v1/requests/${encodeURIComponent(id)}`,
+      );
       print(options, state, () => describeRequest(state));
     });
 
@@ -76,11 +92,20 @@ export function registerAccessCommands(program: Command): void {
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const query = options.awaiting ? '?awaiting=me' : options.all ? '?all=true' : '';
-      const { requests } = await Api.from(options).call<{ requests: RequestSummary[] }>('GET', `/v1/requests${query}`);
+      const { requests } = await Api.from(options).call<{ requests: RequestSummary[] }>(
+        'GET',
+        `/v1/requests${query}`,
+      );
       print(options, requests, () =>
         table(
           ['ID', 'REQUESTER', 'ENTITLEMENT', 'STATUS', 'CREATED'],
-          requests.map((r) => [r.id, r.requester, r.entitlementId, r.status, shownTime(r.createdAt)]),
+          requests.map((r) => [
+            r.id,
+            r.requester,
+            r.entitlementId,
+            r.status,
+            shownTime(r.createdAt),
+          ]),
         ),
       );
     });
@@ -95,10 +120,22 @@ export function registerAccessCommands(program: Command): void {
       const params = new URLSearchParams();
       if (options.active) params.set('active', 'true');
       if (options.identity) params.set('identity', String(options.identity));
-      const { grants } = await Api.from(options).call<{ grants: GrantRecord[] }>('GET', `/v1/grants?${params}`);
+      const { grants } = await Api.from(options).call<{ grants: GrantRecord[] }>(
+        'GET',
+        `/v1/grants?${params}`,
+      );
       print(options, grants, () =>
         table(
-          ['REQUEST', 'IDENTITY', 'ENTITLEMENT', 'APPROVED BY', 'GRANTED', 'UNTIL', 'REVOKED', 'BY'],
+          [
+            'REQUEST',
+            'IDENTITY',
+            'ENTITLEMENT',
+            'APPROVED BY',
+            'GRANTED',
+            'UNTIL',
+            'REVOKED',
+            'BY',
+          ],
           grants.map((g) => [
             g.requestId,
             g.identity,

@@ -26,7 +26,10 @@ export function registerAdminCommands(program: Command): void {
       const params = new URLSearchParams({ limit: String(options.limit) });
       if (options.subject) params.set('subject', String(options.subject));
       if (options.actor) params.set('actor', String(options.actor));
-      const { events } = await Api.from(options).call<{ events: AuditEvent[] }>('GET', `/v1/audit?${params}`);
+      const { events } = await Api.from(options).call<{ events: AuditEvent[] }>(
+        'GET',
+        `/v1/audit?${params}`,
+      );
       if (options.json) {
         out(JSON.stringify(events, null, 2));
         return;
@@ -49,7 +52,10 @@ export function registerAdminCommands(program: Command): void {
   audit
     .command('verify')
     .description('check that no audit event was altered or removed')
-    .option('--anchor <hash>', 'a head hash printed by an earlier verify, kept elsewhere: it must still be in the log')
+    .option(
+      '--anchor <hash>',
+      'a head hash printed by an earlier verify, kept elsewhere: it must still be in the log',
+    )
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       const query = options.anchor ? `?anchor=${encodeURIComponent(String(options.anchor))}` : '';
@@ -93,7 +99,10 @@ export function registerAdminCommands(program: Command): void {
     .description('show which identity your credentials belong to')
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const me = await Api.from(options).call<{ identity: string; admin: boolean }>('GET', '/v1/me');
+      const me = await Api.from(options).call<{ identity: string; admin: boolean }>(
+        'GET',
+        '/v1/me',
+      );
       out(options.json ? JSON.stringify(me) : `${me.identity}${me.admin ? ' (admin)' : ''}`);
     });
 }

@@ -29,7 +29,9 @@ export function parseScope(text: string | undefined): Record<string, string[]> {
     const [key, value, extra] = part.split('=').map((s) => s.trim());
     const field = SCOPE_KEYS[key];
     if (!field || !value || extra !== undefined) {
-      throw new CliError(`"${part}" is not a scope filter; use system=, entitlement=, tier= or kind=`);
+      throw new CliError(
+        `"${part}" is not a scope filter; use system=, entitlement=, tier= or kind=`,
+      );
     }
     scope[field] = [...(scope[field] ?? []), value];
   }
@@ -37,10 +39,22 @@ export function parseScope(text: string | undefined): Record<string, string[]> {
 }
 
 interface Status {
-  campaign: { id: string; name: string; deadlineAt: string | null; status: string; failure?: string | null };
+  campaign: {
+    id: string;
+    name: string;
+    deadlineAt: string | null;
+    status: string;
+    failure?: string | null;
+  };
   phase: string;
   totals: { items: number; decided: number; pending: number };
-  reviewers: { reviewer: string; total: number; decided: number; pending: number; overdue: number }[];
+  reviewers: {
+    reviewer: string;
+    total: number;
+    decided: number;
+    pending: number;
+    overdue: number;
+  }[];
   remediation: Record<string, number>;
 }
 
@@ -72,14 +86,16 @@ function describe(status: Status): string {
 
 /** A share from 0 to 1; the server checks the range, this only that it is a number at all. */
 function share(text: string): number {
-  if (!/^(0|1|0?\.\d+)$/.test(text.trim())) throw new CliError(`"${text}" is not a share from 0 to 1, such as 0.2`);
+  if (!/^(0|1|0?\.\d+)$/.test(text.trim()))
+    throw new CliError(`"${text}" is not a share from 0 to 1, such as 0.2`);
   return Number(text);
 }
 
 const items = (text: string) =>
   text.split(',').map((part) => {
     const seq = Number(part.trim());
-    if (!/^\d+$/.test(part.trim()) || seq < 1 || seq > MAX_SEQ) throw new CliError(`"${part}" is not an item number`);
+    if (!/^\d+$/.test(part.trim()) || seq < 1 || seq > MAX_SEQ)
+      throw new CliError(`"${part}" is not an item number`);
     return seq;
   });
 
@@ -91,14 +107,23 @@ export function registerCampaignCommands(program: Command): void {
     .command('start')
     .description('start a campaign (admins)')
     .requiredOption('--name <text>', 'what auditors will read')
-    .option('--scope <filter>', 'system=<id>,entitlement=<id>,tier=<risk>,kind=human|non-human (repeat keys for more)')
+    .option(
+      '--scope <filter>',
+      'system=<id>,entitlement=<id>,tier=<risk>,kind=human|non-human (repeat keys for more)',
+    )
     .option('--reviewers <who>', 'manager, owner or group:<id>', 'manager')
     .requiredOption('--deadline <duration>', 'for example 14d')
     .option('--remind <leads>', 'reminder lead times before the deadline, for example 3d,1d')
-    .option('--escalate-after <duration>', 'after this long, pending items also go to the manager or fallback group')
+    .option(
+      '--escalate-after <duration>',
+      'after this long, pending items also go to the manager or fallback group',
+    )
     .option('--default <decision>', 'keep or revoke, for items undecided at the deadline', 'keep')
     .option('--fallback-group <id>', 'reviews items whose identity has no manager or owner')
-    .option('--mass-revocation-share <share>', 'a default revoking more than this share (0 to 1) waits for an admin')
+    .option(
+      '--mass-revocation-share <share>',
+      'a default revoking more than this share (0 to 1) waits for an admin',
+    )
     .option('--id <id>', 'a campaign id of your own; starting the same id again starts nothing new')
     .action(async (_: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
@@ -112,7 +137,9 @@ export function registerCampaignCommands(program: Command): void {
         ...(o.escalateAfter ? { escalateAfter: o.escalateAfter } : {}),
         default: o.default,
         ...(o.fallbackGroup ? { fallbackGroup: o.fallbackGroup } : {}),
-        ...(o.massRevocationShare !== undefined && { massRevocationShare: share(String(o.massRevocationShare)) }),
+        ...(o.massRevocationShare !== undefined && {
+          massRevocationShare: share(String(o.massRevocationShare)),
+        }),
       };
       const started = await Api.from(o).call<{ id: string }>('POST', '/v1/campaigns', body);
       out(
@@ -144,15 +171,21 @@ export function registerCampaignCommands(program: Command): void {
     .description('the items you review in a campaign')
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
-      const { items: rows } = await Api.from(o).call<{ items: Record<string, string | number | null>[] }>(
-        'GET',
-        path(id, '/items'),
-      );
+      const { items: rows } = await Api.from(o).call<{
+        items: Record<string, string | number | null>[];
+      }>('GET', path(id, '/items'));
       if (o.json) return out(JSON.stringify(rows, null, 2));
       out(
         table(
           ['ITEM', 'IDENTITY', 'ENTITLEMENT', 'SYSTEM', 'RISK', 'DECISION'],
-          rows.map((r) => [r.seq, r.identity, r.entitlement_id, r.system_id, r.risk_tier, r.decision ?? 'pending']),
+          rows.map((r) => [
+            r.seq,
+            r.identity,
+            r.entitlement_id,
+            r.system_id,
+            r.risk_tier,
+            r.decision ?? 'pending',
+          ]),
         ),
       );
     });
@@ -161,7 +194,10 @@ export function registerCampaignCommands(program: Command): void {
     campaign
       .command(`${verb} <id> <items>`)
       .description(`${verb} items (comma-separated numbers) you review`)
-      .option('--reason <text>', verb === 'revoke' ? 'why the access goes' : 'a note for the evidence')
+      .option(
+        '--reason <text>',
+        verb === 'revoke' ? 'why the access goes' : 'a note for the evidence',
+      )
       .action(async (id: string, list: string, _: unknown, command: Command) => {
         const o = command.optsWithGlobals<Opts>();
         const decisions = items(list).map((item) => ({
@@ -169,7 +205,9 @@ export function registerCampaignCommands(program: Command): void {
           decision: verb,
           ...(o.reason ? { reason: o.reason } : {}),
         }));
-        const result = await Api.from(o).call<{ decided: number }>('POST', path(id, '/decisions'), { decisions });
+        const result = await Api.from(o).call<{ decided: number }>('POST', path(id, '/decisions'), {
+          decisions,
+        });
         out(
           o.json
             ? JSON.stringify(result, null, 2)
@@ -184,13 +222,22 @@ export function registerCampaignCommands(program: Command): void {
     .requiredOption('--to <identity>', 'who reviews them instead')
     .action(async (id: string, list: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
-      const result = await Api.from(o).call<object>('POST', path(id, '/delegations'), { items: items(list), to: o.to });
+      const result = await Api.from(o).call<object>('POST', path(id, '/delegations'), {
+        items: items(list),
+        to: o.to,
+      });
       out(o.json ? JSON.stringify(result, null, 2) : `Delegated to ${String(o.to)}.`);
     });
 
   const adminActions = {
-    confirm: ['let a mass revocation by default go ahead (admins)', 'confirmed: the revocations go ahead'],
-    decline: ['keep the items a mass revocation by default would remove (admins)', 'declined: those items are kept'],
+    confirm: [
+      'let a mass revocation by default go ahead (admins)',
+      'confirmed: the revocations go ahead',
+    ],
+    decline: [
+      'keep the items a mass revocation by default would remove (admins)',
+      'declined: those items are kept',
+    ],
     cancel: ['stop a campaign without applying defaults (admins)', 'cancelled'],
     remediate: [
       "retry a completed campaign's failed revocations, once the target is fixed (admins)",
@@ -210,7 +257,9 @@ export function registerCampaignCommands(program: Command): void {
 
   campaign
     .command('export <id>')
-    .description('write the evidence: items as CSV and JSON, audit events, a summary and a SHA-256 manifest (admins)')
+    .description(
+      'write the evidence: items as CSV and JSON, audit events, a summary and a SHA-256 manifest (admins)',
+    )
     .requiredOption('--out <dir>', 'a directory without evidence in it yet; made if missing')
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
@@ -219,6 +268,10 @@ export function registerCampaignCommands(program: Command): void {
       prepareEvidenceDir(dir);
       const evidence = await Api.from(o).call<Evidence>('GET', path(id, '/export'));
       const summary = writeEvidence(dir, evidence);
-      out(o.json ? JSON.stringify(summary, null, 2) : `Evidence of ${summary.items} items written to ${dir}.`);
+      out(
+        o.json
+          ? JSON.stringify(summary, null, 2)
+          : `Evidence of ${summary.items} items written to ${dir}.`,
+      );
     });
 }

@@ -9,7 +9,8 @@ import { startStack } from '../dev/stack';
 
 const port = (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new Error(`"${value}" is not a port number`);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535)
+    throw new Error(`"${value}" is not a port number`);
   return n;
 };
 
@@ -17,14 +18,18 @@ const port = (value: string) => {
 export function registerDevCommand(program: Command): void {
   program
     .command('dev')
-    .description('start PostgreSQL, Temporal, the worker and the API in the foreground (Ctrl-C stops all)')
+    .description(
+      'start PostgreSQL, Temporal, the worker and the API in the foreground (Ctrl-C stops all)',
+    )
     .option('--policy <file>', 'policy file (default: keyward.example.yaml)')
     .option('--api-port <port>', 'API port', port, 8088)
     .option('--temporal-port <port>', 'Temporal dev server port', port, 7233)
     .option('--ui-port <port>', 'Temporal UI port', port, 8233)
     .option('--pg-port <port>', 'embedded PostgreSQL port', port, 54329)
     .action(async (_: unknown, command: Command) => {
-      const options = command.optsWithGlobals<GlobalOptions & Record<string, number | string | undefined>>();
+      const options = command.optsWithGlobals<
+        GlobalOptions & Record<string, number | string | undefined>
+      >();
       const dataDir = dataDirOf(options);
       const policyFile = resolve(String(options.policy ?? defaultPolicy()));
       const policy = loadPolicyFile(policyFile);
@@ -40,15 +45,22 @@ export function registerDevCommand(program: Command): void {
         pgPort: Number(options.pgPort),
         log,
       });
-      const requester = policy.identities.find((i) => i.kind === 'human')?.id ?? policy.identities[0].id;
+      const requester =
+        policy.identities.find((i) => i.kind === 'human')?.id ?? policy.identities[0].id;
       const entitlement = policy.entitlements[0]?.id ?? '<entitlement>';
-      const admin = policy.groups.find((g) => g.id === policy.settings.adminGroup)?.members[0] ?? requester;
+      const admin =
+        policy.groups.find((g) => g.id === policy.settings.adminGroup)?.members[0] ?? requester;
       // The CLI finds the stack through its data directory; a non-default one must be named.
       const where = dataDir === resolve('.keyward') ? '' : ` --data-dir ${dataDir}`;
-      const tries = [`request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}`];
+      const tries = [
+        `request ${entitlement} --for 30m --reason "investigate ticket 4411" --as ${requester}`,
+      ];
       const credential = policy.credentials[0];
       if (credential) {
-        tries.push(`rotation list --as ${admin}`, `secret get ${credential.id} --as ${credential.identity}`);
+        tries.push(
+          `rotation list --as ${admin}`,
+          `secret get ${credential.id} --as ${credential.identity}`,
+        );
       }
       log(`
 keyward is running (data in ${dataDir})

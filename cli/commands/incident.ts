@@ -15,10 +15,13 @@ const out = (text: string): void => {
 };
 
 const path = (id: string) => `/v1/incidents/${encodeURIComponent(id)}`;
-const reasonBody = (options: Opts) => (typeof options.reason === 'string' ? { reason: options.reason } : {});
-const ms = (value: number | null | undefined) => (value === null || value === undefined ? '-' : formatMs(value));
+const reasonBody = (options: Opts) =>
+  typeof options.reason === 'string' ? { reason: options.reason } : {};
+const ms = (value: number | null | undefined) =>
+  value === null || value === undefined ? '-' : formatMs(value);
 // Times to revoke are often under a second; whole units would read as zero.
-const formatMs = (value: number) => (value < 60_000 ? `${(value / 1000).toFixed(1)}s` : formatDuration(value));
+const formatMs = (value: number) =>
+  value < 60_000 ? `${(value / 1000).toFixed(1)}s` : formatDuration(value);
 
 /** The report as people read it: timeline, what was removed where, times to revoke, approvals. */
 export function describeReport(report: Report): string {
@@ -63,11 +66,15 @@ export function describeReport(report: Report): string {
 
 /** Incidents: open, list, show, restore, close, retry and report (admins and the incident group). */
 export function registerIncidentCommands(program: Command): void {
-  const incident = program.command('incident').description('contain a compromised identity, and restore it');
+  const incident = program
+    .command('incident')
+    .description('contain a compromised identity, and restore it');
 
   incident
     .command('open <identity>')
-    .description('quarantine an identity and take its access everywhere (admins and the incident group)')
+    .description(
+      'quarantine an identity and take its access everywhere (admins and the incident group)',
+    )
     .requiredOption('--reason <text>', 'what happened; kept in the audit log')
     .option('--severity <level>', `one of ${Severity.join(', ')}`, 'high')
     .action(async (identity: string, _: unknown, command: Command) => {
@@ -80,7 +87,9 @@ export function registerIncidentCommands(program: Command): void {
       type Opened = { id: string; joined: boolean; warning?: string };
       const opened = await Api.from(options).call<Opened>('POST', '/v1/incidents', body);
       if (opened.warning && !options.json) process.stderr.write(`warning: ${opened.warning}\n`);
-      const said = opened.joined ? `joined its open incident ${opened.id}` : `opened incident ${opened.id}`;
+      const said = opened.joined
+        ? `joined its open incident ${opened.id}`
+        : `opened incident ${opened.id}`;
       out(
         options.json
           ? JSON.stringify(opened, null, 2)
@@ -94,10 +103,9 @@ export function registerIncidentCommands(program: Command): void {
     .description('incidents, newest first')
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const { incidents } = await Api.from(options).call<{ incidents: Record<string, string | boolean | null>[] }>(
-        'GET',
-        '/v1/incidents',
-      );
+      const { incidents } = await Api.from(options).call<{
+        incidents: Record<string, string | boolean | null>[];
+      }>('GET', '/v1/incidents');
       if (options.json) return out(JSON.stringify(incidents, null, 2));
       out(
         table(
@@ -125,12 +133,18 @@ export function registerIncidentCommands(program: Command): void {
 
   incident
     .command('restore <incidentId>')
-    .description('approve giving access back; two members of the incident group must (not the identity or its owner)')
+    .description(
+      'approve giving access back; two members of the incident group must (not the identity or its owner)',
+    )
     .option('--reason <text>', 'why it is safe now; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
       // The approval that completes the quorum answers at once; the restore follows, read with report.
-      const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/restore`, reasonBody(options));
+      const state = await Api.from(options).call<IncidentState>(
+        'POST',
+        `${path(id)}/restore`,
+        reasonBody(options),
+      );
       out(options.json ? JSON.stringify(state, null, 2) : describeApproval(id, state));
     });
 
@@ -140,7 +154,11 @@ export function registerIncidentCommands(program: Command): void {
     .option('--reason <text>', 'why; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/close`, reasonBody(options));
+      const state = await Api.from(options).call<IncidentState>(
+        'POST',
+        `${path(id)}/close`,
+        reasonBody(options),
+      );
       const text =
         state.status === 'CLOSED'
           ? `Incident ${id}: closed without restore.`
@@ -150,11 +168,17 @@ export function registerIncidentCommands(program: Command): void {
 
   incident
     .command('retry <incidentId>')
-    .description('try the systems that failed again, once their cause is fixed (admins and the incident group)')
+    .description(
+      'try the systems that failed again, once their cause is fixed (admins and the incident group)',
+    )
     .option('--reason <text>', 'what was fixed; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const state = await Api.from(options).call<IncidentState>('POST', `${path(id)}/retry`, reasonBody(options));
+      const state = await Api.from(options).call<IncidentState>(
+        'POST',
+        `${path(id)}/retry`,
+        reasonBody(options),
+      );
       const failed = state.systems.filter((s) => s.status === 'FAILED').map((s) => s.systemId);
       const text = `Incident ${id}: retrying ${failed.join(', ')}; see keyward incident report ${id}`;
       out(options.json ? JSON.stringify(state, null, 2) : text);
@@ -168,6 +192,7 @@ export function describeApproval(id: string, state: IncidentState): string {
   if (state.status === 'RESTORING') {
     return `Incident ${id}: restore approved by ${by}; access is being given back, see keyward incident report ${id}`;
   }
-  if (state.status === 'CONTAINED') return `Incident ${id}: restore approved by ${by}; one more approval is needed.`;
+  if (state.status === 'CONTAINED')
+    return `Incident ${id}: restore approved by ${by}; one more approval is needed.`;
   return `Incident ${id}: restore approved by ${by}; the incident is ${state.status}.`;
 }

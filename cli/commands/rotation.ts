@@ -19,7 +19,8 @@ const out = (text: string): void => {
 };
 
 const path = (id: string) => `/v1/rotations/${encodeURIComponent(id)}`;
-const reasonBody = (options: Opts) => (typeof options.reason === 'string' ? { reason: options.reason } : {});
+const reasonBody = (options: Opts) =>
+  typeof options.reason === 'string' ? { reason: options.reason } : {};
 
 function statusOf(r: RotationSummary): string {
   if (!r.schedule) return 'no schedule';
@@ -34,23 +35,34 @@ function registerScheduleChange(rotation: Command, verb: 'pause' | 'resume'): vo
     .option('--reason <text>', 'why; kept in the schedule note and the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const change = await Api.from(options).call<ScheduleChange>('POST', `${path(id)}/${verb}`, reasonBody(options));
+      const change = await Api.from(options).call<ScheduleChange>(
+        'POST',
+        `${path(id)}/${verb}`,
+        reasonBody(options),
+      );
       const state = change.paused ? 'paused' : 'running on its schedule';
       const already = change.changed ? '' : ' already';
-      out(options.json ? JSON.stringify(change, null, 2) : `Rotation of ${id} is${already} ${state}.`);
+      out(
+        options.json ? JSON.stringify(change, null, 2) : `Rotation of ${id} is${already} ${state}.`,
+      );
     });
 }
 
 /** Credential rotation: schedules for admins and owners, and the secret for its own identity. */
 export function registerRotationCommands(program: Command): void {
-  const rotation = program.command('rotation').description('credential rotation: list, sync, pause and resume');
+  const rotation = program
+    .command('rotation')
+    .description('credential rotation: list, sync, pause and resume');
 
   rotation
     .command('list')
     .description('credentials you may see, with their last rotation and schedule')
     .action(async (_: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const { rotations } = await Api.from(options).call<{ rotations: RotationSummary[] }>('GET', '/v1/rotations');
+      const { rotations } = await Api.from(options).call<{ rotations: RotationSummary[] }>(
+        'GET',
+        '/v1/rotations',
+      );
       if (options.json) return out(JSON.stringify(rotations, null, 2));
       out(
         table(
@@ -75,7 +87,9 @@ export function registerRotationCommands(program: Command): void {
       const options = command.optsWithGlobals<Opts>();
       const result = await Api.from(options).call<ScheduleSyncResult>('POST', '/v1/rotations/sync');
       const parts = Object.entries(result).map(([what, ids]) => `${ids.length} ${what}`);
-      out(options.json ? JSON.stringify(result, null, 2) : `Rotation schedules: ${parts.join(', ')}.`);
+      out(
+        options.json ? JSON.stringify(result, null, 2) : `Rotation schedules: ${parts.join(', ')}.`,
+      );
     });
 
   registerScheduleChange(rotation, 'pause');
@@ -87,8 +101,16 @@ export function registerRotationCommands(program: Command): void {
     .option('--reason <text>', 'why now; kept in the audit log')
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const requested = await Api.from(options).call<object>('POST', `${path(id)}/rotate`, reasonBody(options));
-      out(options.json ? JSON.stringify(requested, null, 2) : `Rotation of ${id} started; see keyward rotation list.`);
+      const requested = await Api.from(options).call<object>(
+        'POST',
+        `${path(id)}/rotate`,
+        reasonBody(options),
+      );
+      out(
+        options.json
+          ? JSON.stringify(requested, null, 2)
+          : `Rotation of ${id} started; see keyward rotation list.`,
+      );
     });
 
   const secret = program.command('secret').description('the secrets keyward rotates');
@@ -97,7 +119,10 @@ export function registerRotationCommands(program: Command): void {
     .description("print a credential's current secret (only its own identity may read it)")
     .action(async (id: string, _: unknown, command: Command) => {
       const options = command.optsWithGlobals<Opts>();
-      const read = await Api.from(options).call<{ secret: string }>('GET', `/v1/secrets/${encodeURIComponent(id)}`);
+      const read = await Api.from(options).call<{ secret: string }>(
+        'GET',
+        `/v1/secrets/${encodeURIComponent(id)}`,
+      );
       // The value alone, so that $(keyward secret get ...) is the secret.
       out(options.json ? JSON.stringify(read, null, 2) : read.secret);
     });

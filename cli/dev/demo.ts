@@ -37,7 +37,11 @@ export async function provisionDemoTargets(
  * Alternating logins start without LOGIN (a rotation enables them) and share a role of their
  * identity's, as a service's two logins would, so the rotation's equal memberships can be seen.
  */
-export async function seedDemoRoles(policy: Policy, url: string, systemIds: string[]): Promise<void> {
+export async function seedDemoRoles(
+  policy: Policy,
+  url: string,
+  systemIds: string[],
+): Promise<void> {
   const wanted = new Map<string, 'LOGIN' | 'NOLOGIN'>();
   for (const entitlement of policy.entitlements) {
     if (systemIds.includes(entitlement.system)) wanted.set(entitlement.role, 'NOLOGIN');
@@ -47,7 +51,8 @@ export async function seedDemoRoles(policy: Policy, url: string, systemIds: stri
   }
   const memberships: [role: string, login: string][] = [];
   for (const credential of policy.credentials) {
-    if (!systemIds.includes(credential.system) || credential.strategy !== 'alternating-logins') continue;
+    if (!systemIds.includes(credential.system) || credential.strategy !== 'alternating-logins')
+      continue;
     const shared = `${credential.identity.replace(/[^A-Za-z0-9]/g, '_')}_writer`;
     wanted.set(shared, 'NOLOGIN');
     for (const login of credential.logins ?? []) {
@@ -58,16 +63,18 @@ export async function seedDemoRoles(policy: Policy, url: string, systemIds: stri
   const client = new Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1)', [
-      [...wanted.keys()],
-    ]);
+    const { rows } = await client.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_roles WHERE rolname = ANY($1)',
+      [[...wanted.keys()]],
+    );
     const existing = new Set(rows.map((r) => r.rolname));
     for (const [role, kind] of wanted) {
       if (!existing.has(role)) await client.query(`CREATE ROLE ${quoteIdent(role)} ${kind}`);
     }
     // Only on creation: a later start must not undo what rotations and grants changed since.
     for (const [role, login] of memberships) {
-      if (!existing.has(login)) await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(login)}`);
+      if (!existing.has(login))
+        await client.query(`GRANT ${quoteIdent(role)} TO ${quoteIdent(login)}`);
     }
   } finally {
     await client.end();

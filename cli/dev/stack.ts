@@ -1,7 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Policy } from '../../domain/policy';
@@ -61,14 +69,18 @@ async function ensureDevTokens(db: Db, policy: Policy, dataDir: string): Promise
  * The whole system on embedded defaults: PostgreSQL, a Temporal dev server, the worker and
  * the HTTP server, each stopped again by the returned function.
  */
-export async function startStack(options: StackOptions): Promise<{ info: StackInfo; stop: () => Promise<void> }> {
+export async function startStack(
+  options: StackOptions,
+): Promise<{ info: StackInfo; stop: () => Promise<void> }> {
   const { dataDir, log } = options;
   mkdirSync(dataDir, { recursive: true, mode: 0o711 });
   // As root, PostgreSQL runs as its own system user, which must be able to pass through here.
   if (process.getuid?.() === 0) chmodSync(dataDir, statSync(dataDir).mode | 0o011);
   const pidFile = join(dataDir, 'stack.pid');
   if (existsSync(pidFile) && isAlive(Number(readFileSync(pidFile, 'utf8')))) {
-    throw new Error(`a keyward stack is already running on ${dataDir} (pid ${readFileSync(pidFile, 'utf8').trim()})`);
+    throw new Error(
+      `a keyward stack is already running on ${dataDir} (pid ${readFileSync(pidFile, 'utf8').trim()})`,
+    );
   }
   const useTemporal = process.env.TEMPORAL_ADDRESS;
   await ensurePortsFree({
@@ -81,11 +93,14 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
 
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
-    for (const fn of stops.reverse()) await fn().catch((err) => log(`while stopping: ${(err as Error).message}`));
+    for (const fn of stops.reverse())
+      await fn().catch((err) => log(`while stopping: ${(err as Error).message}`));
     rmSync(pidFile, { force: true });
   };
   try {
-    const encryptionKey = secretFile(join(dataDir, 'encryption.key'), () => randomBytes(32).toString('base64'));
+    const encryptionKey = secretFile(join(dataDir, 'encryption.key'), () =>
+      randomBytes(32).toString('base64'),
+    );
 
     log('Starting PostgreSQL (embedded)...');
     const postgres: RunningPostgres = await startEmbeddedPostgres({
@@ -161,7 +176,9 @@ export async function startStack(options: StackOptions): Promise<{ info: StackIn
       databaseUrl,
       targets: Object.fromEntries(targets.map((t) => [t.systemId, t.url])),
     };
-    writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(join(dataDir, 'stack.json'), `${JSON.stringify(info, null, 2)}\n`, {
+      mode: 0o600,
+    });
     stops.push(async () => rmSync(join(dataDir, 'stack.json'), { force: true }));
     return { info, stop };
   } catch (err) {
@@ -190,7 +207,11 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function startChild(role: 'worker' | 'server', env: NodeJS.ProcessEnv, log: (line: string) => void): ChildProcess {
+function startChild(
+  role: 'worker' | 'server',
+  env: NodeJS.ProcessEnv,
+  log: (line: string) => void,
+): ChildProcess {
   const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin', 'keyward.js'), role], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

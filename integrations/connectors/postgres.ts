@@ -9,9 +9,13 @@ const MAX_IDENTIFIER_BYTES = 63;
 /** Quotes a role name for SQL; anything PostgreSQL would truncate or reject is refused first. */
 export function quoteIdent(name: string): string {
   if (name.length === 0) throw new ConnectorError('invalid-input', 'the name is empty');
-  if (name.includes('\0')) throw new ConnectorError('invalid-input', `the name ${JSON.stringify(name)} contains NUL`);
+  if (name.includes('\0'))
+    throw new ConnectorError('invalid-input', `the name ${JSON.stringify(name)} contains NUL`);
   if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
-    throw new ConnectorError('invalid-input', `the name ${name} is longer than ${MAX_IDENTIFIER_BYTES} bytes`);
+    throw new ConnectorError(
+      'invalid-input',
+      `the name ${name} is longer than ${MAX_IDENTIFIER_BYTES} bytes`,
+    );
   }
   return `"${name.replaceAll('"', '""')}"`;
 }
@@ -21,7 +25,16 @@ export function quoteIdent(name: string): string {
 const fieldOf = (error: unknown, key: string): unknown =>
   typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[key] : undefined;
 
-const TRANSIENT_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57014', '55P03', '40001', '40P01', '25006']);
+const TRANSIENT_SQLSTATES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '55P03',
+  '40001',
+  '40P01',
+  '25006',
+]);
 const TRANSIENT_SQLSTATE_CLASSES = ['08', '53', '58', 'XX'];
 const PROGRAMMING_ERRORS = ['TypeError', 'RangeError', 'ReferenceError'];
 const TRANSIENT_NODE_CODES = new Set([
@@ -45,18 +58,24 @@ const TRANSIENT_NODE_CODES = new Set([
 function kindOf(error: unknown): ConnectorErrorKind {
   const code = fieldOf(error, 'code');
   if (typeof code !== 'string') {
-    return PROGRAMMING_ERRORS.includes(String(fieldOf(error, 'name'))) ? 'invalid-input' : 'transient';
+    return PROGRAMMING_ERRORS.includes(String(fieldOf(error, 'name')))
+      ? 'invalid-input'
+      : 'transient';
   }
   if (code === '42501' || code.startsWith('28')) return 'permission-denied';
   if (code === '42704' || code === '3D000') return 'unknown-object';
-  if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2))) return 'transient';
+  if (TRANSIENT_SQLSTATES.has(code) || TRANSIENT_SQLSTATE_CLASSES.includes(code.slice(0, 2)))
+    return 'transient';
   return TRANSIENT_NODE_CODES.has(code) ? 'transient' : 'invalid-input';
 }
 
 /** Two sessions inserting the same pg_auth_members row at once; the loser's work is already done. */
 function isConcurrentUpdate(error: unknown): boolean {
   const code = fieldOf(error, 'code');
-  return code === '23505' || (code === 'XX000' && String(fieldOf(error, 'message')).includes('concurrently'));
+  return (
+    code === '23505' ||
+    (code === 'XX000' && String(fieldOf(error, 'message')).includes('concurrently'))
+  );
 }
 
 const MEMBERSHIP_SQL = `SELECT g.rolname AS grantor FROM pg_auth_members m
@@ -83,7 +102,10 @@ const TERMINATE_SQL = `WITH sessions AS MATERIALIZED (
  * Manages role membership and login passwords in one PostgreSQL cluster through a small pool
  * of connections.
  */
-export function createPostgresConnector(options: { systemId: string; connectionString: string }): TargetConnector {
+export function createPostgresConnector(options: {
+  systemId: string;
+  connectionString: string;
+}): TargetConnector {
   const { systemId, connectionString } = options;
   const pool = new Pool({
     connectionString,
@@ -101,16 +123,25 @@ export function createPostgresConnector(options: { systemId: string; connectionS
   const secrets = [connectionString, ...passwordsIn(connectionString)].filter((s) => s.length > 0);
   // An empty secret would split the text between every character, so it is left out.
   const redact = (text: string, more: string[]) =>
-    [...secrets, ...more].filter((s) => s.length > 0).reduce((out, secret) => out.split(secret).join('***'), text);
+    [...secrets, ...more]
+      .filter((s) => s.length > 0)
+      .reduce((out, secret) => out.split(secret).join('***'), text);
 
   /** Runs one action, turning any failure into a ConnectorError whose message holds no secret. */
-  async function attempt<T>(action: string, work: () => Promise<T>, alsoSecret: string[] = []): Promise<T> {
+  async function attempt<T>(
+    action: string,
+    work: () => Promise<T>,
+    alsoSecret: string[] = [],
+  ): Promise<T> {
     try {
       if (closing) throw new ConnectorError('invalid-input', 'the connector is closed');
       return await work();
     } catch (error) {
       const kind = error instanceof ConnectorError ? error.kind : kindOf(error);
-      const detail = redact(String(fieldOf(error, 'message') || fieldOf(error, 'code') || error), alsoSecret);
+      const detail = redact(
+        String(fieldOf(error, 'message') || fieldOf(error, 'code') || error),
+        alsoSecret,
+      );
       // Only the server's own answer is kept as the cause: other errors (a malformed URL, say) can
       // carry the connection string, which holds the password, in their properties.
       const cause = fieldOf(error, 'severity') === undefined ? undefined : error;
@@ -146,7 +177,9 @@ export function createPostgresConnector(options: { systemId: string; connectionS
         // Since PostgreSQL 16 every grantor's grant is its own row and a bare REVOKE removes only the
         // current user's, so each one is revoked by name or the member would keep the role.
         for (const grantor of grantors) {
-          await pool.query(grantor === null ? revoke : `${revoke} GRANTED BY ${quoteIdent(grantor)}`);
+          await pool.query(
+            grantor === null ? revoke : `${revoke} GRANTED BY ${quoteIdent(grantor)}`,
+          );
         }
         return { changed: true };
       }),
@@ -156,7 +189,8 @@ export function createPostgresConnector(options: { systemId: string; connectionS
         // The parameter is compared as type name, which truncates to 63 bytes: validate it first.
         quoteIdent(role);
         const { rows } = await pool.query<{ member: string | null }>(MEMBERS_SQL, [role]);
-        if (rows.length === 0) throw new ConnectorError('unknown-object', `role "${role}" does not exist`);
+        if (rows.length === 0)
+          throw new ConnectorError('unknown-object', `role "${role}" does not exist`);
         const members = rows.flatMap((row) => (row.member === null ? [] : [row.member]));
         return [...new Set(members)].sort();
       }),
@@ -165,8 +199,11 @@ export function createPostgresConnector(options: { systemId: string; connectionS
       attempt(`set the password of ${login}`, async () => {
         // A utility statement takes no parameters, so the verifier is checked to be exactly what
         // scramVerifier writes (no quote can be in it) before it becomes a literal.
-        if (!SCRAM_VERIFIER.test(verifier)) throw new ConnectorError('invalid-input', 'that is not a SCRAM verifier');
-        await pool.query(`ALTER ROLE ${quoteIdent(login)} WITH ${enableLogin ? 'LOGIN ' : ''}PASSWORD '${verifier}'`);
+        if (!SCRAM_VERIFIER.test(verifier))
+          throw new ConnectorError('invalid-input', 'that is not a SCRAM verifier');
+        await pool.query(
+          `ALTER ROLE ${quoteIdent(login)} WITH ${enableLogin ? 'LOGIN ' : ''}PASSWORD '${verifier}'`,
+        );
       }),
 
     disableLogin: (login) =>
@@ -206,7 +243,8 @@ export function createPostgresConnector(options: { systemId: string; connectionS
         async () => {
           quoteIdent(login);
           // pg refuses an empty password itself with an error that carries no code and would read as transient.
-          if (password.length === 0) throw new ConnectorError('invalid-input', 'the password is empty');
+          if (password.length === 0)
+            throw new ConnectorError('invalid-input', 'the password is empty');
           const client = new Client({
             ...parseIntoClientConfig(connectionString),
             user: login,

@@ -17,7 +17,8 @@ export class ConnectorRegistry {
     const existing = this.connectors.get(systemId);
     if (existing) return existing;
     const system = this.systems().find((s) => s.id === systemId);
-    if (!system) throw new ConnectorError('unknown-object', `system ${systemId} is not in the policy`);
+    if (!system)
+      throw new ConnectorError('unknown-object', `system ${systemId} is not in the policy`);
     const connector = createPostgresConnector({
       systemId,
       connectionString: resolveSecretRef(system.connection, this.env),

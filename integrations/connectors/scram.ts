@@ -11,7 +11,11 @@ const ITERATIONS = 4096;
  * The password must be ASCII without control characters: SASLprep leaves those unchanged, and
  * keyward's generators only produce them.
  */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16), iterations = ITERATIONS): string {
+export function scramVerifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = ITERATIONS,
+): string {
   if (!/^[\x21-\x7e]+$/.test(password)) {
     throw new Error('a SCRAM password from keyward must be printable ASCII without spaces');
   }

@@ -15,7 +15,11 @@ export interface LoginConnector {
    * Sets the login's password from a verifier computed by keyward, so the password itself never
    * reaches the target; `enableLogin` also lets the role log in. Sessions already open go on.
    */
-  setPasswordVerifier(login: string, verifier: string, options: { enableLogin: boolean }): Promise<void>;
+  setPasswordVerifier(
+    login: string,
+    verifier: string,
+    options: { enableLogin: boolean },
+  ): Promise<void>;
   /** Stops the login from logging in and forgets its password; sessions already open go on. */
   disableLogin(login: string): Promise<void>;
   /** The roles `login` is a direct member of, sorted. */
@@ -36,7 +40,8 @@ export interface ContainmentConnector {
 
 export type TargetConnector = RoleConnector & LoginConnector & ContainmentConnector;
 
-export type ConnectorErrorKind = 'permission-denied' | 'unknown-object' | 'invalid-input' | 'transient';
+export type ConnectorErrorKind =
+  'permission-denied' | 'unknown-object' | 'invalid-input' | 'transient';
 
 /**
  * A failure talking to a target system. `kind` tells the caller whether trying again can

@@ -14,7 +14,8 @@ export interface LinkClaims {
 }
 
 export type LinkVerdict =
-  { ok: true; claims: LinkClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+  | { ok: true; claims: LinkClaims }
+  | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
 /**
  * Signs and checks decision links with an HMAC key derived from keyward's encryption key, so
@@ -24,19 +25,22 @@ export class LinkSigner {
   private readonly key: Buffer;
 
   constructor(masterKey: Buffer) {
-    this.key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward email decision links', 32));
+    this.key = Buffer.from(
+      hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward email decision links', 32),
+    );
   }
 
   sign(claims: Omit<LinkClaims, 'nonce'>): string {
-    const body = Buffer.from(JSON.stringify({ ...claims, nonce: randomBytes(12).toString('base64url') })).toString(
-      'base64url',
-    );
+    const body = Buffer.from(
+      JSON.stringify({ ...claims, nonce: randomBytes(12).toString('base64url') }),
+    ).toString('base64url');
     return `${body}.${this.mac(body)}`;
   }
 
   verify(token: string, nowMs = Date.now()): LinkVerdict {
     const [body, mac, extra] = token.split('.');
-    if (!body || !mac || extra !== undefined || token.length > 2_000) return { ok: false, reason: 'malformed' };
+    if (!body || !mac || extra !== undefined || token.length > 2_000)
+      return { ok: false, reason: 'malformed' };
     const expected = Buffer.from(this.mac(body));
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given))
@@ -47,7 +51,8 @@ export class LinkSigner {
     } catch {
       return { ok: false, reason: 'malformed' };
     }
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < nowMs) return { ok: false, reason: 'expired' };
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 < nowMs)
+      return { ok: false, reason: 'expired' };
     return { ok: true, claims };
   }
 

@@ -48,7 +48,8 @@ export function createMailer(options: MailerOptions): Mailer {
       >[0])
     : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   const kind = options.smtpUrl ? 'smtp' : 'files';
-  if (kind === 'files' && !options.outboxDir) throw new Error('without SMTP_URL, mail needs a folder to be written to');
+  if (kind === 'files' && !options.outboxDir)
+    throw new Error('without SMTP_URL, mail needs a folder to be written to');
 
   return {
     kind,
@@ -63,9 +64,13 @@ export function createMailer(options: MailerOptions): Mailer {
       if (kind === 'files') {
         mkdirSync(options.outboxDir!, { recursive: true, mode: 0o700 });
         const file = `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.eml`;
-        writeFileSync(join(options.outboxDir!, file), (info as unknown as { message: Buffer }).message, {
-          mode: 0o600,
-        });
+        writeFileSync(
+          join(options.outboxDir!, file),
+          (info as unknown as { message: Buffer }).message,
+          {
+            mode: 0o600,
+          },
+        );
       }
     },
     close: () => transport.close(),

@@ -9,7 +9,8 @@ export interface ReviewLinkClaims {
 }
 
 export type ReviewLinkVerdict =
-  { ok: true; claims: ReviewLinkClaims } | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
+  | { ok: true; claims: ReviewLinkClaims }
+  | { ok: false; reason: 'malformed' | 'bad-signature' | 'expired' };
 
 /**
  * Signs and checks review-page links. The key is derived from keyward's encryption key under its own
@@ -21,7 +22,9 @@ export class ReviewLinkSigner {
   private readonly key: Buffer;
 
   constructor(masterKey: Buffer) {
-    this.key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward campaign review links', 32));
+    this.key = Buffer.from(
+      hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward campaign review links', 32),
+    );
   }
 
   sign(claims: ReviewLinkClaims): string {
@@ -31,7 +34,8 @@ export class ReviewLinkSigner {
 
   verify(token: string, nowMs = Date.now()): ReviewLinkVerdict {
     const [body, mac, extra] = token.split('.');
-    if (!body || !mac || extra !== undefined || token.length > 2_000) return { ok: false, reason: 'malformed' };
+    if (!body || !mac || extra !== undefined || token.length > 2_000)
+      return { ok: false, reason: 'malformed' };
     const expected = Buffer.from(this.mac(body));
     const given = Buffer.from(mac);
     if (expected.length !== given.length || !timingSafeEqual(expected, given)) {
@@ -46,7 +50,8 @@ export class ReviewLinkSigner {
     if (typeof claims.campaignId !== 'string' || typeof claims.reviewer !== 'string') {
       return { ok: false, reason: 'malformed' };
     }
-    if (typeof claims.exp !== 'number' || claims.exp * 1000 < nowMs) return { ok: false, reason: 'expired' };
+    if (typeof claims.exp !== 'number' || claims.exp * 1000 < nowMs)
+      return { ok: false, reason: 'expired' };
     return { ok: true, claims };
   }
 
@@ -64,6 +69,14 @@ export class ReviewLinkSigner {
 export const REVIEW_LINK_GRACE_S = 86_400;
 
 /** A reviewer's claims for a campaign: the same every time, so a message rebuilt later links to the same page. */
-export function reviewLinkClaims(campaignId: string, reviewer: string, deadlineAt: string): ReviewLinkClaims {
-  return { campaignId, reviewer, exp: Math.floor(Date.parse(deadlineAt) / 1000) + REVIEW_LINK_GRACE_S };
+export function reviewLinkClaims(
+  campaignId: string,
+  reviewer: string,
+  deadlineAt: string,
+): ReviewLinkClaims {
+  return {
+    campaignId,
+    reviewer,
+    exp: Math.floor(Date.parse(deadlineAt) / 1000) + REVIEW_LINK_GRACE_S,
+  };
 }

@@ -1,7 +1,10 @@
 import type { RequestFacts } from '../../domain/notify';
 
 const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 function factRows(facts: RequestFacts): [string, string][] {
   return [
@@ -29,7 +32,8 @@ function factTable(facts: RequestFacts): string {
 function rowsTable(rows: [string, string][]): string {
   const cells = rows
     .map(
-      ([k, v]) => `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
+      ([k, v]) =>
+        `<tr><th align="left" style="padding-right:12px">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`,
     )
     .join('');
   return `<table>${cells}</table>`;

@@ -17,7 +17,9 @@ export interface SecretCipher {
  */
 export function createSecretCipher(masterKey: Buffer): SecretCipher {
   if (masterKey.length !== 32) throw new Error('the secret store needs a 32-byte key');
-  const key = Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward secret store v1', 32));
+  const key = Buffer.from(
+    hkdfSync('sha256', masterKey, Buffer.alloc(0), 'keyward secret store v1', 32),
+  );
 
   return {
     seal(plaintext, context) {
@@ -38,7 +40,9 @@ export function createSecretCipher(masterKey: Buffer): SecretCipher {
         const body = sealed.subarray(1 + IV_BYTES, sealed.length - TAG_BYTES);
         return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
       } catch {
-        throw new Error(`the stored secret for ${context} does not decrypt: wrong key, or it was altered`);
+        throw new Error(
+          `the stored secret for ${context} does not decrypt: wrong key, or it was altered`,
+        );
       }
     },
   };

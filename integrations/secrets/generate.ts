@@ -6,8 +6,10 @@ import { randomInt } from 'node:crypto';
  */
 export function generateSecret(length: number, alphabet: string): string {
   const symbols = Array.from(new Set(alphabet));
-  if (symbols.length < 2) throw new Error('a secret alphabet needs at least two distinct characters');
-  if (!Number.isInteger(length) || length < 1) throw new Error('a secret needs a positive whole length');
+  if (symbols.length < 2)
+    throw new Error('a secret alphabet needs at least two distinct characters');
+  if (!Number.isInteger(length) || length < 1)
+    throw new Error('a secret needs a positive whole length');
   let secret = '';
   for (let i = 0; i < length; i++) secret += symbols[randomInt(symbols.length)];
   return secret;

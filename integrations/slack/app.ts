@@ -1,6 +1,13 @@
 import { App, LogLevel } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
-import { ActionId, denyReasonModal, homeView, newRequestModal, overviewText, ViewId } from './blocks';
+import {
+  ActionId,
+  denyReasonModal,
+  homeView,
+  newRequestModal,
+  overviewText,
+  ViewId,
+} from './blocks';
 import type { Overview } from './blocks';
 import { registerCampaignActions } from './campaign-actions';
 import type { SlackDirectory } from './directory';
@@ -9,7 +16,12 @@ import { EmbeddedSlackReceiver } from './receiver';
 
 /** What the Slack app asks of keyward; the server provides it, so this layer knows no workflow. */
 export interface SlackPorts extends CampaignSlackPorts {
-  decide(identity: string, requestId: string, decision: 'approve' | 'deny', reason?: string): Promise<Outcome>;
+  decide(
+    identity: string,
+    requestId: string,
+    decision: 'approve' | 'deny',
+    reason?: string,
+  ): Promise<Outcome>;
   createRequest(
     identity: string,
     input: { entitlement: string; duration: string; reason: string },
@@ -31,16 +43,22 @@ export interface SlackAppOptions {
 }
 
 const REFUSAL = 'keyward does not know your Slack account, so it cannot take a decision from you.';
-const UNAVAILABLE = 'keyward could not look up your Slack account just now; please try again in a moment.';
+const UNAVAILABLE =
+  'keyward could not look up your Slack account just now; please try again in a moment.';
 
 /**
  * The interactive side of Slack: button clicks, the deny and revoke modals, the slash command and
  * App Home. Every listener acknowledges within Slack's 3 seconds, and all but the revoke modal's
  * acknowledge first: that one waits a moment for the decision, so a refusal shows on the form.
  */
-export function createSlackApp(options: SlackAppOptions): { app: App; receiver?: EmbeddedSlackReceiver } {
+export function createSlackApp(options: SlackAppOptions): {
+  app: App;
+  receiver?: EmbeddedSlackReceiver;
+} {
   const socketMode = Boolean(options.appToken);
-  const receiver = socketMode ? undefined : new EmbeddedSlackReceiver(options.signingSecret ?? '', options.onError);
+  const receiver = socketMode
+    ? undefined
+    : new EmbeddedSlackReceiver(options.signingSecret ?? '', options.onError);
   if (!socketMode && !options.signingSecret)
     throw new Error('SLACK_SIGNING_SECRET is required unless SLACK_APP_TOKEN selects Socket Mode');
   const clientOptions = options.apiUrl ? { slackApiUrl: options.apiUrl } : {};
@@ -65,7 +83,9 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
           socketMode: true,
           appToken: options.appToken,
           // The socket client opens its connection through the Web API, so it follows SLACK_API_URL too.
-          installerOptions: options.apiUrl ? { clientOptions: { slackApiUrl: options.apiUrl } } : undefined,
+          installerOptions: options.apiUrl
+            ? { clientOptions: { slackApiUrl: options.apiUrl } }
+            : undefined,
         }
       : { receiver }),
     clientOptions,
@@ -81,7 +101,9 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     );
 
   const whisper = (client: WebClient, channel: string | undefined, user: string, text: string) =>
-    channel ? client.chat.postEphemeral({ channel, user, text }) : client.chat.postMessage({ channel: user, text });
+    channel
+      ? client.chat.postEphemeral({ channel, user, text })
+      : client.chat.postMessage({ channel: user, text });
 
   app.action(ActionId.approve, async ({ ack, body, client, action }) => {
     await ack();
@@ -90,7 +112,8 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     const { identity, refusal } = await identityOf(body.user.id);
     if (!identity) return void (await whisper(client, channel, body.user.id, refusal));
     const outcome = await ports.decide(identity, requestId, 'approve');
-    if (!outcome.ok) await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`);
+    if (!outcome.ok)
+      await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`);
   });
 
   app.action(ActionId.approveRestore, async ({ ack, body, client, action }) => {
@@ -126,12 +149,17 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
 
   app.view(ViewId.denyReason, async ({ ack, body, view, client }) => {
     const reason = view.state.values.reason?.reason_input?.value?.trim() ?? '';
-    if (!reason) return void (await ack({ response_action: 'errors', errors: { reason: 'A denial needs a reason.' } }));
+    if (!reason)
+      return void (await ack({
+        response_action: 'errors',
+        errors: { reason: 'A denial needs a reason.' },
+      }));
     await ack();
     const { identity, refusal } = await identityOf(body.user.id);
     if (!identity) return void (await whisper(client, undefined, body.user.id, refusal));
     const outcome = await ports.decide(identity, view.private_metadata, 'deny', reason);
-    if (!outcome.ok) await whisper(client, undefined, body.user.id, `Not recorded: ${outcome.message}`);
+    if (!outcome.ok)
+      await whisper(client, undefined, body.user.id, `Not recorded: ${outcome.message}`);
   });
 
   app.command('/keyward', async ({ ack, command, respond, client }) => {
@@ -140,17 +168,28 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
     if (!identity) return void (await respond({ response_type: 'ephemeral', text: refusal }));
     const [verb, entitlement, duration, ...reason] = command.text.trim().split(/\s+/);
     if (verb === 'status') {
-      return void (await respond({ response_type: 'ephemeral', text: overviewText(await ports.overview(identity)) }));
+      return void (await respond({
+        response_type: 'ephemeral',
+        text: overviewText(await ports.overview(identity)),
+      }));
     }
     if (verb !== 'request') {
-      const usage = 'Usage: `/keyward request <entitlement> <duration> <reason>` or `/keyward status`';
+      const usage =
+        'Usage: `/keyward request <entitlement> <duration> <reason>` or `/keyward status`';
       return void (await respond({ response_type: 'ephemeral', text: usage }));
     }
     if (!entitlement || !duration || reason.length === 0) {
       const view = newRequestModal(ports.entitlements(), { entitlement });
-      return void (await client.views.open({ trigger_id: command.trigger_id, view: view as never }));
+      return void (await client.views.open({
+        trigger_id: command.trigger_id,
+        view: view as never,
+      }));
     }
-    const outcome = await ports.createRequest(identity, { entitlement, duration, reason: reason.join(' ') });
+    const outcome = await ports.createRequest(identity, {
+      entitlement,
+      duration,
+      reason: reason.join(' '),
+    });
     await respond({ response_type: 'ephemeral', text: describeCreated(outcome) });
   });
 
@@ -170,7 +209,9 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   app.event('app_home_opened', async ({ event, client }) => {
     if (event.tab !== 'home') return;
     const { identity } = await identityOf(event.user);
-    const overview = identity ? await ports.overview(identity) : { awaiting: [], grants: [], requests: [] };
+    const overview = identity
+      ? await ports.overview(identity)
+      : { awaiting: [], grants: [], requests: [] };
     await client.views.publish({ user_id: event.user, view: homeView(overview) as never });
   });
 
@@ -178,7 +219,9 @@ export function createSlackApp(options: SlackAppOptions): { app: App; receiver?:
   return { app, receiver };
 }
 
-function describeCreated(outcome: Outcome<{ id: string; approvers: string[]; required: number }>): string {
+function describeCreated(
+  outcome: Outcome<{ id: string; approvers: string[]; required: number }>,
+): string {
   if (!outcome.ok) return `Request not created: ${outcome.message}`;
   return outcome.required === 0
     ? `Request \`${outcome.id}\` created; it needs no approval and is being granted.`

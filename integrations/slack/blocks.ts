@@ -14,7 +14,8 @@ export const ViewId = {
 type Block = Record<string, unknown>;
 
 /** Slack treats &, < and > as markup in mrkdwn; everything people typed is escaped. */
-export const escapeMrkdwn = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const escapeMrkdwn = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A date Slack shows in each reader's own time zone, with a UTC fallback. */
 export function slackTime(iso: string): string {
@@ -45,7 +46,9 @@ export function restoreBlocks(text: string, incidentId: string): Block[] {
           value: incidentId,
           confirm: {
             title: plain('Approve the restore?'),
-            text: plain('Its logins work again, its standing memberships come back and its credentials are rotated.'),
+            text: plain(
+              'Its logins work again, its standing memberships come back and its credentials are rotated.',
+            ),
             confirm: plain('Approve'),
             deny: plain('Cancel'),
           },
@@ -72,7 +75,11 @@ export function approvalBlocks(facts: RequestFacts, outcome: string, pending: bo
     },
     {
       type: 'section',
-      text: { type: 'mrkdwn', text: `*Justification*\n${escapeMrkdwn(facts.justification)}`, verbatim: true },
+      text: {
+        type: 'mrkdwn',
+        text: `*Justification*\n${escapeMrkdwn(facts.justification)}`,
+        verbatim: true,
+      },
     },
     {
       type: 'context',
@@ -94,7 +101,13 @@ export function approvalBlocks(facts: RequestFacts, outcome: string, pending: bo
           text: plain('Approve'),
           value: facts.requestId,
         },
-        { type: 'button', action_id: ActionId.deny, style: 'danger', text: plain('Deny'), value: facts.requestId },
+        {
+          type: 'button',
+          action_id: ActionId.deny,
+          style: 'danger',
+          text: plain('Deny'),
+          value: facts.requestId,
+        },
       ],
     });
   }
@@ -115,7 +128,12 @@ export function denyReasonModal(requestId: string, entitlement: string): Block {
         type: 'input',
         block_id: 'reason',
         label: plain('Reason'),
-        element: { type: 'plain_text_input', action_id: 'reason_input', multiline: true, max_length: 2000 },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'reason_input',
+          multiline: true,
+          max_length: 2000,
+        },
       },
     ],
   };
@@ -125,7 +143,9 @@ export function newRequestModal(
   entitlements: { id: string; riskTier: string }[],
   initial: { entitlement?: string },
 ): Block {
-  const options = entitlements.slice(0, 100).map((e) => ({ text: plain(`${e.id} (${e.riskTier})`), value: e.id }));
+  const options = entitlements
+    .slice(0, 100)
+    .map((e) => ({ text: plain(`${e.id} (${e.riskTier})`), value: e.id }));
   const chosen = options.find((o) => o.value === initial.entitlement);
   return {
     type: 'modal',
@@ -138,7 +158,12 @@ export function newRequestModal(
         type: 'input',
         block_id: 'entitlement',
         label: plain('Entitlement'),
-        element: { type: 'static_select', action_id: 'value', options, ...(chosen ? { initial_option: chosen } : {}) },
+        element: {
+          type: 'static_select',
+          action_id: 'value',
+          options,
+          ...(chosen ? { initial_option: chosen } : {}),
+        },
       },
       {
         type: 'input',
@@ -150,7 +175,12 @@ export function newRequestModal(
         type: 'input',
         block_id: 'reason',
         label: plain('Reason'),
-        element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 2000 },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'value',
+          multiline: true,
+          max_length: 2000,
+        },
       },
     ],
   };
@@ -165,7 +195,10 @@ export interface Overview {
 function list(title: string, lines: string[], empty: string): Block[] {
   return [
     { type: 'header', text: plain(title) },
-    { type: 'section', text: { type: 'mrkdwn', text: lines.length ? lines.join('\n') : `_${empty}_` } },
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: lines.length ? lines.join('\n') : `_${empty}_` },
+    },
   ];
 }
 
@@ -176,13 +209,17 @@ export function homeView(overview: Overview): Block {
     blocks: [
       ...list(
         'Waiting for your approval',
-        overview.awaiting.map((r) => `• ${escapeMrkdwn(r.requester)}: *${escapeMrkdwn(r.entitlement)}* (\`${r.id}\`)`),
+        overview.awaiting.map(
+          (r) => `• ${escapeMrkdwn(r.requester)}: *${escapeMrkdwn(r.entitlement)}* (\`${r.id}\`)`,
+        ),
         'Nothing waits for you.',
       ),
       { type: 'divider' },
       ...list(
         'Your active grants',
-        overview.grants.map((g) => `• *${escapeMrkdwn(g.entitlement)}* until ${slackTime(g.expiresAt)}`),
+        overview.grants.map(
+          (g) => `• *${escapeMrkdwn(g.entitlement)}* until ${slackTime(g.expiresAt)}`,
+        ),
         'You hold no elevated access.',
       ),
     ],
@@ -191,8 +228,12 @@ export function homeView(overview: Overview): Block {
 
 /** The same overview as text, for `/keyward status`. */
 export function overviewText(overview: Overview): string {
-  const requests = overview.requests.map((r) => `• ${escapeMrkdwn(r.entitlement)}: ${r.status} (\`${r.id}\`)`);
-  const grants = overview.grants.map((g) => `• *${escapeMrkdwn(g.entitlement)}* until ${slackTime(g.expiresAt)}`);
+  const requests = overview.requests.map(
+    (r) => `• ${escapeMrkdwn(r.entitlement)}: ${r.status} (\`${r.id}\`)`,
+  );
+  const grants = overview.grants.map(
+    (g) => `• *${escapeMrkdwn(g.entitlement)}* until ${slackTime(g.expiresAt)}`,
+  );
   return [
     `*Your requests*\n${requests.join('\n') || '_none_'}`,
     `*Your active grants*\n${grants.join('\n') || '_none_'}`,

@@ -20,7 +20,12 @@ export interface CampaignActionsContext {
   ports: CampaignSlackPorts;
   directory: SlackDirectory;
   identityOf(slackUserId: string): Promise<{ identity?: string; refusal: string }>;
-  whisper(client: WebClient, channel: string | undefined, user: string, text: string): Promise<unknown>;
+  whisper(
+    client: WebClient,
+    channel: string | undefined,
+    user: string,
+    text: string,
+  ): Promise<unknown>;
   onError(err: unknown): void;
 }
 
@@ -87,9 +92,19 @@ export function registerCampaignActions(app: App, context: CampaignActionsContex
     const click = await clickOf(args);
     if (!click) return;
     const { value, identity } = click;
-    const outcome = await ports.decideCampaignItem(identity, value.campaignId, value.seq, 'certify');
+    const outcome = await ports.decideCampaignItem(
+      identity,
+      value.campaignId,
+      value.seq,
+      'certify',
+    );
     if (!outcome.ok) return void (await click.tell(`Not recorded: ${outcome.message}`));
-    const decided = { ...value, identity, slackUser: args.body.user.id, decision: 'certify' as const };
+    const decided = {
+      ...value,
+      identity,
+      slackUser: args.body.user.id,
+      decision: 'certify' as const,
+    };
     await refresh(args.client, { ...decided, message: click.message }, click.channel);
   });
 
@@ -128,9 +143,18 @@ export function registerCampaignActions(app: App, context: CampaignActionsContex
     const outcome = early ?? (await deciding);
     const channel = meta.message?.channel;
     if (!outcome.ok) {
-      return void (await whisper(client, channel, body.user.id, `Not recorded: ${outcome.message}`));
+      return void (await whisper(
+        client,
+        channel,
+        body.user.id,
+        `Not recorded: ${outcome.message}`,
+      ));
     }
-    await refresh(client, { ...meta, identity, slackUser: body.user.id, decision: 'revoke' }, channel);
+    await refresh(
+      client,
+      { ...meta, identity, slackUser: body.user.id, decision: 'revoke' },
+      channel,
+    );
   });
 }
 
@@ -142,14 +166,18 @@ export function registerCampaignActions(app: App, context: CampaignActionsContex
  */
 function messageRefresher({ ports, directory, whisper, onError }: CampaignActionsContext) {
   const slackUserOf = (identity: string, decided: Decided) =>
-    identity === decided.identity ? decided.slackUser : directory.slackIdFor(identity).catch(() => undefined);
+    identity === decided.identity
+      ? decided.slackUser
+      : directory.slackIdFor(identity).catch(() => undefined);
 
   async function update(client: WebClient, decided: Decided, ref: MessageRef): Promise<boolean> {
     const message = await ports.reviewMessage(decided.campaignId, decided.reviewerId, ref.items);
     if (!message) return false;
     const items = await Promise.all(
       message.items.map(async ({ decided: done, ...item }) =>
-        done ? { ...item, decided: { ...done, slackUser: await slackUserOf(done.by, decided) } } : item,
+        done
+          ? { ...item, decided: { ...done, slackUser: await slackUserOf(done.by, decided) } }
+          : item,
       ),
     );
     const headline = progressHeadline(items);
@@ -162,7 +190,11 @@ function messageRefresher({ ports, directory, whisper, onError }: CampaignAction
     return true;
   }
 
-  return async (client: WebClient, decided: Decided, channel: string | undefined): Promise<void> => {
+  return async (
+    client: WebClient,
+    decided: Decided,
+    channel: string | undefined,
+  ): Promise<void> => {
     const ref = decided.message;
     let updated = false;
     if (ref && decided.identity === decided.reviewerId) {
@@ -209,7 +241,9 @@ const pick = ({ campaignId, reviewerId, seq }: CampaignButtonValue): CampaignBut
 /** `work`'s result if it comes within `ms`, else undefined; `work` carries on either way. */
 async function within<T>(work: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  const late = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), ms)),
+  );
   try {
     return await Promise.race([work, late]);
   } finally {

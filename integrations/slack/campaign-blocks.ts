@@ -64,7 +64,12 @@ export function reviewBlocks(summary: ReviewSummary): Block[] {
         text: `${escapeMrkdwn(summary.headline)}\nDeadline: ${utc(summary.deadlineAt)}`,
         verbatim: true,
       },
-      accessory: { type: 'button', text: plain('Open review page'), url: summary.link, action_id: 'campaign_open' },
+      accessory: {
+        type: 'button',
+        text: plain('Open review page'),
+        url: summary.link,
+        action_id: 'campaign_open',
+      },
     },
   ];
   // Long lists would hit Slack's fifty-block limit and be unreadable anyway: the link is enough.
@@ -97,8 +102,20 @@ function buttonsBlock(summary: ReviewSummary, seq: number): Block {
     type: 'actions',
     block_id: itemBlockId(seq),
     elements: [
-      { type: 'button', action_id: CampaignActionId.certify, text: plain('Certify'), style: 'primary', value },
-      { type: 'button', action_id: CampaignActionId.revoke, text: plain('Revoke'), style: 'danger', value },
+      {
+        type: 'button',
+        action_id: CampaignActionId.certify,
+        text: plain('Certify'),
+        style: 'primary',
+        value,
+      },
+      {
+        type: 'button',
+        action_id: CampaignActionId.revoke,
+        text: plain('Revoke'),
+        style: 'danger',
+        value,
+      },
     ],
   };
 }
@@ -146,7 +163,10 @@ export function parseButtonValue(value: string | undefined): CampaignButtonValue
 }
 
 /** The modal asking why an item is revoked; `metadata` comes back with the submission. */
-export function revokeReasonModal(item: Omit<ReviewItem, 'decided' | 'riskTier'>, metadata: string): Block {
+export function revokeReasonModal(
+  item: Omit<ReviewItem, 'decided' | 'riskTier'>,
+  metadata: string,
+): Block {
   const { identity, entitlement, system } = item;
   const named = `*${escapeMrkdwn(identity)}*: ${escapeMrkdwn(entitlement)} on ${escapeMrkdwn(system)}`;
   return {
@@ -164,7 +184,12 @@ export function revokeReasonModal(item: Omit<ReviewItem, 'decided' | 'riskTier'>
         label: plain('Reason'),
         hint: plain('Kept with the campaign evidence.'),
         // What the server accepts as a reason, so Slack stops the typing where keyward would refuse.
-        element: { type: 'plain_text_input', action_id: 'reason_input', multiline: true, max_length: MAX_TEXT },
+        element: {
+          type: 'plain_text_input',
+          action_id: 'reason_input',
+          multiline: true,
+          max_length: MAX_TEXT,
+        },
       },
     ],
   };

@@ -40,7 +40,9 @@ export class SlackDirectory {
       const info = await this.client.users.info({ user: slackUserId });
       const email = info.user?.profile?.email?.toLowerCase();
       // A Slack user already mapped to an identity by id cannot claim another identity by email.
-      identity = email ? identities.find((i) => !i.slackUserId && i.email?.toLowerCase() === email) : undefined;
+      identity = email
+        ? identities.find((i) => !i.slackUserId && i.email?.toLowerCase() === email)
+        : undefined;
     }
     this.byUser.set(slackUserId, identity?.id);
     return identity?.id;

@@ -21,5 +21,9 @@ export interface CampaignSlackPorts {
     seq: number,
   ): Promise<Outcome<{ identity: string; entitlement: string; system: string }>>;
   /** Items `seqs` of `reviewerId`'s message with their decisions; undefined for no such campaign. */
-  reviewMessage(campaignId: string, reviewerId: string, seqs: number[]): Promise<ReviewMessage | undefined>;
+  reviewMessage(
+    campaignId: string,
+    reviewerId: string,
+    seqs: number[],
+  ): Promise<ReviewMessage | undefined>;
 }

@@ -74,7 +74,9 @@ export class EmbeddedSlackReceiver implements Receiver {
       },
     };
     const processed = this.app!.processEvent(event).catch((err) => this.onError(err));
-    const deadline = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), ACK_DEADLINE_MS).unref());
+    const deadline = new Promise<undefined>((resolve) =>
+      setTimeout(() => resolve(undefined), ACK_DEADLINE_MS).unref(),
+    );
     const response = await Promise.race([ackReceived, processed.then(() => undefined), deadline]);
     if (response === undefined || response === '') return text(200, '');
     return typeof response === 'string' ? text(200, response) : json(response);
@@ -91,7 +93,11 @@ function parseBody(raw: string, contentType: string): Record<string, unknown> | 
   }
 }
 
-const text = (status: number, body: string): SlackHttpResponse => ({ status, body, contentType: 'text/plain' });
+const text = (status: number, body: string): SlackHttpResponse => ({
+  status,
+  body,
+  contentType: 'text/plain',
+});
 const json = (value: unknown): SlackHttpResponse => ({
   status: 200,
   body: JSON.stringify(value),

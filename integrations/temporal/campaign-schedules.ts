@@ -11,7 +11,8 @@ import type { ScheduleSyncResult } from './schedules';
  * would take in the runs of a definition whose id begins with it (campaign/q-2027-01-01T09:00:00Z).
  */
 export const CAMPAIGN_SCHEDULE_PREFIX = 'campaign-schedule/';
-export const campaignScheduleId = (definitionId: string) => `${CAMPAIGN_SCHEDULE_PREFIX}${definitionId}`;
+export const campaignScheduleId = (definitionId: string) =>
+  `${CAMPAIGN_SCHEDULE_PREFIX}${definitionId}`;
 /** What these schedules were called before; a sync removes any left under it. */
 export const RETIRED_CAMPAIGN_SCHEDULE_PREFIX = 'campaigns/';
 
@@ -37,7 +38,10 @@ function actionOf(definition: CampaignDefinition, taskQueue: string): ScheduleOp
 
 // A campaign still running when the next is due is not doubled; one missed while keyward was down
 // is started when it returns, if that is within a day.
-const POLICIES = { overlap: ScheduleOverlapPolicy.SKIP as ScheduleOverlapPolicy, catchupWindow: 86_400_000 };
+const POLICIES = {
+  overlap: ScheduleOverlapPolicy.SKIP as ScheduleOverlapPolicy,
+  catchupWindow: 86_400_000,
+};
 
 /** Makes the `campaign-schedule/...` schedules match the policy's recurring campaign definitions. */
 export function syncCampaignSchedules(

@@ -12,7 +12,9 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 export function parseEncryptionKey(text: string | undefined): Buffer {
   const key = Buffer.from((text ?? '').trim(), 'base64');
   if (key.length !== 32) {
-    throw new Error('KEYWARD_ENCRYPTION_KEY must be 32 random bytes in base64 (for example: openssl rand -base64 32)');
+    throw new Error(
+      'KEYWARD_ENCRYPTION_KEY must be 32 random bytes in base64 (for example: openssl rand -base64 32)',
+    );
   }
   return key;
 }
@@ -37,19 +39,24 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const cipher = createCipheriv('aes-256-gcm', this.key, iv);
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { encoding: utf8(ENCODING), 'encryption-key-id': utf8(this.keyId) }, data: sealed };
+      return {
+        metadata: { encoding: utf8(ENCODING), 'encryption-key-id': utf8(this.keyId) },
+        data: sealed,
+      };
     });
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((payload) => {
-      const encoding = payload.metadata?.encoding && Buffer.from(payload.metadata.encoding).toString();
+      const encoding =
+        payload.metadata?.encoding && Buffer.from(payload.metadata.encoding).toString();
       // Whoever can reach Temporal but lacks the key could otherwise send plain payloads (an
       // approval in someone else's name) that workers would trust. Only the key's holders speak.
       if (encoding !== ENCODING)
         throw new Error('refusing an unencrypted payload: it was not sent by a keyward client');
       const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
-      if (keyId !== this.keyId) throw new Error(`payload was encrypted with key ${keyId}, not the configured key`);
+      if (keyId !== this.keyId)
+        throw new Error(`payload was encrypted with key ${keyId}, not the configured key`);
       const sealed = Buffer.from(payload.data ?? []);
       const decipher = createDecipheriv('aes-256-gcm', this.key, sealed.subarray(0, IV_BYTES));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
@@ -67,5 +74,8 @@ export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 
 /** The data converter for clients and workers: payloads and failures encrypted alike. */
 export function encryptedDataConverter(key: Buffer): DataConverter {
-  return { payloadCodecs: [new AesGcmPayloadCodec(key)], failureConverterPath: FAILURE_CONVERTER_PATH };
+  return {
+    payloadCodecs: [new AesGcmPayloadCodec(key)],
+    failureConverterPath: FAILURE_CONVERTER_PATH,
+  };
 }

@@ -32,7 +32,9 @@ function onPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
 export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.TEMPORAL_CLI_PATH) {
     if (!isExecutable(env.TEMPORAL_CLI_PATH)) {
-      throw new Error(`TEMPORAL_CLI_PATH is set to ${env.TEMPORAL_CLI_PATH}, which is not an executable file`);
+      throw new Error(
+        `TEMPORAL_CLI_PATH is set to ${env.TEMPORAL_CLI_PATH}, which is not an executable file`,
+      );
     }
     return env.TEMPORAL_CLI_PATH;
   }
@@ -43,7 +45,9 @@ export function findTemporalCli(env: NodeJS.ProcessEnv = process.env): string | 
 /** Builds the Temporal CLI from source into .tools/bin with Go; minutes the first time, seconds after. */
 export async function buildTemporalCli(log: (line: string) => void = () => {}): Promise<string> {
   mkdirSync(TOOLS_BIN, { recursive: true });
-  log(`Building the Temporal CLI with Go into ${TOOLS_BIN} (the first build takes a few minutes)...`);
+  log(
+    `Building the Temporal CLI with Go into ${TOOLS_BIN} (the first build takes a few minutes)...`,
+  );
   try {
     await run('go', ['install', TEMPORAL_CLI_MODULE], {
       env: { ...process.env, GOBIN: TOOLS_BIN, GOFLAGS: '-mod=mod' },

@@ -1,11 +1,19 @@
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import type { Client, ScheduleOptionsAction, ScheduleSpec } from '@temporalio/client';
 import type { Credential } from '../../domain/policy';
 import { ROTATION_SCHEDULE_PREFIX, rotationScheduleId } from '../../domain/rotation';
 
 /** What a rotation schedule is made from; stored on its action so a sync can tell what changed. */
 function specKey(credential: Pick<Credential, 'every' | 'cron'>, taskQueue: string): string {
-  return JSON.stringify({ every: credential.every ?? null, cron: credential.cron ?? null, taskQueue });
+  return JSON.stringify({
+    every: credential.every ?? null,
+    cron: credential.cron ?? null,
+    taskQueue,
+  });
 }
 
 function specOf(credential: Pick<Credential, 'every' | 'cron'>): ScheduleSpec {
@@ -67,7 +75,13 @@ export async function syncSchedules(
   const ids = new Set(wanted.map((w) => w.scheduleId));
   for (const { scheduleId, spec, action, policies, triggerImmediately } of wanted) {
     try {
-      await client.schedule.create({ scheduleId, spec, action, policies, state: { triggerImmediately } });
+      await client.schedule.create({
+        scheduleId,
+        spec,
+        action,
+        policies,
+        state: { triggerImmediately },
+      });
       result.created.push(scheduleId);
       continue;
     } catch (err) {
@@ -84,7 +98,8 @@ export async function syncSchedules(
     result.updated.push(scheduleId);
   }
 
-  const unwanted = (id: string) => (id.startsWith(prefix) && !ids.has(id)) || retired.some((old) => id.startsWith(old));
+  const unwanted = (id: string) =>
+    (id.startsWith(prefix) && !ids.has(id)) || retired.some((old) => id.startsWith(old));
   for await (const schedule of client.schedule.list()) {
     if (!unwanted(schedule.scheduleId)) continue;
     try {

@@ -13,7 +13,12 @@ export function webhookSignature(secret: string, timestamp: number, body: string
 }
 
 /** True when `signature` is the one `secret` makes for this timestamp and body, compared in constant time. */
-export function verifyWebhookSignature(secret: string, timestamp: number, body: string, signature: string): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  timestamp: number,
+  body: string,
+  signature: string,
+): boolean {
   const expected = Buffer.from(webhookSignature(secret, timestamp, body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
@@ -23,7 +28,12 @@ export function verifyWebhookSignature(secret: string, timestamp: number, body: 
  * Posts a signed JSON event. Anything but a 2xx answer throws, naming the status, so the caller
  * retries; the secret is never part of what is thrown.
  */
-export async function postSignedWebhook(url: string, secret: string, event: unknown, now = Date.now()): Promise<void> {
+export async function postSignedWebhook(
+  url: string,
+  secret: string,
+  event: unknown,
+  now = Date.now(),
+): Promise<void> {
   const body = JSON.stringify(event);
   const timestamp = Math.floor(now / 1000);
   const response = await fetch(url, {

@@ -6,7 +6,9 @@ import { HttpError } from '../errors';
 
 // Subjects are request ids, credential ids and identity ids; anything else matches no event.
 const Name = (max: number) =>
-  z.string().regex(new RegExp(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,${max - 1}}$`), 'is not an id keyward knows');
+  z
+    .string()
+    .regex(new RegExp(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,${max - 1}}$`), 'is not an id keyward knows');
 
 const Query = z.object({
   subject: Name(200).optional(),
@@ -17,7 +19,10 @@ const Query = z.object({
 export function auditRoutes(deps: Deps) {
   const adminOnly = async (request: FastifyRequest) => {
     if (!deps.policy().isAdmin(request.identity)) {
-      throw new HttpError(403, `${request.identity} is not in the admin group, which alone reads the audit log`);
+      throw new HttpError(
+        403,
+        `${request.identity} is not in the admin group, which alone reads the audit log`,
+      );
     }
   };
 

@@ -40,9 +40,13 @@ export function campaignRoutes(deps: Deps) {
       return reply.status(201).send(started);
     });
 
-    app.get('/v1/campaigns', async (request) => ({ campaigns: await campaigns.list(request.identity) }));
+    app.get('/v1/campaigns', async (request) => ({
+      campaigns: await campaigns.list(request.identity),
+    }));
 
-    app.get('/v1/campaigns/:campaignId', async (request) => campaigns.status(request.identity, idOf(request)));
+    app.get('/v1/campaigns/:campaignId', async (request) =>
+      campaigns.status(request.identity, idOf(request)),
+    );
 
     app.get('/v1/campaigns/:campaignId/items', async (request) => {
       const { items } = await campaigns.itemsFor(request.identity, idOf(request));
@@ -88,6 +92,8 @@ export function campaignRoutes(deps: Deps) {
       return campaigns.cancel(request.identity, idOf(request));
     });
 
-    app.get('/v1/campaigns/:campaignId/export', async (request) => campaigns.export(request.identity, idOf(request)));
+    app.get('/v1/campaigns/:campaignId/export', async (request) =>
+      campaigns.export(request.identity, idOf(request)),
+    );
   };
 }

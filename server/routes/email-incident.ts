@@ -12,7 +12,8 @@ const Form = z.object({ token: z.string().max(2_000) });
 
 const REFUSED: Record<string, string> = {
   malformed: 'This link is incomplete or damaged. Approve with keyward incident restore instead.',
-  'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was approved.',
+  'bad-signature':
+    'This link was not issued by this keyward, or it was altered. Nothing was approved.',
   expired: 'This link has expired. Nothing was approved; keyward incident restore still works.',
 };
 
@@ -37,16 +38,23 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
     app.get('/email/incident-restore', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.
       const query = Form.safeParse(request.query);
-      if (!query.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      if (!query.success)
+        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
       const { token } = query.data;
       const link = await claims(reply, token);
       if (!link) return reply;
       if (await emailLinkUsed(deps.db, link.nonce)) {
-        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link approves once.</p>');
+        return page(
+          reply,
+          409,
+          'Link already used',
+          '<p>This link has already been used; a link approves once.</p>',
+        );
       }
       // Read as the approver: a link names someone who may see the incident, or it shows nothing.
       const state = await incidents.status(link.approver, link.requestId).catch(() => undefined);
-      if (!state) return page(reply, 404, 'Unknown incident', '<p>keyward has no such incident.</p>');
+      if (!state)
+        return page(reply, 404, 'Unknown incident', '<p>keyward has no such incident.</p>');
       return page(
         reply,
         200,
@@ -63,13 +71,19 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
 
     app.post('/email/incident-restore', async (request, reply) => {
       const form = Form.safeParse(request.body);
-      if (!form.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      if (!form.success)
+        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
       const link = await claims(reply, form.data.token);
       if (!link) return reply;
       // The nonce is spent before the approval is sent, so two quick POSTs of one link approve once.
       const use = { nonce: link.nonce, requestId: link.requestId, approver: link.approver };
       if (!(await useEmailLink(deps.db, use))) {
-        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link approves once.</p>');
+        return page(
+          reply,
+          409,
+          'Link already used',
+          '<p>This link has already been used; a link approves once.</p>',
+        );
       }
       try {
         const state = await incidents.approveRestore(link.approver, link.requestId);
@@ -81,7 +95,8 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
         );
       } catch (err) {
         // A refusal of the person (not eligible, already approved) is final; anything else may pass.
-        if (!(err instanceof HttpError && err.statusCode < 500)) await releaseEmailLink(deps.db, link.nonce);
+        if (!(err instanceof HttpError && err.statusCode < 500))
+          await releaseEmailLink(deps.db, link.nonce);
         if (err instanceof HttpError && err.statusCode < 500) {
           return page(reply, err.statusCode, 'Not recorded', `<p>${escapeHtml(err.message)}</p>`);
         }

@@ -10,9 +10,12 @@ import { HttpError } from '../errors';
 import { acceptHtmlForms, page } from './pages';
 
 const REFUSED: Record<string, string> = {
-  malformed: 'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
-  'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was decided.',
-  expired: "This link has expired, as the request's approval window has passed. Nothing was decided.",
+  malformed:
+    'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
+  'bad-signature':
+    'This link was not issued by this keyward, or it was altered. Nothing was decided.',
+  expired:
+    "This link has expired, as the request's approval window has passed. Nothing was decided.",
 };
 
 const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(20_000).optional() });
@@ -39,19 +42,27 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
     app.get('/email/decide', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.
       const query = Form.safeParse(request.query);
-      if (!query.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      if (!query.success)
+        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
       const link = await claims(reply, query.data.token);
       if (!link) return reply;
       // Say at once that there is nothing left to decide, rather than offer a button that cannot work.
       if (await emailLinkUsed(deps.db, link.nonce)) {
-        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link decides once.</p>');
+        return page(
+          reply,
+          409,
+          'Link already used',
+          '<p>This link has already been used; a link decides once.</p>',
+        );
       }
       // The request's state comes from its workflow, which is ahead of the records it writes.
       const state = await access.status(link.requestId).catch(() => undefined);
       if (!state) return page(reply, 404, 'Unknown request', '<p>keyward has no such request.</p>');
       const open = state.status === 'PENDING' && state.approvals.length < state.plan.required;
       if (!open) {
-        const status = escapeHtml(state.status === 'PENDING' ? 'approved' : state.status.toLowerCase());
+        const status = escapeHtml(
+          state.status === 'PENDING' ? 'approved' : state.status.toLowerCase(),
+        );
         return page(reply, 409, 'Nothing to decide', `<p>This request is already ${status}.</p>`);
       }
       const requester = deps.policy().identity(state.requester)?.name ?? state.requester;
@@ -76,11 +87,13 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
 
     app.post('/email/decide', async (request, reply) => {
       const form = Form.safeParse(request.body);
-      if (!form.success) return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      if (!form.success)
+        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
       const link = await claims(reply, form.data.token);
       if (!link) return reply;
       const reason = form.data.reason?.trim() || undefined;
-      const problem = reason === undefined ? undefined : SafeText.safeParse(reason).error?.issues[0]?.message;
+      const problem =
+        reason === undefined ? undefined : SafeText.safeParse(reason).error?.issues[0]?.message;
       if (problem) {
         return page(reply, 400, 'Reason not accepted', `<p>The reason ${escapeHtml(problem)}.</p>`);
       }
@@ -93,11 +106,21 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
         );
       }
       if (link.decision === 'deny' && !reason) {
-        return page(reply, 400, 'A reason is needed', '<p>Go back and say why you deny the request.</p>');
+        return page(
+          reply,
+          400,
+          'A reason is needed',
+          '<p>Go back and say why you deny the request.</p>',
+        );
       }
       const use = { nonce: link.nonce, requestId: link.requestId, approver: link.approver };
       if (!(await useEmailLink(deps.db, use))) {
-        return page(reply, 409, 'Link already used', '<p>This link has already been used; a link decides once.</p>');
+        return page(
+          reply,
+          409,
+          'Link already used',
+          '<p>This link has already been used; a link decides once.</p>',
+        );
       }
       try {
         const state = await access.decide(link.approver, link.requestId, link.decision, reason);

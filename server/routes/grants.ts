@@ -22,7 +22,9 @@ export function grantRoutes(deps: Deps) {
         throw new HttpError(403, `${who} is not an admin and sees only their own grants`);
       }
       const identity = query.identity ?? (admin ? undefined : who);
-      return { grants: await listGrants(deps.db, { identity, activeOnly: query.active === 'true' }) };
+      return {
+        grants: await listGrants(deps.db, { identity, activeOnly: query.active === 'true' }),
+      };
     });
   };
 }

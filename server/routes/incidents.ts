@@ -1,7 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { resolveSecretRef, SecretReferenceError } from '../../integrations/secrets/refs';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhookSignature } from '../../integrations/webhooks/signature';
+import {
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifyWebhookSignature,
+} from '../../integrations/webhooks/signature';
 import { claimWebhookDelivery, releaseWebhookDelivery } from '../../store/incidents';
 import type { Deps } from '../app';
 import { SafeText } from '../access';
@@ -28,9 +32,15 @@ export function incidentRoutes(deps: Deps) {
       const opened = await incidents.open(request.identity, request.body);
       return reply.status(opened.joined ? 200 : 201).send(opened);
     });
-    app.get('/v1/incidents', async (request) => ({ incidents: await incidents.list(request.identity) }));
-    app.get('/v1/incidents/:id', async (request) => incidents.status(request.identity, idOf(request)));
-    app.get('/v1/incidents/:id/report', async (request) => incidents.report(request.identity, idOf(request)));
+    app.get('/v1/incidents', async (request) => ({
+      incidents: await incidents.list(request.identity),
+    }));
+    app.get('/v1/incidents/:id', async (request) =>
+      incidents.status(request.identity, idOf(request)),
+    );
+    app.get('/v1/incidents/:id/report', async (request) =>
+      incidents.report(request.identity, idOf(request)),
+    );
     app.post('/v1/incidents/:id/restore', async (request) => {
       const id = idOf(request);
       return incidents.approveRestore(request.identity, id, reasonOf(request));
@@ -66,22 +76,34 @@ export function incidentWebhookRoute(deps: Deps, env: NodeJS.ProcessEnv = proces
 
   return async (app: FastifyInstance) => {
     // Inside this plugin only: JSON arrives as the raw string that was signed.
-    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>
+      done(null, body),
+    );
 
     app.post('/v1/hooks/incident', async (request, reply) => {
       const ref = deps.policy().policy.settings.incidentWebhookSecret;
-      if (!ref) throw new HttpError(404, 'the incident webhook is off: settings.incidentWebhookSecret is not set');
+      if (!ref)
+        throw new HttpError(
+          404,
+          'the incident webhook is off: settings.incidentWebhookSecret is not set',
+        );
       const body = typeof request.body === 'string' ? request.body : '';
       const timestamp = Number(request.headers[TIMESTAMP_HEADER]);
       const signature = request.headers[SIGNATURE_HEADER];
       if (!Number.isInteger(timestamp) || typeof signature !== 'string') {
-        throw new HttpError(401, `the request needs ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} headers`);
+        throw new HttpError(
+          401,
+          `the request needs ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} headers`,
+        );
       }
       if (!verifyWebhookSignature(webhookSecret(ref), timestamp, body, signature)) {
         throw new HttpError(401, 'the signature does not match');
       }
       if (Math.abs(Date.now() - timestamp * 1000) > WEBHOOK_TOLERANCE_MS) {
-        throw new HttpError(401, 'the timestamp is more than five minutes away from the server clock');
+        throw new HttpError(
+          401,
+          'the timestamp is more than five minutes away from the server clock',
+        );
       }
       // Only after the signature holds, so an unsigned flood cannot fill the table.
       if (!(await claimWebhookDelivery(deps.db, signature, WEBHOOK_TOLERANCE_MS))) {
@@ -93,11 +115,14 @@ export function incidentWebhookRoute(deps: Deps, env: NodeJS.ProcessEnv = proces
       } catch {
         throw new HttpError(400, 'the body is not JSON');
       }
-      const opened = await incidents.open(WEBHOOK_ACTOR, parsed, { signed: true }).catch(async (err: unknown) => {
-        // A refusal of the report stands; a fault of keyward's must not turn the sender's retry into a replay.
-        if (!(err instanceof HttpError && err.statusCode < 500)) await releaseWebhookDelivery(deps.db, signature);
-        throw err;
-      });
+      const opened = await incidents
+        .open(WEBHOOK_ACTOR, parsed, { signed: true })
+        .catch(async (err: unknown) => {
+          // A refusal of the report stands; a fault of keyward's must not turn the sender's retry into a replay.
+          if (!(err instanceof HttpError && err.statusCode < 500))
+            await releaseWebhookDelivery(deps.db, signature);
+          throw err;
+        });
       return reply.status(opened.joined ? 200 : 201).send(opened);
     });
   };

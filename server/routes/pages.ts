@@ -7,7 +7,13 @@ const PLAIN = 'body{font-family:sans-serif;max-width:640px;margin:2em auto}';
  * A page for someone who followed a signed link. The token rides in the URL: it must not leave
  * in a Referer header or sit in a cache, and the page is never framed by another site.
  */
-export function page(reply: FastifyReply, status: number, title: string, body: string, style = PLAIN) {
+export function page(
+  reply: FastifyReply,
+  status: number,
+  title: string,
+  body: string,
+  style = PLAIN,
+) {
   return reply
     .status(status)
     .header(
@@ -25,7 +31,9 @@ export function page(reply: FastifyReply, status: number, title: string, body: s
 
 /** The confirmation pages post plain HTML forms; each plugin scope needs its own parser. */
 export function acceptHtmlForms(app: FastifyInstance): void {
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
 }

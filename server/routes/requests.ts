@@ -9,16 +9,24 @@ import { HttpError } from '../errors';
 const Params = z.object({ id: z.uuid('is not a request id') });
 const Approval = z.strictObject({ reason: SafeText.optional() });
 const NEEDS_REASON = 'a denial needs a reason';
-const Denial = z.strictObject({ reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).pipe(SafeText) });
+const Denial = z.strictObject({
+  reason: z.string({ error: NEEDS_REASON }).min(1, NEEDS_REASON).pipe(SafeText),
+});
 const Revocation = z.strictObject({ reason: SafeText.optional() });
-const ListQuery = z.object({ awaiting: z.literal('me').optional(), all: z.enum(['true', 'false']).optional() });
+const ListQuery = z.object({
+  awaiting: z.literal('me').optional(),
+  all: z.enum(['true', 'false']).optional(),
+});
 
 /** The Idempotency-Key header, if sent: a key that is blank, repeated or too long is refused. */
 function idempotencyKeyOf(request: FastifyRequest): string | undefined {
   const key = request.headers['idempotency-key'];
   if (key === undefined) return undefined;
   if (typeof key !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(key)) {
-    throw new HttpError(400, 'Idempotency-Key must be one header of 1 to 255 visible ASCII characters');
+    throw new HttpError(
+      400,
+      'Idempotency-Key must be one header of 1 to 255 visible ASCII characters',
+    );
   }
   return key;
 }
@@ -29,16 +37,26 @@ export function requestRoutes(deps: Deps) {
   async function visibleState(request: FastifyRequest, id: string): Promise<JitState> {
     const state = await access.status(id);
     const who = request.identity;
-    const allowed = who === state.requester || state.plan.eligibleApprovers.includes(who) || deps.policy().isAdmin(who);
+    const allowed =
+      who === state.requester ||
+      state.plan.eligibleApprovers.includes(who) ||
+      deps.policy().isAdmin(who);
     if (!allowed) {
-      throw new HttpError(403, `${who} may not see request ${id}: only its requester, its approvers and admins may`);
+      throw new HttpError(
+        403,
+        `${who} may not see request ${id}: only its requester, its approvers and admins may`,
+      );
     }
     return state;
   }
 
   return async (app: FastifyInstance) => {
     app.post('/v1/requests', async (request, reply) => {
-      const created = await access.create(request.identity, request.body, idempotencyKeyOf(request));
+      const created = await access.create(
+        request.identity,
+        request.body,
+        idempotencyKeyOf(request),
+      );
       // A repeat says only which request it named: that request may have moved on since.
       if (created.repeated) return reply.status(200).send({ id: created.id, repeated: true });
       const { repeated: _, ...fresh } = created;

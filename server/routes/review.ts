@@ -11,8 +11,10 @@ import { CampaignService } from '../campaigns';
 import { HttpError } from '../errors';
 
 const REFUSED: Record<string, string> = {
-  malformed: 'This link is incomplete or damaged. Open it again from the email or the Slack message.',
-  'bad-signature': 'This link was not issued by this keyward, or it was altered. Nothing was shown or decided.',
+  malformed:
+    'This link is incomplete or damaged. Open it again from the email or the Slack message.',
+  'bad-signature':
+    'This link was not issued by this keyward, or it was altered. Nothing was shown or decided.',
   expired: "This link has expired with its campaign's deadline. Nothing was decided.",
 };
 
@@ -28,8 +30,10 @@ const STYLE =
 const reviewPage = (reply: FastifyReply, status: number, title: string, body: string) =>
   page(reply, status, title, body, STYLE);
 
-const when = (date: Date | null) => (date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown');
-const obtained = (item: ReviewItemRow) => (item.source === 'grant' ? 'keyward grant' : 'standing membership');
+const when = (date: Date | null) =>
+  date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown';
+const obtained = (item: ReviewItemRow) =>
+  item.source === 'grant' ? 'keyward grant' : 'standing membership';
 
 function row(item: ReviewItemRow): string {
   const cells = [item.identity, item.entitlement_id, item.system_id, item.risk_tier, obtained(item)]
@@ -56,11 +60,17 @@ function row(item: ReviewItemRow): string {
 export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
   const campaigns = new CampaignService(deps);
 
-  async function claimsOf(reply: FastifyReply, token: unknown): Promise<ReviewLinkClaims | undefined> {
+  async function claimsOf(
+    reply: FastifyReply,
+    token: unknown,
+  ): Promise<ReviewLinkClaims | undefined> {
     const parsed = Token.safeParse({ token });
-    const verdict = parsed.success ? links.verify(parsed.data.token) : ({ ok: false, reason: 'malformed' } as const);
+    const verdict = parsed.success
+      ? links.verify(parsed.data.token)
+      : ({ ok: false, reason: 'malformed' } as const);
     // A link outlives nothing in the policy: a reviewer taken out of it decides nothing with it.
-    if (verdict.ok && deps.policy().identity(verdict.claims.reviewer)?.kind === 'human') return verdict.claims;
+    if (verdict.ok && deps.policy().identity(verdict.claims.reviewer)?.kind === 'human')
+      return verdict.claims;
     if (verdict.ok) {
       await reviewPage(
         reply,
@@ -91,9 +101,13 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
     // Filtering happens here rather than in the browser, so the page works with scripts off.
     const needle = filter.toLowerCase();
     const shown = items.filter((item) =>
-      [item.identity, item.entitlement_id, item.system_id, item.risk_tier, item.decision ?? 'pending'].some((text) =>
-        text.toLowerCase().includes(needle),
-      ),
+      [
+        item.identity,
+        item.entitlement_id,
+        item.system_id,
+        item.risk_tier,
+        item.decision ?? 'pending',
+      ].some((text) => text.toLowerCase().includes(needle)),
     );
     const pending = items.filter((item) => !item.decision).length;
     const deadline = when(campaign.deadlineAt ? new Date(campaign.deadlineAt) : null);
@@ -121,8 +135,10 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
   return async (app: FastifyInstance) => {
     // Checkboxes repeat their name, so the review form keeps every value, not the last one.
     if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
-      app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
-        done(null, new URLSearchParams(body as string)),
+      app.addContentTypeParser(
+        'application/x-www-form-urlencoded',
+        { parseAs: 'string' },
+        (_req, body, done) => done(null, new URLSearchParams(body as string)),
       );
     }
     // People reach these pages in a browser: whatever goes wrong, they get a page, never JSON.
@@ -142,10 +158,12 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       const claims = await claimsOf(reply, token);
       if (!claims) return reply;
       const filter = (form.get('filter') ?? '').slice(0, 100);
-      const notice = (text: string, status = 400) => show(reply, token, claims, filter, text, status);
+      const notice = (text: string, status = 400) =>
+        show(reply, token, claims, filter, text, status);
       // The reviewer is the link's, never a form field: a post acts only as the person it was sent to.
       const parsed = Seqs.safeParse(form.getAll('item'));
-      if (!parsed.success) return notice(`Select items by their numbers, at most ${MAX_ITEMS} at a time.`);
+      if (!parsed.success)
+        return notice(`Select items by their numbers, at most ${MAX_ITEMS} at a time.`);
       const seqs = parsed.data;
       const action = form.get('action');
       if (seqs.length === 0) return notice('Select at least one item.');
@@ -155,16 +173,21 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
           await campaigns.delegate(claims.reviewer, claims.campaignId, seqs, to);
           return notice(`${seqs.length} items delegated to ${to}.`, 200);
         }
-        const decision: Decision | undefined = action === 'certify' || action === 'revoke' ? action : undefined;
+        const decision: Decision | undefined =
+          action === 'certify' || action === 'revoke' ? action : undefined;
         if (!decision) return notice('Choose an action.');
         const decisions = seqs.map((seq) => ({
           seq,
           decision,
           reason: form.get(`reason-${seq}`)?.trim() || undefined,
         }));
-        if (action === 'revoke' && decisions.some((d) => !d.reason)) return notice('Each revocation needs a reason.');
+        if (action === 'revoke' && decisions.some((d) => !d.reason))
+          return notice('Each revocation needs a reason.');
         await campaigns.decide(claims.reviewer, claims.campaignId, decisions, 'review-page');
-        return notice(`${seqs.length} items ${decision === 'certify' ? 'certified' : 'revoked'}.`, 200);
+        return notice(
+          `${seqs.length} items ${decision === 'certify' ? 'certified' : 'revoked'}.`,
+          200,
+        );
       } catch (err) {
         // A request applied in part says so itself: which items were recorded and which were not.
         if (err instanceof HttpError && err.details) return notice(err.message, err.statusCode);
@@ -181,7 +204,10 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
  * else shows a plain sentence, and its details go to the log only.
  */
 function errorPage(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const status = err instanceof HttpError ? err.statusCode : ((err as { statusCode?: number }).statusCode ?? 500);
+  const status =
+    err instanceof HttpError
+      ? err.statusCode
+      : ((err as { statusCode?: number }).statusCode ?? 500);
   if (status >= 400 && status < 500) {
     const message = err instanceof HttpError ? err.message : 'This request could not be read.';
     return reviewPage(reply, status, 'Not possible', `<p>${escapeHtml(message)}</p>`);

@@ -8,7 +8,9 @@ import { credentialIdFrom, RotationService } from '../rotations';
 // a short line, with the audit log as the record.
 const MAX_REASON = 200;
 const Reason = z.strictObject({
-  reason: SafeText.pipe(z.string().max(MAX_REASON, `must be at most ${MAX_REASON} characters`)).optional(),
+  reason: SafeText.pipe(
+    z.string().max(MAX_REASON, `must be at most ${MAX_REASON} characters`),
+  ).optional(),
 });
 
 /** Credential rotation: the list, and what admins and owners do to one credential's schedule. */
@@ -22,7 +24,9 @@ export function rotationRoutes(deps: Deps) {
   const reasonOf = (request: FastifyRequest) => Reason.parse(bodyOrEmpty(request.body)).reason;
 
   return async (app: FastifyInstance) => {
-    app.get('/v1/rotations', async (request) => ({ rotations: await rotations.list(request.identity) }));
+    app.get('/v1/rotations', async (request) => ({
+      rotations: await rotations.list(request.identity),
+    }));
 
     app.post('/v1/rotations/sync', async (request) => rotations.sync(request.identity));
 

@@ -21,7 +21,8 @@ export function secretRoutes(deps: Deps, cipher: SecretCipher) {
   async function currentVersion(credentialId: string): Promise<VersionRow> {
     for (let attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
       const current = await versionWithLabel(deps.db, credentialId, 'current');
-      if (!current) throw new HttpError(409, `${credentialId} is not rotated yet: it has no secret until then`);
+      if (!current)
+        throw new HttpError(409, `${credentialId} is not rotated yet: it has no secret until then`);
       const row = await findVersion(deps.db, current.id);
       // A rotation promoted another version in between: read that one instead.
       if (row?.label === 'current' && row.sealed) return row;

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { LinkSigner } from '../../integrations/email/links';
-import { ApprovalsHarness, approvalsPolicy, decisionLinks, pageForm } from '../support/approvals-harness';
+import {
+  ApprovalsHarness,
+  approvalsPolicy,
+  decisionLinks,
+  pageForm,
+} from '../support/approvals-harness';
 import { uniqueName } from '../support/servers';
 import type { ReceivedMail } from '../support/smtp';
 import { waitFor } from '../support/wait';
@@ -27,7 +32,10 @@ const harness = new ApprovalsHarness(policy, { slackEmails, from });
 
 const html = (mail: ReceivedMail) => String(mail.parsed.html);
 const headerSection = (mail: ReceivedMail) => mail.raw.slice(0, mail.raw.indexOf('\r\n\r\n'));
-const page = async (response: Response) => ({ status: response.status, body: await response.text() });
+const page = async (response: Response) => ({
+  status: response.status,
+  body: await response.text(),
+});
 
 /** Nothing was decided: the request still waits and the role is not granted. */
 async function expectUndecided(requestId: string, role = roles.analyst, login = logins.alice) {
@@ -63,7 +71,9 @@ describe('approvals through email links', () => {
       const mail = await harness.approvalMail(address, requestId);
       expect(mail.envelopeTo).toEqual([address]);
       expect(mail.parsed.to).toMatchObject({ value: [{ name, address }] });
-      expect(mail.parsed.subject).toBe('Approval needed: Alice Example requests target/analyst for 10m');
+      expect(mail.parsed.subject).toBe(
+        'Approval needed: Alice Example requests target/analyst for 10m',
+      );
       const facts = [
         ['Requester', 'Alice Example'],
         ['Entitlement', 'target/analyst'],
@@ -84,11 +94,12 @@ describe('approvals through email links', () => {
       expect(links.deny.claims).toMatchObject({ requestId, approver, decision: 'deny' });
       const deadline = Date.parse((await harness.status(requestId)).approvalDeadline);
       expect(links.approve.claims.exp).toBe(Math.floor(deadline / 1000));
-      expect(links.approve.url).toBe(`${harness.baseUrl}/email/decide?token=${links.approve.token}`);
-      const hrefs = [...html(mail).matchAll(/<a href="([^"]+)">(Approve|Deny)<\/a>/g)].map(([, href, label]) => [
-        label,
-        href,
-      ]);
+      expect(links.approve.url).toBe(
+        `${harness.baseUrl}/email/decide?token=${links.approve.token}`,
+      );
+      const hrefs = [...html(mail).matchAll(/<a href="([^"]+)">(Approve|Deny)<\/a>/g)].map(
+        ([, href, label]) => [label, href],
+      );
       expect(hrefs).toEqual([
         ['Approve', links.approve.url],
         ['Deny', links.deny.url],
@@ -98,7 +109,10 @@ describe('approvals through email links', () => {
 
   test('shows a confirmation page on GET, approves when its form is posted, and refuses a replay', async () => {
     const { requestId } = await harness.request();
-    const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
+    const { approve } = decisionLinks(
+      await harness.approvalMail('bob@example.test', requestId),
+      harness.links,
+    );
 
     const opened = await harness.open(approve.url);
     expect(opened.status).toBe(200);
@@ -112,7 +126,11 @@ describe('approvals through email links', () => {
     await expectUndecided(requestId);
 
     const form = pageForm(confirmation);
-    expect(form).toEqual({ method: 'post', action: '/email/decide', fields: { token: approve.token } });
+    expect(form).toEqual({
+      method: 'post',
+      action: '/email/decide',
+      fields: { token: approve.token },
+    });
     const approved = await page(await harness.post(form.action, form.fields));
     expect(approved.status).toBe(200);
     expect(approved.body).toContain('Approved as bob. The request is now GRANTED.');
@@ -143,11 +161,16 @@ describe('approvals through email links', () => {
 
   test('refuses altered, expired and foreign links with a page that says why, and decides nothing', async () => {
     const { requestId } = await harness.request();
-    const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
+    const { approve } = decisionLinks(
+      await harness.approvalMail('bob@example.test', requestId),
+      harness.links,
+    );
     const [body, mac] = approve.token.split('.');
     const flipped = `${mac.slice(0, 10)}${mac[10] === 'A' ? 'B' : 'A'}${mac.slice(11)}`;
     const claims = { requestId, approver: 'bob', decision: 'approve' as const };
-    const otherApprover = Buffer.from(JSON.stringify({ ...approve.claims, approver: 'carol' })).toString('base64url');
+    const otherApprover = Buffer.from(
+      JSON.stringify({ ...approve.claims, approver: 'carol' }),
+    ).toString('base64url');
 
     const cases = [
       {
@@ -197,7 +220,10 @@ describe('approvals through email links', () => {
 
   test('refuses a deny link posted without a reason, and denies with one', async () => {
     const { requestId } = await harness.request();
-    const { deny } = decisionLinks(await harness.approvalMail('carol@example.test', requestId), harness.links);
+    const { deny } = decisionLinks(
+      await harness.approvalMail('carol@example.test', requestId),
+      harness.links,
+    );
 
     const confirmation = await (await harness.open(deny.url)).text();
     expect(confirmation).toContain('<h2>Deny this request?</h2>');
@@ -205,17 +231,25 @@ describe('approvals through email links', () => {
     const form = pageForm(confirmation);
     for (const reason of [undefined, '   ']) {
       const refused = await page(
-        await harness.post(form.action, { ...form.fields, ...(reason === undefined ? {} : { reason }) }),
+        await harness.post(form.action, {
+          ...form.fields,
+          ...(reason === undefined ? {} : { reason }),
+        }),
       );
       expect(refused.status).toBe(400);
       expect(refused.body).toContain('<h2>A reason is needed</h2>');
     }
     await expectUndecided(requestId);
 
-    const denied = await page(await harness.post(form.action, { ...form.fields, reason: 'no ticket for this' }));
+    const denied = await page(
+      await harness.post(form.action, { ...form.fields, reason: 'no ticket for this' }),
+    );
     expect(denied.status).toBe(200);
     expect(denied.body).toContain('Denied as carol. The request is now DENIED.');
-    expect((await harness.status(requestId)).denial).toMatchObject({ approver: 'carol', reason: 'no ticket for this' });
+    expect((await harness.status(requestId)).denial).toMatchObject({
+      approver: 'carol',
+      reason: 'no ticket for this',
+    });
     const told = await harness.mail('alice@example.test', 'Denied: target/analyst for 10m', (m) =>
       Boolean(m.parsed.text?.includes(requestId)),
     );
@@ -239,7 +273,9 @@ describe('approvals through email links', () => {
     });
     expect((mail.parsed.to as { value: unknown[] }).value).toHaveLength(1);
     expect(mail.parsed.subject).toBe(`Approval needed: ${zoeName} requests target/reader for 10m`);
-    expect(mail.parsed.from).toMatchObject({ value: [{ name: 'Kéyward “Zugang”', address: 'keyward@example.test' }] });
+    expect(mail.parsed.from).toMatchObject({
+      value: [{ name: 'Kéyward “Zugang”', address: 'keyward@example.test' }],
+    });
     expect(mail.parsed.text).toContain(`Requester: ${zoeName}\n`);
     expect(mail.parsed.text).toContain('Justification:\n> löst Ticket „4411“');
     expect(html(mail)).toContain('<td>Zoë &quot;Zed&quot; Ångström-O&#39;Brien 東京</td>');
@@ -249,16 +285,22 @@ describe('approvals through email links', () => {
     const granted = await harness.mail('zoe@example.test', 'Granted: target/reader for 10m', (m) =>
       Boolean(m.parsed.text?.includes(requestId)),
     );
-    const approved = await harness.mail('zoe@example.test', 'Approved: target/reader for 10m', (m) =>
-      Boolean(m.parsed.text?.includes(requestId)),
+    const approved = await harness.mail(
+      'zoe@example.test',
+      'Approved: target/reader for 10m',
+      (m) => Boolean(m.parsed.text?.includes(requestId)),
     );
     for (const notice of [approved, granted]) {
       expect(notice.envelopeTo).toEqual(['zoe@example.test']);
-      expect(notice.parsed.to).toMatchObject({ value: [{ name: zoeName, address: 'zoe@example.test' }] });
+      expect(notice.parsed.to).toMatchObject({
+        value: [{ name: zoeName, address: 'zoe@example.test' }],
+      });
       expect(headerSection(notice)).not.toMatch(/^bcc:/im);
     }
     await waitFor('every mail delivered', () => harness.smtp.received.length > 0);
-    expect(harness.smtp.received.filter((m) => m.envelopeTo.some((to) => to.includes('evil')))).toEqual([]);
+    expect(
+      harness.smtp.received.filter((m) => m.envelopeTo.some((to) => to.includes('evil'))),
+    ).toEqual([]);
     for (const received of harness.smtp.received) {
       expect(received.parsed.subject).not.toMatch(/[\r\n]/);
       expect(headerSection(received).match(/^subject:/gim)).toHaveLength(1);

@@ -36,7 +36,10 @@ describe('approvals with Slack off', () => {
 
   test('takes a decision through the email link and calls Slack for nothing', async () => {
     const { requestId } = await harness.request();
-    const { approve } = decisionLinks(await harness.approvalMail('bob@example.test', requestId), harness.links);
+    const { approve } = decisionLinks(
+      await harness.approvalMail('bob@example.test', requestId),
+      harness.links,
+    );
 
     const approved = await harness.post('/email/decide', { token: approve.token });
     expect(approved.status).toBe(200);
@@ -46,7 +49,9 @@ describe('approvals with Slack off', () => {
     );
 
     // Without a Slack receiver there is no Slack endpoint to reach.
-    expect((await harness.deliver({ json: { type: 'url_verification', challenge: 'c' } })).status).toBe(404);
+    expect(
+      (await harness.deliver({ json: { type: 'url_verification', challenge: 'c' } })).status,
+    ).toBe(404);
     expect(harness.slack.calls).toEqual([]);
   });
 });

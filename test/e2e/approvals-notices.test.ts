@@ -6,7 +6,8 @@ const { policy, slackEmails, roles, logins } = approvalsPolicy();
 policy.settings = { approvalWindow: '3s', expiryWarning: '2s' };
 const harness = new ApprovalsHarness(policy, { slackEmails });
 
-const dmsToAlice = () => harness.slack.callsOf('chat.postMessage').filter((m) => m.channel === 'UALICE');
+const dmsToAlice = () =>
+  harness.slack.callsOf('chat.postMessage').filter((m) => m.channel === 'UALICE');
 
 beforeAll(async () => {
   await harness.start();
@@ -39,7 +40,9 @@ describe('what the requester hears', () => {
       'Ending soon: target/analyst for 4s',
       'Ended: target/analyst for 4s',
     ]) {
-      await harness.mail('alice@example.test', subject, (m) => Boolean(m.parsed.text?.includes(requestId)));
+      await harness.mail('alice@example.test', subject, (m) =>
+        Boolean(m.parsed.text?.includes(requestId)),
+      );
     }
   });
 
@@ -48,14 +51,19 @@ describe('what the requester hears', () => {
     await waitFor('the approval messages', () => harness.approvalMessages(requestId).length === 2);
     await handle.result();
 
-    await waitFor('the expiry notice', () => dmsToAlice().some((m) => String(m.text).startsWith('Nobody decided')));
+    await waitFor('the expiry notice', () =>
+      dmsToAlice().some((m) => String(m.text).startsWith('Nobody decided')),
+    );
     await harness.mail('alice@example.test', 'Expired: target/analyst for 10m', (m) =>
       Boolean(m.parsed.text?.includes(requestId)),
     );
     const updates = await waitFor('both copies updated', () => {
-      const expired = harness.updatesOf(requestId).filter((u) => String(u.text).startsWith('Expired'));
+      const expired = harness
+        .updatesOf(requestId)
+        .filter((u) => String(u.text).startsWith('Expired'));
       return new Set(expired.map((u) => u.channel)).size === 2 && expired;
     });
-    for (const update of updates) expect(JSON.stringify(update.blocks)).not.toContain('approve_request');
+    for (const update of updates)
+      expect(JSON.stringify(update.blocks)).not.toContain('approve_request');
   });
 });

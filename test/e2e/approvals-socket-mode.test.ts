@@ -78,7 +78,13 @@ describe('Slack in Socket Mode', () => {
       trigger_id: 'trigger-1',
       channel: { id: 'DBOB' },
       actions: [
-        { type: 'button', action_id: 'approve_request', block_id: 'decision', value: requestId, action_ts: '1.1' },
+        {
+          type: 'button',
+          action_id: 'approve_request',
+          block_id: 'decision',
+          value: requestId,
+          action_ts: '1.1',
+        },
       ],
     });
 

@@ -10,7 +10,9 @@ type Block = {
 
 const { policy, slackEmails, roles, logins } = approvalsPolicy();
 // UIMPOSTOR's Slack profile carries bob's email, but bob is mapped to UBOB by id.
-const harness = new ApprovalsHarness(policy, { slackEmails: { ...slackEmails, UIMPOSTOR: 'bob@example.test' } });
+const harness = new ApprovalsHarness(policy, {
+  slackEmails: { ...slackEmails, UIMPOSTOR: 'bob@example.test' },
+});
 
 const blocksOf = (message: Record<string, unknown>) => message.blocks as Block[];
 const contextOf = (message: Record<string, unknown>) =>
@@ -18,11 +20,15 @@ const contextOf = (message: Record<string, unknown>) =>
     .find((b) => b.type === 'context')!
     .elements!.map((e) => String(e.text))
     .join(' ');
-const hasButtons = (message: Record<string, unknown>) => blocksOf(message).some((b) => b.type === 'actions');
+const hasButtons = (message: Record<string, unknown>) =>
+  blocksOf(message).some((b) => b.type === 'actions');
 
 async function pendingRequest() {
   const created = await harness.request();
-  await waitFor('the approval messages', () => harness.approvalMessages(created.requestId).length === 2);
+  await waitFor(
+    'the approval messages',
+    () => harness.approvalMessages(created.requestId).length === 2,
+  );
   return created;
 }
 
@@ -80,7 +86,9 @@ describe('approvals through Slack', () => {
     expect(copies.map((c) => c.channel).sort()).toEqual(['DBOB', 'DCAROL']);
     for (const copy of copies) {
       expect(hasButtons(copy)).toBe(false);
-      expect(contextOf(copy)).toMatch(/^Approved by Bob Example at <!date\^\d+\^[^>]+>; granted until <!date\^/);
+      expect(contextOf(copy)).toMatch(
+        /^Approved by Bob Example at <!date\^\d+\^[^>]+>; granted until <!date\^/,
+      );
     }
 
     const told = await waitFor('the requester told in Slack', () => {
@@ -94,11 +102,21 @@ describe('approvals through Slack', () => {
     expect(told[1]).toMatch(new RegExp(`^You have ${roles.analyst} on target until <!date`));
     const forThisRequest = (m: { parsed: { text?: string } }) =>
       Boolean(m.parsed.text?.includes(`Request: ${requestId}`));
-    const approved = await harness.mail('alice@example.test', 'Approved: target/analyst for 10m', forThisRequest);
-    const granted = await harness.mail('alice@example.test', 'Granted: target/analyst for 10m', forThisRequest);
+    const approved = await harness.mail(
+      'alice@example.test',
+      'Approved: target/analyst for 10m',
+      forThisRequest,
+    );
+    const granted = await harness.mail(
+      'alice@example.test',
+      'Granted: target/analyst for 10m',
+      forThisRequest,
+    );
     expect(approved.parsed.text).toContain('was approved by Bob Example.');
     expect(granted.parsed.text).toContain(`You have ${roles.analyst} on target until`);
-    expect(harness.smtp.received.indexOf(approved)).toBeLessThan(harness.smtp.received.indexOf(granted));
+    expect(harness.smtp.received.indexOf(approved)).toBeLessThan(
+      harness.smtp.received.indexOf(granted),
+    );
   });
 
   test('denies with the reason typed in the modal, shows it on every copy and tells the requester', async () => {
@@ -106,7 +124,10 @@ describe('approvals through Slack', () => {
     const mark = harness.slack.mark();
 
     expect((await harness.click('UBOB', 'deny_request', requestId)).status).toBe(200);
-    const opened = await waitFor('the deny modal', () => harness.slack.callsOf('views.open', mark)[0]);
+    const opened = await waitFor(
+      'the deny modal',
+      () => harness.slack.callsOf('views.open', mark)[0],
+    );
     const view = opened.view as { callback_id: string; private_metadata: string };
     expect(view).toMatchObject({ callback_id: 'deny_reason_modal', private_metadata: requestId });
     expect(String(opened.trigger_id)).toMatch(/^trigger-/);
@@ -132,13 +153,17 @@ describe('approvals through Slack', () => {
     const copies = await copiesUpdated(requestId, (u) => String(u.text).startsWith('Denied by'));
     for (const copy of copies) {
       expect(hasButtons(copy)).toBe(false);
-      expect(contextOf(copy)).toMatch(new RegExp(`^Denied by Bob Example at <!date[^>]+>: ${escaped} Request`));
+      expect(contextOf(copy)).toMatch(
+        new RegExp(`^Denied by Bob Example at <!date[^>]+>: ${escaped} Request`),
+      );
     }
 
     const dm = await waitFor('the requester told in Slack', () =>
       harness.slack.callsOf('chat.postMessage', mark).find((m) => m.channel === 'UALICE'),
     );
-    expect(dm.text).toBe(`Your request for target/analyst for 10m was denied by Bob Example: ${escaped}`);
+    expect(dm.text).toBe(
+      `Your request for target/analyst for 10m was denied by Bob Example: ${escaped}`,
+    );
     const mail = await harness.mail('alice@example.test', 'Denied: target/analyst for 10m', (m) =>
       Boolean(m.parsed.text?.includes(requestId)),
     );
@@ -174,7 +199,10 @@ describe('approvals through Slack', () => {
     const mark = harness.slack.mark();
 
     expect((await harness.click('UMALLORY', 'approve_request', requestId)).status).toBe(200);
-    const whisper = await waitFor('the refusal', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
+    const whisper = await waitFor(
+      'the refusal',
+      () => harness.slack.callsOf('chat.postEphemeral', mark)[0],
+    );
     expect(whisper).toMatchObject({ channel: 'DMALLORY', user: 'UMALLORY' });
     expect(whisper.text).toBe(
       'Not recorded: mallory is not an approver for target/analyst (its approvers are the members of group approvers)',
@@ -196,9 +224,14 @@ describe('approvals through Slack', () => {
         harness.slack.callsOf('chat.postEphemeral', mark).find((w) => w.user === user),
       );
       expect(whisper).toMatchObject({ channel: `D${user.slice(1)}` });
-      expect(whisper.text).toBe('keyward does not know your Slack account, so it cannot take a decision from you.');
+      expect(whisper.text).toBe(
+        'keyward does not know your Slack account, so it cannot take a decision from you.',
+      );
     }
-    expect(harness.slack.callsOf('users.info', mark).map((c) => c.user)).toEqual(['UNOBODY', 'UIMPOSTOR']);
+    expect(harness.slack.callsOf('users.info', mark).map((c) => c.user)).toEqual([
+      'UNOBODY',
+      'UIMPOSTOR',
+    ]);
 
     const state = await harness.status(requestId);
     expect(state.status).toBe('PENDING');
@@ -221,7 +254,10 @@ describe('approvals through Slack', () => {
     });
     expect(state.approvals.map((a) => a.approver)).toEqual(['bob']);
     expect(await harness.jit.isMember(roles.analyst, logins.alice)).toBe(true);
-    const whisper = await waitFor('the second click told', () => harness.slack.callsOf('chat.postEphemeral', mark)[0]);
+    const whisper = await waitFor(
+      'the second click told',
+      () => harness.slack.callsOf('chat.postEphemeral', mark)[0],
+    );
     expect(whisper).toMatchObject({ channel: 'DBOB', user: 'UBOB' });
     expect(String(whisper.text)).toMatch(
       new RegExp(`^Not recorded: (request ${requestId} is already|bob has already approved)`),
@@ -259,7 +295,9 @@ describe('approvals through Slack', () => {
     const { requestId } = await pendingRequest();
     const mark = harness.slack.mark();
 
-    const forged = await harness.click('UBOB', 'approve_request', requestId, { signature: `v0=${'ab'.repeat(32)}` });
+    const forged = await harness.click('UBOB', 'approve_request', requestId, {
+      signature: `v0=${'ab'.repeat(32)}`,
+    });
     expect(forged.status).toBe(401);
     // Signed correctly, but six minutes ago: a replayed request.
     const stale = await harness.click('UBOB', 'approve_request', requestId, {

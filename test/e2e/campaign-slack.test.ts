@@ -50,7 +50,13 @@ function policy(): PolicyInput {
   };
 }
 
-type Block = { type: string; block_id?: string; text?: { text: string }; elements?: Element[]; accessory?: Element };
+type Block = {
+  type: string;
+  block_id?: string;
+  text?: { text: string };
+  elements?: Element[];
+  accessory?: Element;
+};
 type Element = { type: string; action_id?: string; value?: string; url?: string; text?: string };
 interface Posted {
   channel: string;
@@ -64,19 +70,34 @@ let campaigns: CampaignService;
 
 /** Starts a campaign over this file's role and waits for mia's message; `seq` names each person's item. */
 async function launch(deadline = '5m') {
-  const { id } = await campaigns.start('sam', { name: `Slack ${deadline}`, scope: { systems: ['target'] }, deadline });
+  const { id } = await campaigns.start('sam', {
+    name: `Slack ${deadline}`,
+    scope: { systems: ['target'] },
+    deadline,
+  });
   launched.push(id);
-  await waitFor('reviewing', async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING', 60_000);
+  await waitFor(
+    'reviewing',
+    async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING',
+    60_000,
+  );
   const items = await itemsPage(harness.jit.db, id, 0, 100);
   const seq = (identity: string) => items.find((item) => item.identity === identity)!.seq;
   const posted = await waitFor('the Slack message to mia', () =>
-    harness.slack.posted((m) => m.channel === 'U0MIA' && JSON.stringify(m.blocks).includes(id)).at(0),
+    harness.slack
+      .posted((m) => m.channel === 'U0MIA' && JSON.stringify(m.blocks).includes(id))
+      .at(0),
   );
-  const message: Posted = { channel: posted.channel, ts: posted.ts, blocks: posted.args.blocks as Block[] };
+  const message: Posted = {
+    channel: posted.channel,
+    ts: posted.ts,
+    blocks: posted.args.blocks as Block[],
+  };
   return { id, seq, message };
 }
 
-const item = async (id: string, seq: number) => (await itemsPage(harness.jit.db, id, seq - 1, 1))[0];
+const item = async (id: string, seq: number) =>
+  (await itemsPage(harness.jit.db, id, seq - 1, 1))[0];
 
 /** A click on one of `message`'s buttons, as Slack sends it: with the message as Slack shows it. */
 function click(userId: string, message: Posted, actionId: string, seq: number) {
@@ -91,11 +112,22 @@ function click(userId: string, message: Posted, actionId: string, seq: number) {
     api_app_id: 'A0001',
     trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
     channel: { id: message.channel },
-    container: { type: 'message', channel_id: message.channel, message_ts: message.ts, is_ephemeral: false },
+    container: {
+      type: 'message',
+      channel_id: message.channel,
+      message_ts: message.ts,
+      is_ephemeral: false,
+    },
     message: { type: 'message', ts: message.ts, text: 'review', blocks: message.blocks },
     response_url: harness.slack.responseUrl(randomBytes(4).toString('hex')),
     actions: [
-      { type: 'button', action_id: actionId, block_id: `campaign_item_${seq}`, value: button.value, action_ts: '1.1' },
+      {
+        type: 'button',
+        action_id: actionId,
+        block_id: `campaign_item_${seq}`,
+        value: button.value,
+        action_ts: '1.1',
+      },
     ],
   };
   return harness.deliver({ form: { payload: JSON.stringify(payload) } });
@@ -105,11 +137,21 @@ function click(userId: string, message: Posted, actionId: string, seq: number) {
 async function openRevoke(userId: string, message: Posted, seq: number) {
   const mark = harness.slack.mark();
   expect((await click(userId, message, 'campaign_revoke', seq)).status).toBe(200);
-  const opened = await waitFor('the revoke modal', () => harness.slack.callsOf('views.open', mark)[0]);
-  return opened.view as { callback_id: string; private_metadata: string; blocks: Block[] } & Record<string, unknown>;
+  const opened = await waitFor(
+    'the revoke modal',
+    () => harness.slack.callsOf('views.open', mark)[0],
+  );
+  return opened.view as { callback_id: string; private_metadata: string; blocks: Block[] } & Record<
+    string,
+    unknown
+  >;
 }
 
-function submitReason(userId: string, view: { callback_id: string; private_metadata: string }, reason: string) {
+function submitReason(
+  userId: string,
+  view: { callback_id: string; private_metadata: string },
+  reason: string,
+) {
   return harness.submitView(userId, {
     callbackId: view.callback_id,
     privateMetadata: view.private_metadata,
@@ -120,10 +162,13 @@ function submitReason(userId: string, view: { callback_id: string; private_metad
 /** The message's update after `mark`, as Slack was asked to show it. */
 const updateOf = (message: Posted, mark: number) =>
   waitFor('the message update', () =>
-    harness.slack.callsOf('chat.update', mark).find((u) => u.channel === message.channel && u.ts === message.ts),
+    harness.slack
+      .callsOf('chat.update', mark)
+      .find((u) => u.channel === message.channel && u.ts === message.ts),
   ) as Promise<{ text: string; blocks: Block[] }>;
 
-const blockOf = (blocks: Block[], seq: number) => blocks.find((b) => b.block_id === `campaign_item_${seq}`)!;
+const blockOf = (blocks: Block[], seq: number) =>
+  blocks.find((b) => b.block_id === `campaign_item_${seq}`)!;
 const lineOf = (blocks: Block[], seq: number) => blockOf(blocks, seq).elements?.[0]?.text;
 const whisperTo = (userId: string, mark: number) =>
   waitFor(`a message only ${userId} sees`, () =>
@@ -156,8 +201,14 @@ describe('deciding campaign items in Slack', () => {
     const view = await openRevoke('U0MIA', message, seq('bob'));
     expect(view.callback_id).toBe('campaign_revoke_reason_modal');
     expect(JSON.stringify(view.blocks)).toContain(`*bob*: target/read on target`);
-    const input = view.blocks.find((b) => b.block_id === 'reason') as unknown as { element: Record<string, unknown> };
-    expect(input.element).toMatchObject({ type: 'plain_text_input', action_id: 'reason_input', max_length: 2000 });
+    const input = view.blocks.find((b) => b.block_id === 'reason') as unknown as {
+      element: Record<string, unknown>;
+    };
+    expect(input.element).toMatchObject({
+      type: 'plain_text_input',
+      action_id: 'reason_input',
+      max_length: 2000,
+    });
     expect((await item(id, seq('bob'))).decision).toBeNull();
 
     const mark = harness.slack.mark();
@@ -174,7 +225,9 @@ describe('deciding campaign items in Slack', () => {
     });
 
     const updated = await updateOf(message, mark);
-    expect(lineOf(updated.blocks, seq('bob'))).toMatch(new RegExp(`^Revoked by <@U0MIA> at ${UTC}$`));
+    expect(lineOf(updated.blocks, seq('bob'))).toMatch(
+      new RegExp(`^Revoked by <@U0MIA> at ${UTC}$`),
+    );
     for (const other of [seq('alice'), seq('carol')]) {
       expect(blockOf(updated.blocks, other).elements?.map((e) => e.action_id)).toEqual([
         'campaign_certify',
@@ -200,7 +253,9 @@ describe('deciding campaign items in Slack', () => {
     const updated = await updateOf(message, mark);
     expect(await item(id, seq('alice'))).toMatchObject({ decision: 'certify', decided_by: 'mia' });
     expect(harness.slack.callsOf('views.open', mark)).toEqual([]);
-    expect(lineOf(updated.blocks, seq('alice'))).toMatch(new RegExp(`^Certified by <@U0MIA> at ${UTC}$`));
+    expect(lineOf(updated.blocks, seq('alice'))).toMatch(
+      new RegExp(`^Certified by <@U0MIA> at ${UTC}$`),
+    );
     expect(lineOf(updated.blocks, seq('bob'))).toMatch(/^Revoked by <@U0MIA> at /);
     expect(blockOf(updated.blocks, seq('carol')).type).toBe('actions');
   });
@@ -218,7 +273,11 @@ describe('deciding campaign items in Slack', () => {
     // The form's metadata comes back from Slack; one that does not hold together decides nothing.
     const meta = JSON.parse(view.private_metadata) as { seq: number };
     for (const privateMetadata of ['{not json', JSON.stringify({ ...meta, seq: 999 })]) {
-      const damaged = await submitReason('U0MIA', { ...view, private_metadata: privateMetadata }, 'gone');
+      const damaged = await submitReason(
+        'U0MIA',
+        { ...view, private_metadata: privateMetadata },
+        'gone',
+      );
       expect(await damaged.json()).toEqual({
         response_action: 'errors',
         errors: { reason: 'This form is damaged; close it and click Revoke again.' },
@@ -233,7 +292,9 @@ describe('deciding campaign items in Slack', () => {
     );
     const revokeClicked = harness.slack.mark();
     await click('U0RITA', message, 'campaign_revoke', seq('carol'));
-    expect(String((await whisperTo('U0RITA', revokeClicked)).text)).toMatch(/^Not recorded: rita is not a reviewer/);
+    expect(String((await whisperTo('U0RITA', revokeClicked)).text)).toMatch(
+      /^Not recorded: rita is not a reviewer/,
+    );
     expect(harness.slack.callsOf('views.open', revokeClicked)).toEqual([]);
     expect((await item(id, seq('carol'))).decision).toBeNull();
 
@@ -252,20 +313,32 @@ describe('deciding campaign items in Slack', () => {
     const { id, seq, message } = await launch('20s');
     const view = await openRevoke('U0MIA', message, seq('alice'));
     const campaign = await findCampaign(harness.jit.db, id);
-    await waitFor('the deadline', () => Date.now() > Date.parse(campaign!.deadlineAt!) + 500, 40_000);
+    await waitFor(
+      'the deadline',
+      () => Date.now() > Date.parse(campaign!.deadlineAt!) + 500,
+      40_000,
+    );
 
     const mark = harness.slack.mark();
     const late = await submitReason('U0MIA', view, 'too late');
     const refused = (await late.json()) as { response_action: string; errors: { reason: string } };
     expect(refused.response_action).toBe('errors');
-    expect(refused.errors.reason).toMatch(new RegExp(`^Not recorded: the deadline of campaign ${id} passed at `));
+    expect(refused.errors.reason).toMatch(
+      new RegExp(`^Not recorded: the deadline of campaign ${id} passed at `),
+    );
     await click('U0MIA', message, 'campaign_certify', seq('bob'));
-    expect(String((await whisperTo('U0MIA', mark)).text)).toMatch(/^Not recorded: the deadline of campaign .* passed/);
+    expect(String((await whisperTo('U0MIA', mark)).text)).toMatch(
+      /^Not recorded: the deadline of campaign .* passed/,
+    );
     await click('U0MIA', message, 'campaign_revoke', seq('bob'));
-    await waitFor('two refusals', () => harness.slack.callsOf('chat.postEphemeral', mark).length === 2);
+    await waitFor(
+      'two refusals',
+      () => harness.slack.callsOf('chat.postEphemeral', mark).length === 2,
+    );
     expect(harness.slack.callsOf('views.open', mark)).toEqual([]);
     expect(harness.slack.callsOf('chat.update', mark)).toEqual([]);
-    for (const who of ['alice', 'bob']) expect((await item(id, seq(who))).decided_by).not.toBe('mia');
+    for (const who of ['alice', 'bob'])
+      expect((await item(id, seq(who))).decided_by).not.toBe('mia');
   }, 60_000);
 
   test('a message Slack will not update leaves the decision recorded and says so in a message of its own', async () => {
@@ -274,7 +347,9 @@ describe('deciding campaign items in Slack', () => {
     const mark = harness.slack.mark();
     await click('U0MIA', message, 'campaign_certify', seq('carol'));
     expect(String((await whisperTo('U0MIA', mark)).text)).toBe(`Item ${seq('carol')}: certified.`);
-    expect(harness.slack.calls.slice(mark).find((c) => c.method === 'chat.update')?.result).toMatchObject({
+    expect(
+      harness.slack.calls.slice(mark).find((c) => c.method === 'chat.update')?.result,
+    ).toMatchObject({
       ok: false,
     });
     expect(await item(id, seq('carol'))).toMatchObject({ decision: 'certify', decided_by: 'mia' });

@@ -67,8 +67,15 @@ const outDir = mkdtempSync(join(tmpdir(), 'keyward-evidence-'));
 
 /** The real `keyward` command, against the harness's server with `identity`'s token. */
 async function keyward(identity: string, ...args: string[]) {
-  const env = { ...process.env, KEYWARD_API_URL: harness.baseUrl, KEYWARD_TOKEN: await harness.token(identity) };
-  const { stdout } = await run(process.execPath, [join(root, 'bin', 'keyward.js'), ...args], { cwd: root, env });
+  const env = {
+    ...process.env,
+    KEYWARD_API_URL: harness.baseUrl,
+    KEYWARD_TOKEN: await harness.token(identity),
+  };
+  const { stdout } = await run(process.execPath, [join(root, 'bin', 'keyward.js'), ...args], {
+    cwd: root,
+    env,
+  });
   return stdout;
 }
 
@@ -81,7 +88,9 @@ function clickItem(userId: string, actionId: string, value: string) {
     trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
     channel: { id: `D${userId.slice(1)}` },
     container: { type: 'message', channel_id: `D${userId.slice(1)}`, message_ts: '1.0' },
-    actions: [{ type: 'button', action_id: actionId, block_id: 'campaign_item', value, action_ts: '1.1' }],
+    actions: [
+      { type: 'button', action_id: actionId, block_id: 'campaign_item', value, action_ts: '1.1' },
+    ],
   };
   return harness.deliver({ form: { payload: JSON.stringify(payload) } });
 }
@@ -89,7 +98,9 @@ function clickItem(userId: string, actionId: string, value: string) {
 beforeAll(async () => {
   await harness.start();
   await harness.jit.createRoles({ name: roles.read }, { name: roles.write });
-  await harness.jit.createRoles(...['alice', 'bob', 'carol', 'mia'].map((id) => ({ name: login(id), login: true })));
+  await harness.jit.createRoles(
+    ...['alice', 'bob', 'carol', 'mia'].map((id) => ({ name: login(id), login: true })),
+  );
   await superuserQuery(
     `GRANT "${roles.read}" TO ${['alice', 'bob', 'carol', 'mia'].map((id) => `"${login(id)}"`).join(', ')}`,
   );
@@ -118,7 +129,11 @@ describe('a small campaign end to end', () => {
       ),
     ) as { id: string };
     const id = started.id;
-    await waitFor('reviewing', async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING', 60_000);
+    await waitFor(
+      'reviewing',
+      async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING',
+      60_000,
+    );
     const items = await itemsPage(harness.jit.db, id, 0, 100);
     const seq = (identity: string, entitlement = 'target/read') =>
       items.find((i) => i.identity === identity && i.entitlement_id === entitlement)!.seq;
@@ -129,9 +144,9 @@ describe('a small campaign end to end', () => {
         .callsOf('chat.postMessage')
         .find((m) => m.channel === 'U0MIA' && JSON.stringify(m.blocks).includes(id)),
     );
-    const buttons = (message.blocks as { elements?: { action_id: string; value: string }[] }[]).flatMap(
-      (b) => b.elements ?? [],
-    );
+    const buttons = (
+      message.blocks as { elements?: { action_id: string; value: string }[] }[]
+    ).flatMap((b) => b.elements ?? []);
     expect(buttons.filter((b) => b.action_id === 'campaign_certify')).toHaveLength(3);
     const certifyAlice = buttons.find(
       (b) => b.action_id === 'campaign_certify' && JSON.parse(b.value).seq === seq('alice'),
@@ -140,7 +155,8 @@ describe('a small campaign end to end', () => {
     await waitFor(
       'the Slack decision',
       async () =>
-        (await itemsPage(harness.jit.db, id, 0, 100)).find((i) => i.seq === seq('alice'))?.decision === 'certify',
+        (await itemsPage(harness.jit.db, id, 0, 100)).find((i) => i.seq === seq('alice'))
+          ?.decision === 'certify',
     );
 
     // The review page: rita reviews carol (no manager) through the link in her email.
@@ -157,7 +173,9 @@ describe('a small campaign end to end', () => {
     });
     expect(revoked.status).toBe(200);
     expect(await revoked.text()).toContain('1 items revoked');
-    const tampered = await harness.open(link.replace(/token=(.)/, (_, c: string) => `token=${c === 'A' ? 'B' : 'A'}`));
+    const tampered = await harness.open(
+      link.replace(/token=(.)/, (_, c: string) => `token=${c === 'A' ? 'B' : 'A'}`),
+    );
     expect(tampered.status).toBe(403);
     expect(tampered.headers.get('content-type')).toMatch(/^text\/html/);
 
@@ -166,7 +184,11 @@ describe('a small campaign end to end', () => {
     await keyward('mia', 'campaign', 'certify', id, String(seq('alice', 'target/write')));
     await keyward('sam', 'campaign', 'certify', id, String(seq('mia')));
 
-    await waitFor('completion', async () => (await findCampaign(harness.jit.db, id))?.status === 'COMPLETED', 90_000);
+    await waitFor(
+      'completion',
+      async () => (await findCampaign(harness.jit.db, id))?.status === 'COMPLETED',
+      90_000,
+    );
     expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(false);
     expect(await harness.jit.isMember(roles.read, login('carol'))).toBe(false);
     expect(await harness.jit.isMember(roles.read, login('alice'))).toBe(true);
@@ -177,7 +199,8 @@ describe('a small campaign end to end', () => {
     expect(status.totals).toEqual({ items: 5, decided: 5, pending: 0 });
 
     await keyward('sam', 'campaign', 'export', id, '--out', outDir);
-    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')).sha256 as Record<string, string>;
+    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8'))
+      .sha256 as Record<string, string>;
     for (const [file, hash] of Object.entries(manifest)) {
       expect(
         createHash('sha256')
@@ -185,7 +208,10 @@ describe('a small campaign end to end', () => {
           .digest('hex'),
       ).toBe(hash);
     }
-    const exported = JSON.parse(readFileSync(join(outDir, 'items.json'), 'utf8')) as Record<string, unknown>[];
+    const exported = JSON.parse(readFileSync(join(outDir, 'items.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >[];
     const audit = JSON.parse(readFileSync(join(outDir, 'audit.json'), 'utf8')) as {
       action: string;
       actor: string;
@@ -193,13 +219,15 @@ describe('a small campaign end to end', () => {
     }[];
     const fromAudit = audit
       .filter((e) => e.action === 'campaign.decided')
-      .flatMap((e) => e.details.decisions.map((d) => ({ item: d.seq, decision: d.decision, decidedBy: e.actor })));
+      .flatMap((e) =>
+        e.details.decisions.map((d) => ({ item: d.seq, decision: d.decision, decidedBy: e.actor })),
+      );
     expect(fromAudit.sort((a, b) => a.item - b.item)).toEqual(
       exported.map((i) => ({ item: i.item, decision: i.decision, decidedBy: i.decidedBy })),
     );
-    expect(new Set(audit.filter((e) => e.action === 'campaign.decided').map((e) => e.details.channel))).toEqual(
-      new Set(['slack', 'review-page', 'api']),
-    );
+    expect(
+      new Set(audit.filter((e) => e.action === 'campaign.decided').map((e) => e.details.channel)),
+    ).toEqual(new Set(['slack', 'review-page', 'api']));
     expect(exported.find((i) => i.item === seq('carol'))).toMatchObject({
       remediation: 'revoked',
       reason: 'no longer on the project',

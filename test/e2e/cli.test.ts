@@ -18,9 +18,13 @@ let output = '';
 let exited: Promise<number | null>;
 
 /** Runs the real `keyward` command against the started stack; resolves even when it exits non-zero. */
-async function keyward(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function keyward(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--data-dir', dataDir], { cwd: root });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args, '--data-dir', dataDir], {
+      cwd: root,
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -34,7 +38,8 @@ async function json<T>(...args: string[]): Promise<T> {
   return JSON.parse(result.stdout) as T;
 }
 
-const demoUrl = (): string => JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')).targets['pg-demo'];
+const demoUrl = (): string =>
+  JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8')).targets['pg-demo'];
 
 /** The demo target's URL with another user and password, as a consumer of a rotated secret uses it. */
 function demoUrlAs(user: string, password: string): string {
@@ -95,7 +100,8 @@ beforeAll(async () => {
   stack.stderr!.on('data', (chunk) => (output += chunk));
   exited = new Promise((resolve) => stack.once('exit', resolve));
   const started = () => {
-    if (stack.exitCode !== null) throw new StopWaiting(`the stack exited with code ${stack.exitCode}`);
+    if (stack.exitCode !== null)
+      throw new StopWaiting(`the stack exited with code ${stack.exitCode}`);
     return output.includes('keyward is running');
   };
   await waitFor('the dev stack to start', started, 180_000).catch((err) => {
@@ -114,12 +120,22 @@ afterAll(async () => {
 describe('the keyward command against a started dev stack', () => {
   test('writes the endpoints of every part to stack.json', () => {
     const info = JSON.parse(readFileSync(join(dataDir, 'stack.json'), 'utf8'));
-    expect(Object.keys(info).sort()).toEqual(['apiUrl', 'databaseUrl', 'targets', 'temporalAddress', 'temporalUiUrl']);
+    expect(Object.keys(info).sort()).toEqual([
+      'apiUrl',
+      'databaseUrl',
+      'targets',
+      'temporalAddress',
+      'temporalUiUrl',
+    ]);
     expect(Object.keys(info.targets)).toEqual(['pg-demo']);
   });
 
   test('rotates both example credentials at start, and hands the secret to its own identity only', async () => {
-    type Listed = { id: string; lastStatus: string | null; currentVersion: { login: string } | null };
+    type Listed = {
+      id: string;
+      lastStatus: string | null;
+      currentVersion: { login: string } | null;
+    };
     const rotations = await waitFor(
       'both example credentials to be rotated',
       async () => {
@@ -133,7 +149,9 @@ describe('the keyward command against a started dev stack', () => {
       ['pg-demo/svc-etl', 'svc_etl_blue'],
     ]);
     const table = await keyward('rotation', 'list', '--as', 'alice');
-    expect(table.stdout).toMatch(/^CREDENTIAL\s+STRATEGY\s+LAST ROTATION\s+NEXT DUE\s+STATUS\s+OVERDUE\s+PAUSED$/m);
+    expect(table.stdout).toMatch(
+      /^CREDENTIAL\s+STRATEGY\s+LAST ROTATION\s+NEXT DUE\s+STATUS\s+OVERDUE\s+PAUSED$/m,
+    );
     expect(table.stdout).toMatch(/^pg-demo\/svc-reports\s+single-login\s.*\srotated\s+no\s+no$/m);
     expect(table.stdout).not.toContain('svc-etl');
 
@@ -142,9 +160,17 @@ describe('the keyward command against a started dev stack', () => {
     const secret = read.stdout.replace(/\n$/, '');
     expect(secret).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(await loginAs('svc_reports', secret)).toBe('svc_reports');
-    await expect(loginAs('svc_reports', `${secret}x`)).rejects.toThrow(/password authentication failed/);
+    await expect(loginAs('svc_reports', `${secret}x`)).rejects.toThrow(
+      /password authentication failed/,
+    );
 
-    const etl = await json<{ login: string; secret: string }>('secret', 'get', 'pg-demo/svc-etl', '--as', 'svc-etl');
+    const etl = await json<{ login: string; secret: string }>(
+      'secret',
+      'get',
+      'pg-demo/svc-etl',
+      '--as',
+      'svc-etl',
+    );
     expect(await loginAs(etl.login, etl.secret)).toBe('svc_etl_blue');
     const client = new Client({ connectionString: demoUrl() });
     await client.connect();
@@ -194,8 +220,17 @@ describe('the keyward command against a started dev stack', () => {
     expect(await demoMembers()).toContain('analyst:alice');
     expect((await keyward('status', id, '--as', 'alice')).stdout).toMatch(/granted until:/);
 
-    await waitFor('the expiry', async () => !(await demoMembers()).includes('analyst:alice'), 30_000);
-    const final = await json<{ status: string; revokeCause: string }>('status', id, '--as', 'alice');
+    await waitFor(
+      'the expiry',
+      async () => !(await demoMembers()).includes('analyst:alice'),
+      30_000,
+    );
+    const final = await json<{ status: string; revokeCause: string }>(
+      'status',
+      id,
+      '--as',
+      'alice',
+    );
     expect(final).toMatchObject({ status: 'REVOKED', revokeCause: 'expired' });
   });
 
@@ -214,20 +249,29 @@ describe('the keyward command against a started dev stack', () => {
     await json('approve', id, '--as', 'dana');
     expect(await demoMembers()).toContain('admin:alice');
 
-    const revoked = await json<{ status: string; revokedBy: string }>('revoke', id, '--as', 'alice');
+    const revoked = await json<{ status: string; revokedBy: string }>(
+      'revoke',
+      id,
+      '--as',
+      'alice',
+    );
     expect(revoked).toMatchObject({ status: 'REVOKED', revokedBy: 'alice' });
     expect(await demoMembers()).not.toContain('admin:alice');
 
-    const grants = await json<{ requestId: string; approvals: { approver: string }[]; revokedBy: string }[]>(
-      'grants',
-      '--as',
-      'dana',
-    );
+    const grants = await json<
+      { requestId: string; approvals: { approver: string }[]; revokedBy: string }[]
+    >('grants', '--as', 'dana');
     const grant = grants.find((g) => g.requestId === id)!;
     expect(grant.approvals.map((a) => a.approver)).toEqual(['bob', 'dana']);
     expect(grant.revokedBy).toBe('alice');
 
-    const events = await json<{ action: string; actor: string }[]>('audit', '--subject', id, '--as', 'erin');
+    const events = await json<{ action: string; actor: string }[]>(
+      'audit',
+      '--subject',
+      id,
+      '--as',
+      'erin',
+    );
     expect(events.map((e) => `${e.actor} ${e.action}`)).toEqual([
       'alice request.created',
       'bob request.approved',
@@ -235,7 +279,9 @@ describe('the keyward command against a started dev stack', () => {
       'keyward grant.granted',
       'alice grant.revoked',
     ]);
-    expect((await keyward('audit', '--as', 'alice')).stderr).toContain('alice is not in the admin group');
+    expect((await keyward('audit', '--as', 'alice')).stderr).toContain(
+      'alice is not in the admin group',
+    );
 
     const verified = await keyward('audit', 'verify', '--as', 'dana');
     expect(verified.code).toBe(0);
@@ -243,9 +289,27 @@ describe('the keyward command against a started dev stack', () => {
   });
 
   test('refuses bad input with a clear message and no request', async () => {
-    const tooLong = await keyward('request', 'pg-demo/analyst', '--for', '9h', '--reason', 'x', '--as', 'alice');
+    const tooLong = await keyward(
+      'request',
+      'pg-demo/analyst',
+      '--for',
+      '9h',
+      '--reason',
+      'x',
+      '--as',
+      'alice',
+    );
     expect(tooLong.stderr).toContain('9h is longer than the 8h that pg-demo/analyst allows');
-    const unknown = await keyward('request', 'pg-demo/root', '--for', '1h', '--reason', 'x', '--as', 'alice');
+    const unknown = await keyward(
+      'request',
+      'pg-demo/root',
+      '--for',
+      '1h',
+      '--reason',
+      'x',
+      '--as',
+      'alice',
+    );
     expect(unknown.stderr).toContain('unknown entitlement "pg-demo/root"');
     const nobody = await keyward('requests', '--as', 'nobody');
     expect(nobody.stderr).toContain('no dev token for "nobody"');

@@ -67,15 +67,19 @@ const post = (token: string) =>
 
 describe('restore approval by email', () => {
   test('sends each eligible approver a link that approves once, after a confirmation page', async () => {
-    const opened = await api.as('dana').post('/v1/incidents', { identity: 'svc-mail', reason: 'leak' });
+    const opened = await api
+      .as('dana')
+      .post('/v1/incidents', { identity: 'svc-mail', reason: 'leak' });
     const id: string = opened.body.id;
     const danaLink = await restoreLink('dana@example.test');
     const erinLink = await restoreLink('erin@example.test');
     // The owner hears of the incident but is not asked to approve.
     await waitFor('the notice to the owner', () => smtp.to('olivia@example.test').length >= 2);
-    expect(smtp.to('olivia@example.test').some((m) => String(m.parsed.text).includes('Approve the restore'))).toBe(
-      false,
-    );
+    expect(
+      smtp
+        .to('olivia@example.test')
+        .some((m) => String(m.parsed.text).includes('Approve the restore')),
+    ).toBe(false);
 
     const confirm = await fetch(danaLink);
     expect(confirm.status).toBe(200);
@@ -101,14 +105,18 @@ describe('restore approval by email', () => {
   });
 
   test('refuses the link of an approver who has since been quarantined, and records nothing', async () => {
-    const opened = await api.as('dana').post('/v1/incidents', { identity: 'svc-mail', reason: 'leak again' });
+    const opened = await api
+      .as('dana')
+      .post('/v1/incidents', { identity: 'svc-mail', reason: 'leak again' });
     const id: string = opened.body.id;
     const link = await waitFor('a second restore email to frank', async () => {
       const mails = smtp.to('frank@example.test').filter((m) => String(m.parsed.text).includes(id));
       return mails.find((m) => String(m.parsed.text).includes('Approve the restore'));
     });
     const token = /token=(\S+)/.exec(String(link.parsed.text))![1];
-    const against = await api.as('dana').post('/v1/incidents', { identity: 'frank', reason: 'phished' });
+    const against = await api
+      .as('dana')
+      .post('/v1/incidents', { identity: 'frank', reason: 'phished' });
     expect(against.status).toBe(201);
 
     const refused = await post(token);

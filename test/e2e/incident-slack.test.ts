@@ -44,7 +44,10 @@ const restoreMessageTo = (channel: string, incidentId = '') =>
 async function openIncident(as: string, identity: string): Promise<string> {
   const response = await fetch(`${harness.baseUrl}/v1/incidents`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${await harness.token(as)}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: `Bearer ${await harness.token(as)}`,
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ identity, reason: 'token in a log', severity: 'high' }),
   });
   expect(response.status).toBe(201);
@@ -53,14 +56,19 @@ async function openIncident(as: string, identity: string): Promise<string> {
 
 const whisperTo = (user: string, pattern: RegExp) =>
   waitFor(`an answer to ${user}`, () =>
-    harness.slack.callsOf('chat.postEphemeral').find((m) => m.user === user && pattern.test(String(m.text))),
+    harness.slack
+      .callsOf('chat.postEphemeral')
+      .find((m) => m.user === user && pattern.test(String(m.text))),
   );
 
 describe('restore approval in Slack', () => {
   test('offers the button to eligible approvers only, and two clicks restore', async () => {
     const response = await fetch(`${harness.baseUrl}/v1/incidents`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await harness.token('dana')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Bearer ${await harness.token('dana')}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ identity: 'svc-slack', reason: 'token in a log', severity: 'high' }),
     });
     const { id } = (await response.json()) as { id: string };
@@ -88,7 +96,10 @@ describe('restore approval in Slack', () => {
     await restoreMessageTo('UFRANK', id);
     const against = await openIncident('dana', 'frank');
     await harness.click('UFRANK', RESTORE, id);
-    await whisperTo('UFRANK', new RegExp(`frank is quarantined by incident ${against} and may decide nothing`));
+    await whisperTo(
+      'UFRANK',
+      new RegExp(`frank is quarantined by incident ${against} and may decide nothing`),
+    );
     const status = await fetch(`${harness.baseUrl}/v1/incidents/${id}`, {
       headers: { authorization: `Bearer ${await harness.token('dana')}` },
     });

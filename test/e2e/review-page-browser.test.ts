@@ -32,7 +32,14 @@ function policy(): PolicyInput {
     ],
     systems: [targetSystem],
     entitlements: [
-      { id: 'target/read', system: 'target', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+      {
+        id: 'target/read',
+        system: 'target',
+        role,
+        riskTier: 'low',
+        maxDuration: '1h',
+        approval: { required: 0 },
+      },
     ],
   };
 }
@@ -43,7 +50,10 @@ let browser: BrowserContext;
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles({ name: role }, ...members.map((id) => ({ name: login(id), login: true })));
+  await harness.jit.createRoles(
+    { name: role },
+    ...members.map((id) => ({ name: login(id), login: true })),
+  );
   await superuserQuery(`GRANT "${role}" TO ${members.map((id) => `"${login(id)}"`).join(', ')}`);
   // A fresh profile (playwright passes it as --user-data-dir) and no background traffic: the browser
   // talks only to keyward on loopback.
@@ -76,8 +86,15 @@ describe('the review page in a browser', () => {
       policy: () => harness.jit.policy,
       taskQueue: harness.jit.taskQueue,
     };
-    const { id } = await new CampaignService(deps).start('sam', { name: `Browser ${prefix}`, deadline: '5m' });
-    await waitFor('reviewing', async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING', 60_000);
+    const { id } = await new CampaignService(deps).start('sam', {
+      name: `Browser ${prefix}`,
+      deadline: '5m',
+    });
+    await waitFor(
+      'reviewing',
+      async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING',
+      60_000,
+    );
     const items = await itemsPage(harness.jit.db, id, 0, 10);
     const seqOf = (identity: string) => items.find((i) => i.identity === identity)!.seq;
 
@@ -91,12 +108,16 @@ describe('the review page in a browser', () => {
     await page.check(`input[name="item"][value="${seqOf('carol')}"]`);
     await page.check(`input[name="item"][value="${seqOf('dave')}"]`);
     await page.click('button[value="certify"]');
-    await expect(page.locator('[role="status"]').textContent()).resolves.toContain('2 items certified');
+    await expect(page.locator('[role="status"]').textContent()).resolves.toContain(
+      '2 items certified',
+    );
 
     await page.check(`input[name="item"][value="${seqOf('erin')}"]`);
     await page.fill(`input[name="reason-${seqOf('erin')}"]`, 'moved to another team');
     await page.click('button[value="revoke"]');
-    await expect(page.locator('[role="status"]').textContent()).resolves.toContain('1 items revoked');
+    await expect(page.locator('[role="status"]').textContent()).resolves.toContain(
+      '1 items revoked',
+    );
     expect(await page.locator('tr[data-item]').count()).toBe(0);
 
     const decided = await itemsPage(harness.jit.db, id, 0, 10);
@@ -110,13 +131,19 @@ describe('the review page in a browser', () => {
         .map((i) => i.identity)
         .sort(),
     ).toEqual(['carol', 'dave']);
-    await waitFor('erin revoked', async () => !(await harness.jit.isMember(role, login('erin'))), 60_000);
+    await waitFor(
+      'erin revoked',
+      async () => !(await harness.jit.isMember(role, login('erin'))),
+      60_000,
+    );
 
     const [body, mac] = new URL(link).searchParams.get('token')!.split('.');
     const forged = Buffer.from(
       JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), reviewer: 'sam' }),
     );
-    const tampered = await page.goto(`${harness.baseUrl}/review?token=${forged.toString('base64url')}.${mac}`);
+    const tampered = await page.goto(
+      `${harness.baseUrl}/review?token=${forged.toString('base64url')}.${mac}`,
+    );
     expect(tampered?.status()).toBe(403);
     await expect(page.locator('body').textContent()).resolves.toContain('altered');
     await page.close();

@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { findTemporalCli } from '../../integrations/temporal/executable';
 import { superuserQuery, testServers } from '../support/servers';
-import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+import {
+  campaignWorkflowId,
+  remediationWorkflowId,
+  reviewerWorkflowId,
+} from '../../domain/campaign';
 import { CampaignService } from '../../server/campaigns';
 import { findCampaign } from '../../store/campaigns';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -47,7 +51,12 @@ const policy: PolicyInput = {
     { id: 'carol' },
     { id: 'dana' },
     { id: 'svc-etl', kind: 'non-human' as const, owner: 'alice' },
-    { id: 'svc-gone', kind: 'non-human' as const, owner: 'alice', logins: { target: 'replay_gone' } },
+    {
+      id: 'svc-gone',
+      kind: 'non-human' as const,
+      owner: 'alice',
+      logins: { target: 'replay_gone' },
+    },
     { id: 'svc-inc', kind: 'non-human' as const, owner: 'alice', logins: { target: 'replay_inc' } },
   ],
   groups: [
@@ -101,8 +110,20 @@ const policy: PolicyInput = {
       overlap: '2s',
     },
     // Its login does not exist on the target, so setting the secret fails and the run rolls back.
-    { id: 'target/gone', identity: 'svc-gone', system: 'target', strategy: 'single-login' as const, every: '7d' },
-    { id: 'target/inc', identity: 'svc-inc', system: 'target', strategy: 'single-login' as const, every: '7d' },
+    {
+      id: 'target/gone',
+      identity: 'svc-gone',
+      system: 'target',
+      strategy: 'single-login' as const,
+      every: '7d',
+    },
+    {
+      id: 'target/inc',
+      identity: 'svc-inc',
+      system: 'target',
+      strategy: 'single-login' as const,
+      every: '7d',
+    },
   ],
 };
 
@@ -156,7 +177,10 @@ async function refusedRevocation(harness: JitHarness) {
   await waitFor('the grant', async () => (await handle.query(statusQuery)).status === 'GRANTED');
   await limited.refuse();
   try {
-    await waitFor('a second run', async () => (await handle.describe()).runId !== handle.firstExecutionRunId);
+    await waitFor(
+      'a second run',
+      async () => (await handle.describe()).runId !== handle.firstExecutionRunId,
+    );
   } finally {
     await limited.recover();
   }
@@ -165,7 +189,10 @@ async function refusedRevocation(harness: JitHarness) {
 }
 
 const untilContained = (handle: Handle) =>
-  waitFor('the incident contained', async () => (await handle.query(incidentStatusQuery)).status === 'CONTAINED');
+  waitFor(
+    'the incident contained',
+    async () => (await handle.query(incidentStatusQuery)).status === 'CONTAINED',
+  );
 
 /** A campaign over alice's standing membership of replay_campaign, reviewed by her manager bob. */
 async function campaign(harness: JitHarness, id: string, changes: Record<string, unknown> = {}) {
@@ -184,7 +211,10 @@ async function campaign(harness: JitHarness, id: string, changes: Record<string,
     scope: { entitlements: ['target/campaign'] },
     ...changes,
   });
-  await waitFor('reviewing', async () => (await findCampaign(harness.db, id))?.status !== 'LAUNCHING');
+  await waitFor(
+    'reviewing',
+    async () => (await findCampaign(harness.db, id))?.status !== 'LAUNCHING',
+  );
   return { service, handle: harness.client.workflow.getHandle(campaignWorkflowId(id)) };
 }
 
@@ -202,7 +232,9 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
   'incident-closed-without-restore': async (harness) => {
     const handle = await openIncident(harness, '2');
     await untilContained(handle);
-    await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
+    await handle.executeUpdate(closeIncidentUpdate, {
+      args: [{ actor: 'dana', reason: 'decommissioned' }],
+    });
     return handle;
   },
   // The same two endings, now that the close or the completing approval is on record first.
@@ -216,7 +248,9 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
   'incident-close-recorded-then-closed': async (harness) => {
     const handle = await openIncident(harness, '4');
     await untilContained(handle);
-    await handle.executeUpdate(closeIncidentUpdate, { args: [{ actor: 'dana', reason: 'decommissioned' }] });
+    await handle.executeUpdate(closeIncidentUpdate, {
+      args: [{ actor: 'dana', reason: 'decommissioned' }],
+    });
     return handle;
   },
   'campaign-revoked-and-remediated': async (harness) => {
@@ -240,7 +274,10 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
     return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
   },
   'campaign-reviewer-reminded-then-defaulted': async (harness) => {
-    const { handle } = await campaign(harness, `replay-default-${Date.now()}`, { deadline: '6s', remind: ['3s'] });
+    const { handle } = await campaign(harness, `replay-default-${Date.now()}`, {
+      deadline: '6s',
+      remind: ['3s'],
+    });
     const id = handle.workflowId.slice('campaign/'.length);
     await handle.result();
     return harness.client.workflow.getHandle(reviewerWorkflowId(id, 'bob'));
@@ -266,7 +303,9 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
     const handle = await start(harness, 'target/admin', 60_000);
     await decide(handle, 'bob', 'approve');
     await decide(handle, 'carol', 'approve');
-    await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana', reason: 'incident closed' }] });
+    await handle.executeUpdate(revokeUpdate, {
+      args: [{ actor: 'dana', reason: 'incident closed' }],
+    });
     return handle;
   },
   'jit-revoke-refused-then-continued-as-new': async (harness) => {
@@ -287,7 +326,10 @@ const scenarios: Record<string, (harness: JitHarness) => Promise<Recorded>> = {
 
 async function main(): Promise<void> {
   await globalSetup();
-  const harness = JitHarness.fromDocument(policy, { encrypt: false, env: { [LIMITED_ENV]: limited.url } });
+  const harness = JitHarness.fromDocument(policy, {
+    encrypt: false,
+    env: { [LIMITED_ENV]: limited.url },
+  });
   try {
     await harness.start();
     await harness.createRoles(
@@ -306,7 +348,8 @@ async function main(): Promise<void> {
     for (const [name, run] of Object.entries(scenarios)) {
       if (only.length > 0 && !only.some((prefix) => name.startsWith(prefix))) continue;
       const recorded = await run(harness);
-      const { handle, runId } = 'handle' in recorded ? recorded : { handle: recorded, runId: undefined };
+      const { handle, runId } =
+        'handle' in recorded ? recorded : { handle: recorded, runId: undefined };
       await handle.result().catch(() => undefined);
       const file = join(__dirname, `${name}.json`);
       // The CLI writes the same JSON that the Temporal UI exports and historyFromJSON reads.

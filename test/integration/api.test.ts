@@ -51,7 +51,9 @@ const keyed = (key: string) => ({ 'idempotency-key': key });
 /** Ends what earlier tests left live: one identity holds one live request per entitlement. */
 async function endLiveRequests(): Promise<void> {
   for (const id of started) {
-    const response = await api.as('dana').post(`/v1/requests/${id}/revoke`, { reason: 'next test' });
+    const response = await api
+      .as('dana')
+      .post(`/v1/requests/${id}/revoke`, { reason: 'next test' });
     if (response.status === 200 || response.status === 409) started.delete(id);
   }
 }
@@ -76,13 +78,18 @@ async function grantedRequest(requester: string, approver: string): Promise<stri
 
 beforeAll(async () => {
   await harness.start();
-  await harness.createRoles({ name: analyst }, { name: aliceLogin, login: true }, { name: bobLogin, login: true });
+  await harness.createRoles(
+    { name: analyst },
+    { name: aliceLogin, login: true },
+    { name: bobLogin, login: true },
+  );
   api = await ApiHarness.start(harness);
 });
 
 afterAll(async () => {
   if (api) {
-    for (const id of started) await api.as('dana').post(`/v1/requests/${id}/revoke`, { reason: 'test cleanup' });
+    for (const id of started)
+      await api.as('dana').post(`/v1/requests/${id}/revoke`, { reason: 'test cleanup' });
     await api.close();
   }
   await harness.stop();
@@ -152,7 +159,11 @@ describe('POST /v1/requests', () => {
 
     const read = await api.as('alice').get(`/v1/requests/${response.body.id}`);
     expect(read.status).toBe(200);
-    expect(read.body).toMatchObject({ requestId: response.body.id, requester: 'alice', status: JitStatus.PENDING });
+    expect(read.body).toMatchObject({
+      requestId: response.body.id,
+      requester: 'alice',
+      status: JitStatus.PENDING,
+    });
   });
 
   test('refuses bad requests with a message that names the problem, and starts nothing for them', async () => {
@@ -160,7 +171,11 @@ describe('POST /v1/requests', () => {
     // Every refused request carries the same key: were any of them started, the last POST would be a repeat.
     const key = randomUUID();
 
-    const unknown = await erin.post('/v1/requests', body({ entitlement: 'target/nothing' }), keyed(key));
+    const unknown = await erin.post(
+      '/v1/requests',
+      body({ entitlement: 'target/nothing' }),
+      keyed(key),
+    );
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toContain('target/nothing');
 
@@ -189,10 +204,17 @@ describe('POST /v1/requests', () => {
 
 describe('Idempotency-Key', () => {
   test('refuses a reason carrying control characters, direction overrides or broken unicode', async () => {
-    for (const reason of ['nul\u0000here', 'esc \u001b[2J', 'swap \u202e sdrawkcab', 'lone \ud800 half']) {
+    for (const reason of [
+      'nul\u0000here',
+      'esc \u001b[2J',
+      'swap \u202e sdrawkcab',
+      'lone \ud800 half',
+    ]) {
       const response = await api.as('carol').post('/v1/requests', body({ reason }));
       expect(response.status).toBe(400);
-      expect(response.body.error).toMatch(/^invalid request: reason: must not contain control characters/);
+      expect(response.body.error).toMatch(
+        /^invalid request: reason: must not contain control characters/,
+      );
     }
   });
 
@@ -200,7 +222,9 @@ describe('Idempotency-Key', () => {
     const first = await newRequest('carol');
     const second = await api.as('carol').post('/v1/requests', body());
     expect(second.status).toBe(409);
-    expect(second.body.error).toBe(`carol already has request ${first} for target/analyst (pending)`);
+    expect(second.body.error).toBe(
+      `carol already has request ${first} for target/analyst (pending)`,
+    );
   });
 
   test('answers a repeated POST with the same request, and keys are per identity', async () => {
@@ -219,7 +243,9 @@ describe('Idempotency-Key', () => {
     const key = randomUUID();
     await newRequest('alice', keyed(key));
 
-    const changed = await api.as('alice').post('/v1/requests', body({ duration: '20m' }), keyed(key));
+    const changed = await api
+      .as('alice')
+      .post('/v1/requests', body({ duration: '20m' }), keyed(key));
     expect(changed.status).toBe(422);
     expect(changed.body.error).toBe('this Idempotency-Key was first used for a different request');
   });
@@ -229,7 +255,9 @@ describe('Idempotency-Key', () => {
     for (const key of ['', ' ', 'k'.repeat(256), 'clé']) {
       const response = await api.as('erin').post('/v1/requests', body(), keyed(key));
       expect(response.status).toBe(400);
-      expect(response.body.error).toBe('Idempotency-Key must be one header of 1 to 255 visible ASCII characters');
+      expect(response.body.error).toBe(
+        'Idempotency-Key must be one header of 1 to 255 visible ASCII characters',
+      );
     }
     expect((await api.as('erin').get('/v1/requests')).body.requests).toEqual(before);
   });
@@ -291,7 +319,9 @@ describe('deciding and revoking', () => {
     const id = await newRequest('alice');
     const original = harness.policy;
     const document = structuredClone(original.policy);
-    document.groups = document.groups.map((g) => (g.id === 'approvers' ? { ...g, members: ['alice', 'carol'] } : g));
+    document.groups = document.groups.map((g) =>
+      g.id === 'approvers' ? { ...g, members: ['alice', 'carol'] } : g,
+    );
     Object.assign(harness, { policy: new PolicyView(document) });
     try {
       const refused = await api.as('bob').post(`/v1/requests/${id}/approve`);
@@ -323,9 +353,14 @@ describe('deciding and revoking', () => {
     expect(untouched.body).toMatchObject({ status: JitStatus.PENDING, approvals: [] });
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
 
-    const approved = await api.as('bob').post(`/v1/requests/${id}/approve`, { reason: 'looks fine' });
+    const approved = await api
+      .as('bob')
+      .post(`/v1/requests/${id}/approve`, { reason: 'looks fine' });
     expect(approved.status).toBe(200);
-    expect(approved.body).toMatchObject({ status: JitStatus.GRANTED, expiresAt: expect.any(String) });
+    expect(approved.body).toMatchObject({
+      status: JitStatus.GRANTED,
+      expiresAt: expect.any(String),
+    });
     expect(Date.parse(approved.body.expiresAt) - Date.parse(approved.body.grantedAt)).toBe(600_000);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(true);
 
@@ -348,9 +383,15 @@ describe('deciding and revoking', () => {
     expect(outsider.body.error).toBe(`mallory may not end request ${id}`);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(true);
 
-    const revoked = await api.as('alice').post(`/v1/requests/${id}/revoke`, { reason: 'done early' });
+    const revoked = await api
+      .as('alice')
+      .post(`/v1/requests/${id}/revoke`, { reason: 'done early' });
     expect(revoked.status).toBe(200);
-    expect(revoked.body).toMatchObject({ status: JitStatus.REVOKED, revokedBy: 'alice', revokeCause: 'revoked' });
+    expect(revoked.body).toMatchObject({
+      status: JitStatus.REVOKED,
+      revokedBy: 'alice',
+      revokeCause: 'revoked',
+    });
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
 
     await ended(id);
@@ -370,7 +411,9 @@ describe('GET /v1/grants', () => {
     expect(own.status).toBe(200);
     expect(ids(own.body.grants)).toContain(alices);
     expect(ids(own.body.grants)).not.toContain(bobs);
-    expect(new Set(own.body.grants.map((g: { identity: string }) => g.identity))).toEqual(new Set(['alice']));
+    expect(new Set(own.body.grants.map((g: { identity: string }) => g.identity))).toEqual(
+      new Set(['alice']),
+    );
 
     const others = await api.as('alice').get('/v1/grants?identity=bob');
     expect(others.status).toBe(403);
@@ -387,7 +430,9 @@ describe('GET /v1/grants', () => {
       ['alice', alices],
       ['dana', bobs],
     ]) {
-      expect((await api.as(revoker).post(`/v1/requests/${id}/revoke`)).body.status).toBe(JitStatus.REVOKED);
+      expect((await api.as(revoker).post(`/v1/requests/${id}/revoke`)).body.status).toBe(
+        JitStatus.REVOKED,
+      );
     }
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
     expect(await harness.isMember(analyst, bobLogin)).toBe(false);
@@ -397,7 +442,9 @@ describe('GET /v1/grants', () => {
 describe('bad input', () => {
   test('refuses a JSON null body to a decision, and records nothing', async () => {
     const id = await newRequest('carol');
-    const refused = await api.as('bob').postRaw(`/v1/requests/${id}/approve`, 'null', 'application/json');
+    const refused = await api
+      .as('bob')
+      .postRaw(`/v1/requests/${id}/approve`, 'null', 'application/json');
     expect(refused.status).toBe(400);
     expect(refused.body.error).toMatch(/^invalid request: body: /);
     expect((await api.as('bob').get(`/v1/requests/${id}`)).body).toMatchObject({
@@ -407,7 +454,11 @@ describe('bad input', () => {
   });
 
   test('refuses ids in query strings that no id could be, such as a NUL, with a 400', async () => {
-    for (const path of ['/v1/audit?subject=%00', '/v1/audit?actor=a%00b', '/v1/grants?identity=a%00b']) {
+    for (const path of [
+      '/v1/audit?subject=%00',
+      '/v1/audit?actor=a%00b',
+      '/v1/grants?identity=a%00b',
+    ]) {
       const response = await api.as('dana').get(path);
       expect(response.status).toBe(400);
       expect(response.body.error).toMatch(/^invalid request: (subject|actor|identity): is not an/);

@@ -40,7 +40,11 @@ async function tamper(sql: string, params: unknown[], database: string): Promise
 
 async function appendSeveral(db: Db, count: number): Promise<void> {
   for (let i = 1; i <= count; i += 1) {
-    await appendAuditEvent(db, event(`event-${i}`, { subject: `req-${i}` }), new Date(Date.UTC(2026, 11, 1, 10, i)));
+    await appendAuditEvent(
+      db,
+      event(`event-${i}`, { subject: `req-${i}` }),
+      new Date(Date.UTC(2026, 11, 1, 10, i)),
+    );
   }
 }
 
@@ -58,7 +62,10 @@ describe('appendAuditEvent', () => {
 
     const first = await appendAuditEvent(db, event('approve-bob'));
     const second = await appendAuditEvent(db, event('approve-carol', { actor: 'carol' }));
-    const third = await appendAuditEvent(db, event('granted', { actor: 'keyward', action: 'grant.created' }));
+    const third = await appendAuditEvent(
+      db,
+      event('granted', { actor: 'keyward', action: 'grant.created' }),
+    );
 
     expect([first.seq, second.seq, third.seq]).toEqual([1, 2, 3]);
     expect(first.prevHash).toBe(GENESIS_HASH);
@@ -87,7 +94,11 @@ describe('appendAuditEvent', () => {
   it('stores one event when the same key is appended twice and returns the stored one', async () => {
     const { db } = await freshDb();
 
-    const first = await appendAuditEvent(db, event('approve-bob'), new Date('2026-12-01T10:05:00.000Z'));
+    const first = await appendAuditEvent(
+      db,
+      event('approve-bob'),
+      new Date('2026-12-01T10:05:00.000Z'),
+    );
     const retried = event('approve-bob', { actor: 'someone-else' });
     const again = await appendAuditEvent(db, retried, new Date('2026-12-01T11:00:00.000Z'));
 
@@ -99,10 +110,14 @@ describe('appendAuditEvent', () => {
     const { db } = await freshDb();
 
     const appended = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => appendAuditEvent(db, event(`concurrent-${i}`, { subject: `req-${i}` }))),
+      Array.from({ length: 20 }, (_, i) =>
+        appendAuditEvent(db, event(`concurrent-${i}`, { subject: `req-${i}` })),
+      ),
     );
 
-    expect(appended.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(appended.map((e) => e.seq).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
     const stored = await listAuditEvents(db);
     expect(stored.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     stored.forEach((e, i) => expect(e.prevHash).toBe(i === 0 ? GENESIS_HASH : stored[i - 1].hash));
@@ -263,10 +278,19 @@ describe('API tokens', () => {
   it('stores only the SHA-256 hash of a token', async () => {
     const token = await mintToken(db, 'carol', 'ci');
 
-    const { rows } = await superuserQuery('SELECT * FROM api_tokens WHERE identity = $1', ['carol'], name);
+    const { rows } = await superuserQuery(
+      'SELECT * FROM api_tokens WHERE identity = $1',
+      ['carol'],
+      name,
+    );
 
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ identity: 'carol', label: 'ci', token_hash: hashToken(token), revoked_at: null });
+    expect(rows[0]).toMatchObject({
+      identity: 'carol',
+      label: 'ci',
+      token_hash: hashToken(token),
+      revoked_at: null,
+    });
     expect(rows[0].token_hash).toMatch(/^[0-9a-f]{64}$/);
     const stored = JSON.stringify(rows);
     expect(stored).not.toContain(token);

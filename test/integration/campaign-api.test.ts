@@ -18,7 +18,11 @@ const login = (id: string) => `${run}_${id}`;
 const role = `${run}_read`;
 
 function policy(): PolicyInput {
-  const person = (id: string, manager?: string) => ({ id, ...(manager && { manager }), logins: { target: login(id) } });
+  const person = (id: string, manager?: string) => ({
+    id,
+    ...(manager && { manager }),
+    logins: { target: login(id) },
+  });
   return {
     version: 1,
     settings: { adminGroup: 'security', campaignFallbackGroup: 'fallback' },
@@ -38,7 +42,14 @@ function policy(): PolicyInput {
     ],
     systems: [targetSystem],
     entitlements: [
-      { id: 'target/read', system: 'target', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+      {
+        id: 'target/read',
+        system: 'target',
+        role,
+        riskTier: 'low',
+        maxDuration: '1h',
+        approval: { required: 0 },
+      },
     ],
   };
 }
@@ -70,7 +81,13 @@ async function serve(server: FastifyInstance): Promise<string> {
 }
 
 /** Calls the real HTTP API as `identity`, at `base` (the app of this file by default). */
-async function call(identity: string, method: 'GET' | 'POST', path: string, payload?: unknown, base = baseUrl) {
+async function call(
+  identity: string,
+  method: 'GET' | 'POST',
+  path: string,
+  payload?: unknown,
+  base = baseUrl,
+) {
   const token = await mintToken(harness.db, identity, 'test');
   const response = await fetch(`${base}${path}`, {
     method,
@@ -92,20 +109,39 @@ async function reviewing(): Promise<{ id: string; alice: number; carol: number }
   return { id, alice: seq('alice'), carol: seq('carol') };
 }
 
-const itemOf = async (id: string, seq: number) => (await itemsPage(harness.db, id, 0, 10)).find((i) => i.seq === seq)!;
+const itemOf = async (id: string, seq: number) =>
+  (await itemsPage(harness.db, id, 0, 10)).find((i) => i.seq === seq)!;
 
 describe('the campaign API', () => {
   it('refuses a campaign with bad input with a 400 that names the field, and records nothing', async () => {
     const bad: [Record<string, unknown> | unknown[], string][] = [
-      [{ name: 'x', deadline: '2d', remind: '1d,3d' }, 'remind.1: 3d must be shorter than the deadline'],
-      [{ name: 'x', deadline: '2d', remind: ['1d', '24h'] }, 'remind.1: 1d is already a reminder lead time'],
-      [{ name: 'x', deadline: '2d', escalateAfter: '2d' }, 'escalateAfter: 2d must be shorter than the deadline'],
-      [{ name: 'x', deadline: '30d', remind: '1d,2d,3d,4d,5d,6d,7d,8d,9d,10d,11d' }, 'remind: Too big'],
+      [
+        { name: 'x', deadline: '2d', remind: '1d,3d' },
+        'remind.1: 3d must be shorter than the deadline',
+      ],
+      [
+        { name: 'x', deadline: '2d', remind: ['1d', '24h'] },
+        'remind.1: 1d is already a reminder lead time',
+      ],
+      [
+        { name: 'x', deadline: '2d', escalateAfter: '2d' },
+        'escalateAfter: 2d must be shorter than the deadline',
+      ],
+      [
+        { name: 'x', deadline: '30d', remind: '1d,2d,3d,4d,5d,6d,7d,8d,9d,10d,11d' },
+        'remind: Too big',
+      ],
       [{ name: 'x', deadline: 172_800_000 }, 'deadline: Invalid input: expected string'],
       [{ name: 'x', deadline: '99999999d' }, 'deadline: "99999999d" is not a duration'],
       [{ name: 'x', deadline: '2d', notify: 'dana' }, 'Unrecognized key: "notify"'],
-      [{ name: 'x', deadline: '2d', scope: { systems: ['tagret'] } }, 'scope.systems.0: unknown system "tagret"'],
-      [{ name: 'x', deadline: '2d', massRevocationShare: 'half' }, 'massRevocationShare: Invalid input'],
+      [
+        { name: 'x', deadline: '2d', scope: { systems: ['tagret'] } },
+        'scope.systems.0: unknown system "tagret"',
+      ],
+      [
+        { name: 'x', deadline: '2d', massRevocationShare: 'half' },
+        'massRevocationShare: Invalid input',
+      ],
       [{ name: 'x'.repeat(201), deadline: '2d' }, 'name: Too big'],
       [{ id: '../c1', name: 'x', deadline: '2d' }, 'id: must be 1-63 letters'],
       [[{ name: 'x', deadline: '2d' }], 'expected object'],
@@ -129,14 +165,20 @@ describe('the campaign API', () => {
         { item: carol, decision: 'certify' },
       ],
     });
-    expect(decided).toEqual({ status: 403, body: { error: `dana is not a reviewer of item ${carol}` } });
+    expect(decided).toEqual({
+      status: 403,
+      body: { error: `dana is not a reviewer of item ${carol}` },
+    });
     expect(await itemOf(id, alice)).toMatchObject({ decision: null, decided_by: null });
 
     const delegated = await call('dana', 'POST', `/v1/campaigns/${id}/delegations`, {
       items: [alice, carol],
       to: 'sam',
     });
-    expect(delegated).toEqual({ status: 403, body: { error: `dana is not a reviewer of item ${carol}` } });
+    expect(delegated).toEqual({
+      status: 403,
+      body: { error: `dana is not a reviewer of item ${carol}` },
+    });
     expect(await itemOf(id, alice)).toMatchObject({ delegate: 'dana' });
 
     const badDecisions: [unknown, number, string][] = [
@@ -152,8 +194,16 @@ describe('the campaign API', () => {
       ],
       [{ decisions: [{ item: 1e12, decision: 'certify' }] }, 400, 'decisions.0.item: Too big'],
       [{ decisions: [{ item: alice, decision: 'maybe' }] }, 400, 'decisions.0.decision'],
-      [{ decisions: [{ item: alice, decision: 'revoke', reason: 'x\u202e' }] }, 400, 'decisions.0.reason'],
-      [{ decisions: [{ item: alice, decision: 'certify' }], actor: 'mia' }, 400, 'Unrecognized key: "actor"'],
+      [
+        { decisions: [{ item: alice, decision: 'revoke', reason: 'x\u202e' }] },
+        400,
+        'decisions.0.reason',
+      ],
+      [
+        { decisions: [{ item: alice, decision: 'certify' }], actor: 'mia' },
+        400,
+        'Unrecognized key: "actor"',
+      ],
       [{ decisions: [] }, 400, 'decisions: Too small'],
       [{ decisions: [{ item: 999, decision: 'certify' }] }, 404, `no item 999 in campaign ${id}`],
     ];
@@ -190,7 +240,9 @@ describe('the campaign API', () => {
           ? Reflect.get(target, prop, receiver)
           : {
               getHandle: (workflowId: string) =>
-                workflowId === ritas ? raced(target, ritas, carol) : target.workflow.getHandle(workflowId),
+                workflowId === ritas
+                  ? raced(target, ritas, carol)
+                  : target.workflow.getHandle(workflowId),
             },
     });
     const server = buildApp({ ...harness.deps, temporal: racing, logLevel: 'silent' });
@@ -217,23 +269,32 @@ describe('the campaign API', () => {
       },
     });
     expect(await itemOf(id, alice)).toMatchObject({ decision: 'certify', decided_by: 'dana' });
-    await waitFor("rita's own decision", async () => (await itemOf(id, carol)).decided_by === 'rita');
+    await waitFor(
+      "rita's own decision",
+      async () => (await itemOf(id, carol)).decided_by === 'rita',
+    );
   });
 
   it('lets an admin decline a held mass revocation over HTTP, and refuses a retry when nothing failed', async () => {
     const id = await harness.launch({ name: `decline ${run}`, deadline: '4s', default: 'revoke' });
     await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
     expect(await call('mia', 'POST', `/v1/campaigns/${id}/decline`)).toMatchObject({ status: 403 });
-    expect(await call('sam', 'POST', `/v1/campaigns/${id}/decline`, { force: true })).toMatchObject({ status: 400 });
+    expect(await call('sam', 'POST', `/v1/campaigns/${id}/decline`, { force: true })).toMatchObject(
+      { status: 400 },
+    );
     expect(await call('sam', 'POST', `/v1/campaigns/${id}/remediate`)).toMatchObject({
       status: 409,
-      body: { error: `campaign ${id} has not completed (awaiting_confirmation); nothing to retry yet` },
+      body: {
+        error: `campaign ${id} has not completed (awaiting_confirmation); nothing to retry yet`,
+      },
     });
 
     const declined = await call('sam', 'POST', `/v1/campaigns/${id}/decline`);
     expect(declined).toMatchObject({ status: 200, body: { declinedBy: 'sam' } });
     await harness.waitPhase(id, 'COMPLETED');
-    expect((await itemsPage(harness.db, id, 0, 10)).every((i) => i.decision === 'certify')).toBe(true);
+    expect((await itemsPage(harness.db, id, 0, 10)).every((i) => i.decision === 'certify')).toBe(
+      true,
+    );
     expect(await harness.jit.isMember(role, login('alice'))).toBe(true);
     expect(await call('sam', 'POST', `/v1/campaigns/${id}/confirm`)).toMatchObject({ status: 409 });
     expect(await call('sam', 'POST', `/v1/campaigns/${id}/remediate`)).toMatchObject({
@@ -244,10 +305,18 @@ describe('the campaign API', () => {
 
   it('answers a campaign whose stored spec cannot be read as a fault of the server, not of the request', async () => {
     const id = `broken-${run}`.replace(/_/g, '-');
-    await createCampaign(harness.db, { id, name: 'broken', spec: { deadline: 'soon' }, createdBy: 'sam' });
+    await createCampaign(harness.db, {
+      id,
+      name: 'broken',
+      spec: { deadline: 'soon' },
+      createdBy: 'sam',
+    });
     expect(await findCampaign(harness.db, id)).toBeDefined();
     const response = await call('sam', 'GET', `/v1/campaigns/${id}`);
-    expect(response).toEqual({ status: 500, body: { error: 'internal error; the server log has the details' } });
+    expect(response).toEqual({
+      status: 500,
+      body: { error: 'internal error; the server log has the details' },
+    });
   });
 });
 

@@ -49,7 +49,12 @@ async function bulkEvents(subject: string, count: number): Promise<void> {
 describe('campaign evidence', () => {
   it("pages through one subject's audit events in the order of the chain", async () => {
     for (const [i, subject] of ['campaign/a', 'campaign/b', 'campaign/a', 'campaign/a'].entries()) {
-      await appendAuditEvent(db, { key: `paging/${i}`, actor: 'sam', action: 'campaign.noted', subject });
+      await appendAuditEvent(db, {
+        key: `paging/${i}`,
+        actor: 'sam',
+        action: 'campaign.noted',
+        subject,
+      });
     }
     const first = await auditEventsPage(db, 'campaign/a', 0, 2);
     const rest = await auditEventsPage(db, 'campaign/a', first[1].seq, 2);

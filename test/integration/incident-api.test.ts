@@ -43,7 +43,11 @@ beforeAll(async () => {
   process.env[SECRET_ENV] = SECRET;
   harness = JitHarness.fromDocument(policy());
   await harness.start();
-  await harness.createRoles({ name: reader }, { name: `${run}_analyst` }, { name: login, login: true });
+  await harness.createRoles(
+    { name: reader },
+    { name: `${run}_analyst` },
+    { name: login, login: true },
+  );
   await superuserQuery(`GRANT ${ident(reader)} TO ${ident(login)}`);
   api = await ApiHarness.start(harness);
 });
@@ -54,7 +58,8 @@ afterAll(async () => {
   delete process.env[SECRET_ENV];
 });
 
-const reportOf = async (id: string) => (await api.as('dana').get(`/v1/incidents/${id}/report`)).body;
+const reportOf = async (id: string) =>
+  (await api.as('dana').get(`/v1/incidents/${id}/report`)).body;
 const contained = (id: string) =>
   waitFor(
     'the incident contained',
@@ -66,7 +71,9 @@ describe('POST /v1/incidents', () => {
   let id: string;
 
   test('is refused to someone outside the admins and the incident group', async () => {
-    const response = await api.as('bob').post('/v1/incidents', { identity: 'svc-api', reason: 'leak' });
+    const response = await api
+      .as('bob')
+      .post('/v1/incidents', { identity: 'svc-api', reason: 'leak' });
     expect(response.status).toBe(403);
   });
 
@@ -77,7 +84,9 @@ describe('POST /v1/incidents', () => {
       .post('/v1/incidents', { identity: 'svc-api', reason: 'leak', severity: 'critical' });
     expect(opened.status).toBe(201);
     id = opened.body.id;
-    const again = await api.as('erin').post('/v1/incidents', { identity: 'svc-api', reason: 'seen again' });
+    const again = await api
+      .as('erin')
+      .post('/v1/incidents', { identity: 'svc-api', reason: 'seen again' });
     expect(again.status).toBe(200);
     expect(again.body).toEqual({ id, identity: 'svc-api', joined: true });
 
@@ -90,7 +99,9 @@ describe('POST /v1/incidents', () => {
       removed: [{ login, role: reader, source: 'standing' }],
     });
     expect(report.timeline[0].what).toMatch(/reported by dana/);
-    expect((await api.call('GET', '/v1/me', { authorization: `Bearer ${serviceToken}` })).status).toBe(401);
+    expect(
+      (await api.call('GET', '/v1/me', { authorization: `Bearer ${serviceToken}` })).status,
+    ).toBe(401);
   });
 
   test('refuses new requests from the quarantined identity, whatever token it holds', async () => {
@@ -104,7 +115,9 @@ describe('POST /v1/incidents', () => {
   });
 
   test('restores after two approvals and the report names both approvers', async () => {
-    const first = await api.as('dana').post(`/v1/incidents/${id}/restore`, { reason: 'rotated upstream' });
+    const first = await api
+      .as('dana')
+      .post(`/v1/incidents/${id}/restore`, { reason: 'rotated upstream' });
     expect(first.status).toBe(200);
     const again = await api.as('dana').post(`/v1/incidents/${id}/restore`);
     expect(again.status).toBe(409);
@@ -119,7 +132,9 @@ describe('POST /v1/incidents', () => {
     const late = await api.as('dana').post(`/v1/incidents/${id}/close`);
     expect(late.status).toBe(409);
     // Refused by the rules while the workflow winds down, by Temporal once it has ended.
-    expect(late.body.error).toMatch(new RegExp(`^incident ${id} (has already ended|is already restored)$`));
+    expect(late.body.error).toMatch(
+      new RegExp(`^incident ${id} (has already ended|is already restored)$`),
+    );
     expect(await harness.isMember(reader, login)).toBe(true);
     const report = await reportOf(id);
     expect(report.approvals.map((a: { approver: string }) => a.approver)).toEqual(['dana', 'erin']);
@@ -128,7 +143,11 @@ describe('POST /v1/incidents', () => {
 });
 
 describe('POST /v1/hooks/incident', () => {
-  const body = JSON.stringify({ identity: 'svc-hook', reason: 'anomalous logins', severity: 'high' });
+  const body = JSON.stringify({
+    identity: 'svc-hook',
+    reason: 'anomalous logins',
+    severity: 'high',
+  });
   const now = () => Math.floor(Date.now() / 1000);
   const send = (raw: string, timestamp: number, signature: string) =>
     fetch(`${api.baseUrl}/v1/hooks/incident`, {
@@ -171,27 +190,43 @@ describe('POST /v1/hooks/incident', () => {
     expect(await hookIncidents()).toHaveLength(1);
     const report = await contained(id);
     expect(report.reportedBy).toBe('keyward:webhook');
-    const closing = await api.as('erin').post(`/v1/incidents/${id}/close`, { reason: 'decommissioned' });
+    const closing = await api
+      .as('erin')
+      .post(`/v1/incidents/${id}/close`, { reason: 'decommissioned' });
     expect(closing.body.status).toBe('CLOSING');
     const closed = await waitFor('the close', async () => {
       const report = await reportOf(id);
       return report.status === 'CLOSED' && report;
     });
-    expect(closed).toMatchObject({ closedBy: 'erin', closeReason: 'decommissioned', closedAt: expect.any(String) });
+    expect(closed).toMatchObject({
+      closedBy: 'erin',
+      closeReason: 'decommissioned',
+      closedAt: expect.any(String),
+    });
     // Closed without restore, the identity stays quarantined: still once the workflow has ended
     // and the incident's record reads closed.
     await harness.client.workflow.getHandle(`incident/${id}`).result();
-    expect(await findIncident(harness.db, id)).toMatchObject({ status: 'CLOSED', closed_at: expect.any(Date) });
+    expect(await findIncident(harness.db, id)).toMatchObject({
+      status: 'CLOSED',
+      closed_at: expect.any(Date),
+    });
     expect(await isQuarantined(harness.db, 'svc-hook')).toBe(true);
   });
 
   test('opens a new incident after one was closed, and its restore lifts the quarantine', async () => {
-    const opened = await api.as('dana').post('/v1/incidents', { identity: 'svc-hook', reason: 'back in service' });
+    const opened = await api
+      .as('dana')
+      .post('/v1/incidents', { identity: 'svc-hook', reason: 'back in service' });
     expect(opened.status).toBe(201);
     await contained(opened.body.id);
     await api.as('dana').post(`/v1/incidents/${opened.body.id}/restore`);
-    expect((await api.as('erin').post(`/v1/incidents/${opened.body.id}/restore`)).body.status).toBe('RESTORING');
-    await waitFor('the quarantine lifted', async () => !(await isQuarantined(harness.db, 'svc-hook')));
+    expect((await api.as('erin').post(`/v1/incidents/${opened.body.id}/restore`)).body.status).toBe(
+      'RESTORING',
+    );
+    await waitFor(
+      'the quarantine lifted',
+      async () => !(await isQuarantined(harness.db, 'svc-hook')),
+    );
   });
 
   test('lets the detection system retry a delivery that keyward failed to act on', async () => {
@@ -215,7 +250,9 @@ describe('POST /v1/hooks/incident', () => {
 
 describe('incidents nobody could restore', () => {
   test('contain the identity all the same, and say that nobody can restore it', async () => {
-    const response = await api.as('dana').post('/v1/incidents', { identity: 'erin', reason: 'phished' });
+    const response = await api
+      .as('dana')
+      .post('/v1/incidents', { identity: 'erin', reason: 'phished' });
     expect(response.status).toBe(201);
     expect(response.body.warning).toBe(
       'nobody can restore erin: restoring needs 2 members of security other than erin and its owner, and it has 1',
@@ -224,7 +261,9 @@ describe('incidents nobody could restore', () => {
     const events = await listAuditEvents(harness.db, { subject: 'erin' });
     expect(events.map((e) => e.action)).toContain('incident.unrestorable');
     await contained(response.body.id);
-    const closed = await api.as('dana').post(`/v1/incidents/${response.body.id}/close`, { reason: 'test over' });
+    const closed = await api
+      .as('dana')
+      .post(`/v1/incidents/${response.body.id}/close`, { reason: 'test over' });
     expect(closed.status).toBe(200);
   });
 

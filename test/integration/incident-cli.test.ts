@@ -49,7 +49,10 @@ afterAll(async () => {
 async function keyward(identity: string, ...args: string[]) {
   const env = { ...process.env, KEYWARD_TOKEN: await api.tokenFor(identity) };
   try {
-    const { stdout } = await exec(process.execPath, [bin, ...args, '--api-url', api.baseUrl], { cwd: root, env });
+    const { stdout } = await exec(process.execPath, [bin, ...args, '--api-url', api.baseUrl], {
+      cwd: root,
+      env,
+    });
     return { code: 0, stdout, stderr: '' };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -91,11 +94,13 @@ describe('keyward incident', () => {
     const self = await keyward('olivia', 'incident', 'restore', id);
     expect(self.code).not.toBe(0);
     expect(self.stderr).toMatch(/olivia may not approve restores/);
-    expect((await keyward('dana', 'incident', 'restore', id, '--reason', 'rotated')).stdout).toMatch(
-      /one more approval/,
-    );
+    expect(
+      (await keyward('dana', 'incident', 'restore', id, '--reason', 'rotated')).stdout,
+    ).toMatch(/one more approval/);
     // The second approval answers once recorded; the restore follows and the report shows it.
-    expect((await keyward('erin', 'incident', 'restore', id)).stdout).toMatch(/access is being given back/);
+    expect((await keyward('erin', 'incident', 'restore', id)).stdout).toMatch(
+      /access is being given back/,
+    );
     await waitFor('the restore', async () => {
       const result = await keyward('dana', 'incident', 'report', id, '--json');
       return JSON.parse(result.stdout).status === 'RESTORED';

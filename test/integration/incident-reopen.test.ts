@@ -44,7 +44,10 @@ beforeAll(async () => {
   await second.start();
   harness = JitHarness.fromDocument(policy(), { encrypt: true, env: { [SECOND_ENV]: second.url } });
   await harness.start();
-  await harness.createRoles({ name: reader }, ...services.map((id) => ({ name: loginOf(id), login: true })));
+  await harness.createRoles(
+    { name: reader },
+    ...services.map((id) => ({ name: loginOf(id), login: true })),
+  );
   await second.query(`CREATE ROLE ${ident(reader)}`);
   for (const id of services) {
     await superuserQuery(`GRANT ${ident(reader)} TO ${ident(loginOf(id))}`);
@@ -74,8 +77,10 @@ type Report = {
   status: string;
   systems: { systemId: string; status: string; removed: unknown[]; lastError: string | null }[];
 };
-const reportOf = async (id: string): Promise<Report> => (await api.as('dana').get(`/v1/incidents/${id}/report`)).body;
-const systemOf = (report: Report, systemId: string) => report.systems.find((s) => s.systemId === systemId)!;
+const reportOf = async (id: string): Promise<Report> =>
+  (await api.as('dana').get(`/v1/incidents/${id}/report`)).body;
+const systemOf = (report: Report, systemId: string) =>
+  report.systems.find((s) => s.systemId === systemId)!;
 const untilStatus = (id: string, status: string) =>
   waitFor(
     `incident ${status}`,
@@ -87,7 +92,8 @@ const untilContainedOn = (id: string, systemId: string) =>
     const report = await reportOf(id);
     return systemOf(report, systemId).status === 'CONTAINED' && report;
   });
-const report = (identity: string, reason = 'leak') => api.as('dana').post('/v1/incidents', { identity, reason });
+const report = (identity: string, reason = 'leak') =>
+  api.as('dana').post('/v1/incidents', { identity, reason });
 const memberOnSecond = async (login: string) =>
   (
     await second.query(
@@ -102,7 +108,9 @@ async function closingIncident(identity: string): Promise<string> {
   const opened = await report(identity);
   expect(opened.status).toBe(201);
   await untilContainedOn(opened.body.id, 'target');
-  const closing = await api.as('erin').post(`/v1/incidents/${opened.body.id}/close`, { reason: 'handled' });
+  const closing = await api
+    .as('erin')
+    .post(`/v1/incidents/${opened.body.id}/close`, { reason: 'handled' });
   expect(closing.body.status).toBe('CLOSING');
   return opened.body.id as string;
 }
@@ -117,10 +125,16 @@ describe('a report about an identity whose incident is ending', () => {
 
       const again = await report('svc-closing', 'seen again');
       expect(again.status).toBe(201);
-      expect(again.body).toEqual({ id: expect.any(String), identity: 'svc-closing', joined: false });
+      expect(again.body).toEqual({
+        id: expect.any(String),
+        identity: 'svc-closing',
+        joined: false,
+      });
       expect(again.body.id).not.toBe(first);
       const contained = await untilContainedOn(again.body.id, 'target');
-      expect(systemOf(contained, 'target').removed).toEqual([{ login, role: reader, source: 'standing' }]);
+      expect(systemOf(contained, 'target').removed).toEqual([
+        { login, role: reader, source: 'standing' },
+      ]);
       expect(await harness.isMember(reader, login)).toBe(false);
       // Contained without waiting for the first incident, which is still winding down.
       expect((await reportOf(first)).status).toBe('CLOSING');
@@ -131,7 +145,9 @@ describe('a report about an identity whose incident is ending', () => {
     await untilStatus(again.body.id, 'CONTAINED');
     expect(await memberOnSecond(login)).toBe(false);
     expect(await isQuarantined(harness.db, 'svc-closing')).toBe(true);
-    const actions = (await listAuditEvents(harness.db, { subject: 'svc-closing' })).map((e) => e.action);
+    const actions = (await listAuditEvents(harness.db, { subject: 'svc-closing' })).map(
+      (e) => e.action,
+    );
     expect(actions.filter((a) => a === 'incident.opened')).toHaveLength(2);
     expect(actions).toContain('incident.close_requested');
     expect(actions).not.toContain('incident.joined');
@@ -140,7 +156,10 @@ describe('a report about an identity whose incident is ending', () => {
   test('opens one new incident for two reports that arrive together while the old one is closing', async () => {
     const opened = await whileSecondDown(async () => {
       const first = await closingIncident('svc-together');
-      const [a, b] = await Promise.all([report('svc-together', 'one'), report('svc-together', 'two')]);
+      const [a, b] = await Promise.all([
+        report('svc-together', 'one'),
+        report('svc-together', 'two'),
+      ]);
       expect([a.status, b.status].sort()).toEqual([200, 201]);
       expect(a.body.id).toBe(b.body.id);
       expect(a.body.id).not.toBe(first);
@@ -156,8 +175,13 @@ describe('a report about an identity whose incident is ending', () => {
     await untilStatus(first, 'CONTAINED');
     const again = await whileSecondDown(async () => {
       await api.as('dana').post(`/v1/incidents/${first}/restore`);
-      expect((await api.as('erin').post(`/v1/incidents/${first}/restore`)).body.status).toBe('RESTORING');
-      await waitFor('the target restored', async () => systemOf(await reportOf(first), 'target').status === 'RESTORED');
+      expect((await api.as('erin').post(`/v1/incidents/${first}/restore`)).body.status).toBe(
+        'RESTORING',
+      );
+      await waitFor(
+        'the target restored',
+        async () => systemOf(await reportOf(first), 'target').status === 'RESTORED',
+      );
       expect(await harness.isMember(reader, login)).toBe(true);
 
       const again = await report('svc-restoring', 'seen again');
@@ -177,7 +201,10 @@ describe('a report about an identity whose incident is ending', () => {
     );
     await untilStatus(again.body.id, 'CONTAINED');
     expect(await memberOnSecond(login)).toBe(false);
-    expect((await api.as('erin').post(`/v1/incidents/${first}/close`, { reason: 'reported again' })).status).toBe(200);
+    expect(
+      (await api.as('erin').post(`/v1/incidents/${first}/close`, { reason: 'reported again' }))
+        .status,
+    ).toBe(200);
     await harness.client.workflow.getHandle(`incident/${first}`).result();
     expect(await isQuarantined(harness.db, 'svc-restoring')).toBe(true);
     expect(await harness.isMember(reader, login)).toBe(false);

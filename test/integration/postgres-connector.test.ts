@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { createPostgresConnector, quoteIdent } from '../../integrations/connectors/postgres';
 import { ConnectorError, type RoleConnector } from '../../integrations/connectors/types';
 import { freePort } from '../../integrations/net/ports';
-import { createTestDatabase, superuserQuery, uniqueName, type TestDatabase } from '../support/servers';
+import {
+  createTestDatabase,
+  superuserQuery,
+  uniqueName,
+  type TestDatabase,
+} from '../support/servers';
 
 // Roles are shared by the whole cluster, so every role here has a unique name and is dropped at the end.
 const createdRoles: string[] = [];
@@ -74,7 +79,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(connectors.map((each) => each.close()));
   // Roles go in creation order: dropping a role first removes the memberships in it that others granted.
-  for (const name of createdRoles) await superuserQuery(`DROP ROLE IF EXISTS ${await sqlName(name)}`);
+  for (const name of createdRoles)
+    await superuserQuery(`DROP ROLE IF EXISTS ${await sqlName(name)}`);
   await database?.drop();
 });
 
@@ -103,7 +109,9 @@ describe('granting', () => {
     const second = connect(database.url);
 
     const results = await Promise.all(
-      Array.from({ length: 5 }, (_, i) => (i % 2 === 0 ? connector : second).ensureGranted(role, member)),
+      Array.from({ length: 5 }, (_, i) =>
+        (i % 2 === 0 ? connector : second).ensureGranted(role, member),
+      ),
     );
     expect(results.some((result) => result.changed)).toBe(true);
     expect(await membershipRows(role, member)).toBe(1);
@@ -116,7 +124,9 @@ describe('granting', () => {
     for (const member of members) await connector.ensureGranted(role, await createRole(member));
 
     await expect(connector.listMembers(role)).resolves.toEqual([...members].sort());
-    await expect(connector.listMembers(await createRole(uniqueName('kw_empty')))).resolves.toEqual([]);
+    await expect(connector.listMembers(await createRole(uniqueName('kw_empty')))).resolves.toEqual(
+      [],
+    );
   });
 });
 
@@ -136,15 +146,21 @@ describe('revoking', () => {
     const member = await createRole(uniqueName('kw_alice'), 'LOGIN');
 
     await expect(connector.ensureRevoked(role, member)).resolves.toEqual({ changed: false });
-    await expect(connector.ensureRevoked(role, uniqueName('kw_nobody'))).resolves.toEqual({ changed: false });
+    await expect(connector.ensureRevoked(role, uniqueName('kw_nobody'))).resolves.toEqual({
+      changed: false,
+    });
   });
 
   it('revokes grants that other roles made as well', async () => {
     const role = await createRole(uniqueName('kw_analyst'));
     const member = await createRole(uniqueName('kw_alice'), 'LOGIN');
     const admin = await createRole(uniqueName('kw_admin'));
-    await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(admin)} WITH ADMIN OPTION`);
-    await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(member)} GRANTED BY ${await sqlName(admin)}`);
+    await superuserQuery(
+      `GRANT ${await sqlName(role)} TO ${await sqlName(admin)} WITH ADMIN OPTION`,
+    );
+    await superuserQuery(
+      `GRANT ${await sqlName(role)} TO ${await sqlName(member)} GRANTED BY ${await sqlName(admin)}`,
+    );
     await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(member)}`);
     expect(await membershipRows(role, member)).toBe(2);
 
@@ -252,11 +268,16 @@ describe('failures', () => {
     const password = `pw-${randomBytes(12).toString('hex')}`;
     const down = connect(`postgres://keyward:${password}@127.0.0.1:${port}/postgres`, 'pg-down');
 
-    for (const work of [down.ensureGranted('kw_analyst', 'kw_alice'), down.listMembers('kw_analyst')]) {
+    for (const work of [
+      down.ensureGranted('kw_analyst', 'kw_alice'),
+      down.listMembers('kw_analyst'),
+    ]) {
       const error = await failureOf(work);
       expect(error.kind).toBe('transient');
       expect(error.retryable).toBe(true);
-      expect(error.message).toMatch(/^Could not (grant role kw_analyst to kw_alice|list members of role kw_analyst) /);
+      expect(error.message).toMatch(
+        /^Could not (grant role kw_analyst to kw_alice|list members of role kw_analyst) /,
+      );
       expect(error.message).toContain(`on pg-down: connect ECONNREFUSED 127.0.0.1:${port}`);
       expect(error.message).not.toContain(password);
       expect(JSON.stringify(error.cause ?? null)).not.toContain(password);

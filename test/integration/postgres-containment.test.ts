@@ -27,7 +27,8 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.end().catch(() => {})));
   await connector?.close();
   await database?.drop();
-  for (const name of [suspect, bystander, odd]) await superuserQuery(`DROP ROLE IF EXISTS ${ident(name)}`);
+  for (const name of [suspect, bystander, odd])
+    await superuserQuery(`DROP ROLE IF EXISTS ${ident(name)}`);
 });
 
 async function sessionAs(user: string): Promise<Client> {
@@ -53,7 +54,11 @@ const alive = (client: Client) =>
 
 describe('terminateSessions', () => {
   test('ends every session of the login and no one else’s', async () => {
-    const [first, second, other] = [await sessionAs(suspect), await sessionAs(suspect), await sessionAs(bystander)];
+    const [first, second, other] = [
+      await sessionAs(suspect),
+      await sessionAs(suspect),
+      await sessionAs(bystander),
+    ];
     expect(await connector.terminateSessions(suspect)).toBe(2);
     expect(await alive(first)).toBe(false);
     expect(await alive(second)).toBe(false);

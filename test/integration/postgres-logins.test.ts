@@ -3,7 +3,12 @@ import { Client } from 'pg';
 import { createPostgresConnector } from '../../integrations/connectors/postgres';
 import { SCRAM_VERIFIER, scramVerifier } from '../../integrations/connectors/scram';
 import { ConnectorError, type TargetConnector } from '../../integrations/connectors/types';
-import { createTestDatabase, superuserQuery, uniqueName, type TestDatabase } from '../support/servers';
+import {
+  createTestDatabase,
+  superuserQuery,
+  uniqueName,
+  type TestDatabase,
+} from '../support/servers';
 
 // Roles are shared by the whole cluster, so every role here has a unique name and is dropped at the end.
 const createdRoles: string[] = [];
@@ -27,7 +32,10 @@ async function createRole(name: string, options = 'NOLOGIN'): Promise<string> {
 }
 
 async function authOf(name: string): Promise<{ rolcanlogin: boolean; rolpassword: string | null }> {
-  const { rows } = await superuserQuery('SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1', [name]);
+  const { rows } = await superuserQuery(
+    'SELECT rolcanlogin, rolpassword FROM pg_authid WHERE rolname = $1',
+    [name],
+  );
   expect(rows).toHaveLength(1);
   return rows[0] as { rolcanlogin: boolean; rolpassword: string | null };
 }
@@ -87,7 +95,8 @@ afterAll(async () => {
   await Promise.all(sessions.map((session) => session.end().catch(() => {})));
   await connector?.close();
   await database?.drop();
-  for (const name of createdRoles) await superuserQuery(`DROP ROLE IF EXISTS ${await sqlName(name)}`);
+  for (const name of createdRoles)
+    await superuserQuery(`DROP ROLE IF EXISTS ${await sqlName(name)}`);
 });
 
 describe('scramVerifier', () => {
@@ -100,7 +109,9 @@ describe('scramVerifier', () => {
     const { rolpassword } = await authOf(login);
     const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(rolpassword ?? '') ?? [];
 
-    expect(scramVerifier(password, Buffer.from(salt, 'base64'), Number(iterations))).toBe(rolpassword);
+    expect(scramVerifier(password, Buffer.from(salt, 'base64'), Number(iterations))).toBe(
+      rolpassword,
+    );
   });
 
   it('writes the form the connector accepts, with a fresh salt and 4096 iterations by default', () => {
@@ -204,7 +215,9 @@ describe('setPasswordVerifier', () => {
     const error = await failureOf(connector.setPasswordVerifier(login, bad, { enableLogin: true }));
 
     expect(error.kind).toBe('invalid-input');
-    expect(error.message).toBe(`Could not set the password of ${login} on pg-test: that is not a SCRAM verifier`);
+    expect(error.message).toBe(
+      `Could not set the password of ${login} on pg-test: that is not a SCRAM verifier`,
+    );
     const { rows } = await superuserQuery(
       'SELECT rolcanlogin, rolsuper, rolpassword FROM pg_authid WHERE rolname = $1',
       [login],
@@ -216,10 +229,14 @@ describe('setPasswordVerifier', () => {
     const missing = uniqueName('kw_missing');
     const verifier = scramVerifier(newPassword());
 
-    const error = await failureOf(connector.setPasswordVerifier(missing, verifier, { enableLogin: true }));
+    const error = await failureOf(
+      connector.setPasswordVerifier(missing, verifier, { enableLogin: true }),
+    );
 
     expect(error.kind).toBe('unknown-object');
-    expect(error.message).toBe(`Could not set the password of ${missing} on pg-test: role "${missing}" does not exist`);
+    expect(error.message).toBe(
+      `Could not set the password of ${missing} on pg-test: role "${missing}" does not exist`,
+    );
   });
 });
 
@@ -289,22 +306,31 @@ describe('membershipsOf', () => {
     const login = await createRole(uniqueName('kw_green'), 'LOGIN');
     const role = await createRole(uniqueName('kw_reader'));
     const admin = await createRole(uniqueName('kw_admin'));
-    await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(admin)} WITH ADMIN OPTION`);
-    await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(login)} GRANTED BY ${await sqlName(admin)}`);
+    await superuserQuery(
+      `GRANT ${await sqlName(role)} TO ${await sqlName(admin)} WITH ADMIN OPTION`,
+    );
+    await superuserQuery(
+      `GRANT ${await sqlName(role)} TO ${await sqlName(login)} GRANTED BY ${await sqlName(admin)}`,
+    );
     await superuserQuery(`GRANT ${await sqlName(role)} TO ${await sqlName(login)}`);
 
     await expect(connector.membershipsOf(login)).resolves.toEqual([role]);
   });
 
   it('lists nothing for a login without memberships', async () => {
-    await expect(connector.membershipsOf(await createRole(uniqueName('kw_green')))).resolves.toEqual([]);
+    await expect(
+      connector.membershipsOf(await createRole(uniqueName('kw_green'))),
+    ).resolves.toEqual([]);
   });
 });
 
 describe('names that need quoting', () => {
   it('sets, checks, lists and disables a login whose name has quotes, spaces and unicode', async () => {
     const bystander = await createRole(uniqueName('kw_by'), 'NOLOGIN');
-    const login = await createRole(`kw o'brien "bot" zoë ✓ ${randomBytes(3).toString('hex')}`, 'NOLOGIN');
+    const login = await createRole(
+      `kw o'brien "bot" zoë ✓ ${randomBytes(3).toString('hex')}`,
+      'NOLOGIN',
+    );
     const role = await createRole(
       `kw "readers"; GRANT pg_monitor TO ${bystander}; -- ${randomBytes(3).toString('hex')}`,
     );

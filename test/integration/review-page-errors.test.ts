@@ -53,7 +53,8 @@ afterAll(async () => {
   await database?.drop();
 }, 60_000);
 
-const isPage = (response: Response) => response.headers.get('content-type')?.startsWith('text/html');
+const isPage = (response: Response) =>
+  response.headers.get('content-type')?.startsWith('text/html');
 
 describe('the review page when something goes wrong', () => {
   it('answers a server fault with a plain page that tells nothing of it', async () => {

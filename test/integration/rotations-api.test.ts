@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { listAuditEvents } from '../../store/audit';
-import { ensureCredential, ensurePendingVersion, promoteVersion, sealContext } from '../../store/credentials';
+import {
+  ensureCredential,
+  ensurePendingVersion,
+  promoteVersion,
+  sealContext,
+} from '../../store/credentials';
 import { ApiHarness } from '../support/api-harness';
 import { JitHarness } from '../support/jit-harness';
 import { targetSystem } from '../support/policies';
@@ -32,7 +37,13 @@ const harness = JitHarness.fromDocument(
     groups: [{ id: 'security', members: ['dana'] }],
     systems: [targetSystem],
     credentials: [
-      { id: REPORTS, identity: 'svc-reports', system: 'target', strategy: 'single-login', every: '30d' },
+      {
+        id: REPORTS,
+        identity: 'svc-reports',
+        system: 'target',
+        strategy: 'single-login',
+        every: '30d',
+      },
       {
         id: ETL,
         identity: 'svc-etl',
@@ -42,7 +53,13 @@ const harness = JitHarness.fromDocument(
         every: '7d',
         overlap: '1h',
       },
-      { id: CRON, identity: 'svc-cron', system: 'target', strategy: 'single-login', cron: '0 3 * * 1' },
+      {
+        id: CRON,
+        identity: 'svc-cron',
+        system: 'target',
+        strategy: 'single-login',
+        cron: '0 3 * * 1',
+      },
     ],
   },
   { encrypt: true, namespace: uniqueName('rotations-api') },
@@ -53,7 +70,12 @@ const reportsSecret = `s3cret-${randomUUID()}`;
 let reportsVersion: string;
 
 /** A current version made through the store, as a finished rotation leaves it. */
-async function rotatedVersion(credentialId: string, login: string, secret: string, at = new Date()) {
+async function rotatedVersion(
+  credentialId: string,
+  login: string,
+  secret: string,
+  at = new Date(),
+) {
   const cipher = createSecretCipher(harness.encryptionKey);
   await ensureCredential(harness.db, harness.policy.credential(credentialId)!);
   const { version } = await ensurePendingVersion(
@@ -193,11 +215,21 @@ describe('GET /v1/rotations', () => {
     expect(Date.parse(reports.dueAt) - Date.parse(reports.lastRotatedAt)).toBe(30 * 86_400_000);
 
     // Never rotated: due now, overdue, and its first run started by the sync is still going.
-    expect(etl).toMatchObject({ lastRotatedAt: null, currentVersion: null, overlapMs: 3_600_000, overdue: true });
+    expect(etl).toMatchObject({
+      lastRotatedAt: null,
+      currentVersion: null,
+      overlapMs: 3_600_000,
+      overdue: true,
+    });
     expect(etl.schedule.running).toBe(true);
 
     // 2024-01-01 was a Monday: the next "0 3 * * 1" after midnight is three hours later.
-    expect(cron).toMatchObject({ cron: '0 3 * * 1', everyMs: null, dueAt: '2024-01-01T03:00:00.000Z', overdue: true });
+    expect(cron).toMatchObject({
+      cron: '0 3 * * 1',
+      everyMs: null,
+      dueAt: '2024-01-01T03:00:00.000Z',
+      overdue: true,
+    });
   });
 });
 
@@ -242,13 +274,17 @@ describe('POST /v1/rotations/:credentialId/rotate', () => {
 
     const badReason = await api.as('bob').post(`${path(CRON)}/rotate`, { reason: 'esc \u001b[2J' });
     expect(badReason.status).toBe(400);
-    expect(badReason.body.error).toMatch(/^invalid request: reason: must not contain control characters/);
+    expect(badReason.body.error).toMatch(
+      /^invalid request: reason: must not contain control characters/,
+    );
 
     const text = await api.as('bob').postRaw(`${path(CRON)}/rotate`, 'now please', 'text/plain');
     expect(text.status).toBe(400);
     expect(text.body.error).toMatch(/expected object/);
 
-    const broken = await api.as('bob').postRaw(`${path(CRON)}/rotate`, '{"reason":', 'application/json');
+    const broken = await api
+      .as('bob')
+      .postRaw(`${path(CRON)}/rotate`, '{"reason":', 'application/json');
     expect(broken.status).toBe(400);
     expect(broken.body.error).toMatch(/not valid JSON/);
 
@@ -258,7 +294,9 @@ describe('POST /v1/rotations/:credentialId/rotate', () => {
 
 describe('POST /v1/rotations/:credentialId/pause and /resume', () => {
   test('pause and resume with a note naming who and why, and answer a repeat without changing it', async () => {
-    const paused = await api.as('bob').post(`${path(CRON)}/pause`, { reason: 'target migration tonight' });
+    const paused = await api
+      .as('bob')
+      .post(`${path(CRON)}/pause`, { reason: 'target migration tonight' });
     expect(paused.status).toBe(200);
     expect(paused.body).toEqual({
       credentialId: CRON,
@@ -278,7 +316,12 @@ describe('POST /v1/rotations/:credentialId/pause and /resume', () => {
     );
 
     const resumed = await api.as('dana').post(`${path(CRON)}/resume`);
-    expect(resumed.body).toEqual({ credentialId: CRON, paused: false, changed: true, note: 'resumed by dana' });
+    expect(resumed.body).toEqual({
+      credentialId: CRON,
+      paused: false,
+      changed: true,
+      note: 'resumed by dana',
+    });
     expect((await scheduleOf(CRON).describe()).state.paused).toBe(false);
     expect((await api.as('bob').post(`${path(CRON)}/resume`)).body.changed).toBe(false);
 

@@ -58,7 +58,11 @@ export class ApiHarness {
     return token;
   }
 
-  async call(method: 'GET' | 'POST', path: string, options: CallOptions = {}): Promise<ApiResponse> {
+  async call(
+    method: 'GET' | 'POST',
+    path: string,
+    options: CallOptions = {},
+  ): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.authorization !== undefined) headers.authorization = options.authorization;
     // Fastify refuses an empty body sent as JSON, so the content type goes only with a body.
@@ -74,20 +78,37 @@ export class ApiHarness {
 
   /** Calls the API with `identity`'s bearer token. */
   as(identity: string) {
-    const send = async (method: 'GET' | 'POST', path: string, options: Omit<CallOptions, 'authorization'> = {}) =>
-      this.call(method, path, { ...options, authorization: `Bearer ${await this.tokenFor(identity)}` });
+    const send = async (
+      method: 'GET' | 'POST',
+      path: string,
+      options: Omit<CallOptions, 'authorization'> = {},
+    ) =>
+      this.call(method, path, {
+        ...options,
+        authorization: `Bearer ${await this.tokenFor(identity)}`,
+      });
     return {
       get: (path: string) => send('GET', path),
-      post: (path: string, body?: unknown, headers?: Record<string, string>) => send('POST', path, { body, headers }),
+      post: (path: string, body?: unknown, headers?: Record<string, string>) =>
+        send('POST', path, { body, headers }),
       /** A POST whose body is sent as it is, with the content type given: for malformed bodies. */
-      postRaw: (path: string, raw: string, contentType: string) => this.postRaw(identity, path, raw, contentType),
+      postRaw: (path: string, raw: string, contentType: string) =>
+        this.postRaw(identity, path, raw, contentType),
     };
   }
 
-  private async postRaw(identity: string, path: string, raw: string, contentType: string): Promise<ApiResponse> {
+  private async postRaw(
+    identity: string,
+    path: string,
+    raw: string,
+    contentType: string,
+  ): Promise<ApiResponse> {
     const response = await fetch(`${this.baseUrl}${path}`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${await this.tokenFor(identity)}`, 'content-type': contentType },
+      headers: {
+        authorization: `Bearer ${await this.tokenFor(identity)}`,
+        'content-type': contentType,
+      },
       body: raw,
     });
     const text = await response.text();

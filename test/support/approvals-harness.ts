@@ -90,7 +90,12 @@ export class ApprovalsHarness {
           onError: (err) => process.stderr.write(`slack app: ${String(err)}\n`),
         }).receiver
       : undefined;
-    this.app = buildApp({ ...deps, links: this.links, reviewLinks: this.reviewLinks, slackReceiver: receiver });
+    this.app = buildApp({
+      ...deps,
+      links: this.links,
+      reviewLinks: this.reviewLinks,
+      slackReceiver: receiver,
+    });
     await this.app.listen({ host: '127.0.0.1', port });
   }
 
@@ -109,13 +114,27 @@ export class ApprovalsHarness {
       slack:
         this.options.slack === false
           ? undefined
-          : { botToken: 'xoxb-test-token', signingSecret: this.signingSecret, apiUrl: this.slack.url },
-      email: { from: this.options.from ?? 'keyward <keyward@example.test>', smtpUrl: this.smtp.url },
+          : {
+              botToken: 'xoxb-test-token',
+              signingSecret: this.signingSecret,
+              apiUrl: this.slack.url,
+            },
+      email: {
+        from: this.options.from ?? 'keyward <keyward@example.test>',
+        smtpUrl: this.smtp.url,
+      },
     };
   }
 
   /** Starts a request's workflow directly (one live request per person and entitlement); `finish` ends it. */
-  async request(input: { requester?: string; entitlementId?: string; durationMs?: number; reason?: string } = {}) {
+  async request(
+    input: {
+      requester?: string;
+      entitlementId?: string;
+      durationMs?: number;
+      reason?: string;
+    } = {},
+  ) {
     const handle = await this.jit.request({
       requester: input.requester ?? 'alice',
       entitlementId: input.entitlementId ?? 'target/analyst',
@@ -156,7 +175,9 @@ export class ApprovalsHarness {
     if ((await handle.describe()).status.name !== 'RUNNING') return;
     const state = await handle.query(statusQuery);
     if (state.status === 'PENDING' || state.status === 'GRANTED') {
-      await handle.executeUpdate(revokeUpdate, { args: [{ actor: state.requester }] }).catch(() => undefined);
+      await handle
+        .executeUpdate(revokeUpdate, { args: [{ actor: state.requester }] })
+        .catch(() => undefined);
     }
     const ended = await Promise.race([
       handle.result().then(
@@ -170,7 +191,12 @@ export class ApprovalsHarness {
 
   /** Sends a payload to keyward's Slack endpoint, signed as Slack signs it unless `signing` says otherwise. */
   deliver(payload: SlackPayload, signing?: Signing) {
-    return deliverToSlackEndpoint(`${this.baseUrl}/slack/events`, this.signingSecret, payload, signing);
+    return deliverToSlackEndpoint(
+      `${this.baseUrl}/slack/events`,
+      this.signingSecret,
+      payload,
+      signing,
+    );
   }
 
   /** A button click from `userId` on request `requestId`, as Slack sends it. */
@@ -184,7 +210,15 @@ export class ApprovalsHarness {
       channel: { id: `D${userId.slice(1)}` },
       container: { type: 'message', channel_id: `D${userId.slice(1)}`, message_ts: '1.0' },
       response_url: this.slack.responseUrl(randomBytes(4).toString('hex')),
-      actions: [{ type: 'button', action_id: actionId, block_id: 'decision', value: requestId, action_ts: '1.1' }],
+      actions: [
+        {
+          type: 'button',
+          action_id: actionId,
+          block_id: 'decision',
+          value: requestId,
+          action_ts: '1.1',
+        },
+      ],
     };
     return this.deliver({ form: { payload: JSON.stringify(payload) } }, signing);
   }
@@ -192,7 +226,11 @@ export class ApprovalsHarness {
   /** A modal submitted by `userId`; `values` maps block id → action id → element state. */
   submitView(
     userId: string,
-    view: { callbackId: string; privateMetadata?: string; values: Record<string, Record<string, unknown>> },
+    view: {
+      callbackId: string;
+      privateMetadata?: string;
+      values: Record<string, Record<string, unknown>>;
+    },
   ) {
     const payload = {
       type: 'view_submission',
@@ -253,16 +291,24 @@ export class ApprovalsHarness {
 
   /** The approval messages posted for a request (successful calls only). */
   approvalMessages(requestId: string): Record<string, unknown>[] {
-    return this.slack.callsOf('chat.postMessage').filter((m) => JSON.stringify(m.blocks ?? '').includes(requestId));
+    return this.slack
+      .callsOf('chat.postMessage')
+      .filter((m) => JSON.stringify(m.blocks ?? '').includes(requestId));
   }
 
   /** The in-place updates of a request's approval messages. */
   updatesOf(requestId: string): Record<string, unknown>[] {
-    return this.slack.callsOf('chat.update').filter((u) => JSON.stringify(u.blocks ?? '').includes(requestId));
+    return this.slack
+      .callsOf('chat.update')
+      .filter((u) => JSON.stringify(u.blocks ?? '').includes(requestId));
   }
 
   /** Waits for a mail to `address` whose subject starts with `subject` and that `match` accepts. */
-  mail(address: string, subject: string, match: (mail: ReceivedMail) => boolean = () => true): Promise<ReceivedMail> {
+  mail(
+    address: string,
+    subject: string,
+    match: (mail: ReceivedMail) => boolean = () => true,
+  ): Promise<ReceivedMail> {
     return waitFor(`mail "${subject}" to ${address}`, () =>
       this.smtp.to(address).find((m) => m.parsed.subject?.startsWith(subject) && match(m)),
     );
@@ -296,7 +342,9 @@ export class ApprovalsHarness {
   }
 
   async stop(): Promise<void> {
-    await this.finish().catch((err) => process.stderr.write(`could not end every request: ${String(err)}\n`));
+    await this.finish().catch((err) =>
+      process.stderr.write(`could not end every request: ${String(err)}\n`),
+    );
     await this.app?.close();
     await this.jit.stop();
     await Promise.all([this.slack.stop(), this.smtp.stop()]);
@@ -306,11 +354,20 @@ export class ApprovalsHarness {
 interface DecisionLink {
   url: string;
   token: string;
-  claims: { requestId: string; approver: string; decision: 'approve' | 'deny'; exp: number; nonce: string };
+  claims: {
+    requestId: string;
+    approver: string;
+    decision: 'approve' | 'deny';
+    exp: number;
+    nonce: string;
+  };
 }
 
 /** The Approve and Deny links of an approval email, read from its text part. */
-export function decisionLinks(mail: ReceivedMail, signer: LinkSigner): { approve: DecisionLink; deny: DecisionLink } {
+export function decisionLinks(
+  mail: ReceivedMail,
+  signer: LinkSigner,
+): { approve: DecisionLink; deny: DecisionLink } {
   const text = mail.parsed.text ?? '';
   const link = (label: string): DecisionLink => {
     const url = new RegExp(`^${label}:\\s+(\\S+)$`, 'm').exec(text)?.[1];
@@ -324,11 +381,17 @@ export function decisionLinks(mail: ReceivedMail, signer: LinkSigner): { approve
 }
 
 /** The form on a confirmation page: where it posts, and its hidden fields. */
-export function pageForm(html: string): { action: string; method: string; fields: Record<string, string> } {
+export function pageForm(html: string): {
+  action: string;
+  method: string;
+  fields: Record<string, string>;
+} {
   const form = /<form method="([^"]+)" action="([^"]+)">/.exec(html);
   if (!form) throw new Error('the page has no form');
   const fields: Record<string, string> = {};
-  for (const [, name, value] of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
+  for (const [, name, value] of html.matchAll(
+    /<input type="hidden" name="([^"]+)" value="([^"]*)">/g,
+  )) {
     fields[name] = value
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")

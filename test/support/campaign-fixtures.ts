@@ -59,7 +59,8 @@ export function campaignFixture(run: string, settings: PolicyInput['settings'] =
   /** Puts back the memberships a test revoked, so tests run in any order. */
   async function restoreMemberships() {
     for (const [who, of] of Object.entries(members)) {
-      for (const role of of) await superuserQuery(`GRANT "${role}" TO "${who}"`).catch(() => undefined);
+      for (const role of of)
+        await superuserQuery(`GRANT "${role}" TO "${who}"`).catch(() => undefined);
     }
   }
   return { policy, login, roles, members, restoreMemberships };

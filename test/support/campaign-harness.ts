@@ -41,14 +41,23 @@ export class CampaignHarness {
   }
 
   get deps() {
-    return { db: this.jit.db, temporal: this.jit.client, policy: () => this.jit.policy, taskQueue: this.jit.taskQueue };
+    return {
+      db: this.jit.db,
+      temporal: this.jit.client,
+      policy: () => this.jit.policy,
+      taskQueue: this.jit.taskQueue,
+    };
   }
 
   async start(): Promise<void> {
     await this.smtp.start();
     this.mailer = createMailer({ from: 'keyward@example.test', smtpUrl: this.smtp.url });
     this.jit.channels = {
-      mail: { mailer: this.mailer, links: new LinkSigner(this.jit.encryptionKey), publicUrl: this.publicUrl },
+      mail: {
+        mailer: this.mailer,
+        links: new LinkSigner(this.jit.encryptionKey),
+        publicUrl: this.publicUrl,
+      },
     };
     await this.jit.start();
     this.service = new CampaignService(this.deps);
@@ -59,7 +68,8 @@ export class CampaignHarness {
     await this.jit.createRoles(...roles.map((name) => ({ name })));
     await this.jit.createRoles(...Object.keys(members).map((name) => ({ name, login: true })));
     for (const [login, of] of Object.entries(members)) {
-      if (of.length > 0) await superuserQuery(`GRANT ${of.map(ident).join(', ')} TO ${ident(login)}`);
+      if (of.length > 0)
+        await superuserQuery(`GRANT ${of.map(ident).join(', ')} TO ${ident(login)}`);
     }
   }
 
@@ -90,8 +100,12 @@ export class CampaignHarness {
   async historyLengths(campaignId: string): Promise<{ workflowId: string; events: number }[]> {
     const prefix = campaignWorkflowId(campaignId);
     const lengths: { workflowId: string; events: number }[] = [];
-    for await (const execution of this.client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}"` })) {
-      const history = await this.client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    for await (const execution of this.client.workflow.list({
+      query: `WorkflowId STARTS_WITH "${prefix}"`,
+    })) {
+      const history = await this.client.workflow
+        .getHandle(execution.workflowId, execution.runId)
+        .fetchHistory();
       lengths.push({ workflowId: execution.workflowId, events: history.events?.length ?? 0 });
     }
     return lengths;

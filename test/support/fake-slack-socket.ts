@@ -38,7 +38,9 @@ export class FakeSlackSocket {
         const message = JSON.parse(String(data)) as { envelope_id?: string };
         if (message.envelope_id) this.acks.push(message.envelope_id);
       });
-      socket.send(JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0001' } }));
+      socket.send(
+        JSON.stringify({ type: 'hello', num_connections: 1, connection_info: { app_id: 'A0001' } }),
+      );
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server!.address() as { port: number }).port}/api/`;
@@ -51,7 +53,12 @@ export class FakeSlackSocket {
   /** Delivers an interaction over the socket, as Slack does in Socket Mode. */
   deliver(envelopeId: string, payload: unknown): void {
     this.client!.send(
-      JSON.stringify({ envelope_id: envelopeId, type: 'interactive', accepts_response_payload: true, payload }),
+      JSON.stringify({
+        envelope_id: envelopeId,
+        type: 'interactive',
+        accepts_response_payload: true,
+        payload,
+      }),
     );
   }
 
@@ -72,6 +79,8 @@ export class FakeSlackSocket {
       ),
     );
     await new Promise<void>((resolve) => this.sockets?.close(() => resolve()) ?? resolve());
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 }

@@ -48,7 +48,9 @@ export class FakeSlack {
         }
         const error = this.errors.findIndex((e) => e.method === method);
         const result =
-          error >= 0 ? { ok: false, error: this.errors.splice(error, 1)[0].error } : this.answer(method, args);
+          error >= 0
+            ? { ok: false, error: this.errors.splice(error, 1)[0].error }
+            : this.answer(method, args);
         this.calls.push({ method, args, result });
         send(res, 200, result);
       });
@@ -122,8 +124,12 @@ export class FakeSlack {
         return { ok: true, user: { id: args.user, profile: email ? { email } : {} } };
       }
       case 'users.lookupByEmail': {
-        const found = Object.entries(this.users.emails ?? {}).find(([, email]) => email === args.email);
-        return found ? { ok: true, user: { id: found[0] } } : { ok: false, error: 'users_not_found' };
+        const found = Object.entries(this.users.emails ?? {}).find(
+          ([, email]) => email === args.email,
+        );
+        return found
+          ? { ok: true, user: { id: found[0] } }
+          : { ok: false, error: 'users_not_found' };
       }
       default:
         return { ok: false, error: 'unknown_method' };
@@ -174,12 +180,16 @@ export async function deliverToSlackEndpoint(
   payload: { form?: Record<string, string>; json?: unknown },
   options: { timestamp?: number; signature?: string } = {},
 ): Promise<Response> {
-  const body = payload.json !== undefined ? JSON.stringify(payload.json) : new URLSearchParams(payload.form).toString();
+  const body =
+    payload.json !== undefined
+      ? JSON.stringify(payload.json)
+      : new URLSearchParams(payload.form).toString();
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   return fetch(endpoint, {
     method: 'POST',
     headers: {
-      'content-type': payload.json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded',
+      'content-type':
+        payload.json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded',
       'x-slack-request-timestamp': String(timestamp),
       'x-slack-signature': options.signature ?? slackSignature(secret, timestamp, body),
     },

@@ -87,7 +87,10 @@ export class JitHarness {
 
   async start(): Promise<void> {
     const { address } = testServers();
-    [this.keywardDb, this.target] = await Promise.all([createTestDatabase('kw'), createTestDatabase('target')]);
+    [this.keywardDb, this.target] = await Promise.all([
+      createTestDatabase('kw'),
+      createTestDatabase('target'),
+    ]);
     this.db = createDb(this.keywardDb.url, 4);
     await migrate(this.db);
     this.connection = await Connection.connect({ address });
@@ -180,7 +183,8 @@ export class JitHarness {
     await this.db?.destroy();
     await this.nativeConnection?.close();
     await this.connection?.close();
-    for (const role of this.roles.reverse()) await superuserQuery(`DROP ROLE IF EXISTS ${ident(role)}`);
+    for (const role of this.roles.reverse())
+      await superuserQuery(`DROP ROLE IF EXISTS ${ident(role)}`);
     await Promise.all([this.keywardDb?.drop(), this.target?.drop()]);
   }
 }

@@ -21,13 +21,19 @@ export class RefusingLogin {
   }
 
   async create(roles: string[]): Promise<void> {
-    await superuserQuery(`CREATE ROLE ${ident(this.name)} LOGIN NOSUPERUSER PASSWORD '${this.password}'`);
-    for (const role of roles) await superuserQuery(`GRANT ${ident(role)} TO ${ident(this.name)} WITH ADMIN OPTION`);
+    await superuserQuery(
+      `CREATE ROLE ${ident(this.name)} LOGIN NOSUPERUSER PASSWORD '${this.password}'`,
+    );
+    for (const role of roles)
+      await superuserQuery(`GRANT ${ident(role)} TO ${ident(this.name)} WITH ADMIN OPTION`);
   }
 
   async refuse(): Promise<void> {
     await superuserQuery(`ALTER ROLE ${ident(this.name)} NOLOGIN`);
-    await superuserQuery('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [this.name]);
+    await superuserQuery(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1',
+      [this.name],
+    );
   }
 
   async recover(): Promise<void> {

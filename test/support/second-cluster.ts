@@ -34,10 +34,14 @@ export class SecondCluster {
       // The server runs as a system user of its own, which must be able to reach its data.
       chmodSync(this.dir, 0o711);
       this.port = await freePort();
-      this.child = fork(join(__dirname, 'second-cluster-process.ts'), [join(this.dir, 'postgres'), String(this.port)], {
-        execArgv: ['--import', 'tsx'],
-        stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      });
+      this.child = fork(
+        join(__dirname, 'second-cluster-process.ts'),
+        [join(this.dir, 'postgres'), String(this.port)],
+        {
+          execArgv: ['--import', 'tsx'],
+          stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+        },
+      );
     }
     this.currentUrl = (await this.send('start'))!;
   }

@@ -6,7 +6,8 @@ export function testServers() {
   const address = process.env.KEYWARD_TEST_TEMPORAL_ADDRESS;
   const pgUrl = process.env.KEYWARD_TEST_PG_URL;
   const bundlePath = process.env.KEYWARD_TEST_WORKFLOW_BUNDLE;
-  if (!address || !pgUrl || !bundlePath) throw new Error('the test servers are not running; run the suite with jest');
+  if (!address || !pgUrl || !bundlePath)
+    throw new Error('the test servers are not running; run the suite with jest');
   return { address, pgUrl, bundlePath };
 }
 
@@ -44,7 +45,10 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   return {
     name,
     url: withDatabase(testServers().pgUrl, name),
-    drop: () => asSuperuser((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+    drop: () =>
+      asSuperuser((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(
+        () => {},
+      ),
   };
 }
 

@@ -25,7 +25,11 @@ export class TestSmtpServer {
         stream.on('end', () => {
           const raw = Buffer.concat(chunks).toString('utf8');
           void simpleParser(raw).then((parsed) => {
-            this.received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address), raw, parsed });
+            this.received.push({
+              envelopeTo: session.envelope.rcptTo.map((r) => r.address),
+              raw,
+              parsed,
+            });
             callback();
           }, callback);
         });

@@ -39,13 +39,21 @@ describe('writing the evidence', () => {
   test('makes a directory that is missing and writes every file with its hash in the manifest', () => {
     const dir = join(root, 'q1', 'evidence');
     writeEvidence(dir, evidence);
-    expect(readdirSync(dir).sort()).toEqual(['audit.json', 'items.csv', 'items.json', 'manifest.json', 'summary.json']);
+    expect(readdirSync(dir).sort()).toEqual([
+      'audit.json',
+      'items.csv',
+      'items.json',
+      'manifest.json',
+      'summary.json',
+    ]);
   });
 
   test('refuses a directory that already holds one of its files, names it and writes nothing', () => {
     writeFileSync(join(root, 'summary.json'), 'kept');
     writeFileSync(join(root, 'notes.txt'), 'unrelated');
-    expect(() => writeEvidence(root, evidence)).toThrow(`${root} already holds summary.json; nothing was written`);
+    expect(() => writeEvidence(root, evidence)).toThrow(
+      `${root} already holds summary.json; nothing was written`,
+    );
     expect(readdirSync(root).sort()).toEqual(['notes.txt', 'summary.json']);
     expect(readFileSync(join(root, 'summary.json'), 'utf8')).toBe('kept');
   });
@@ -54,10 +62,13 @@ describe('writing the evidence', () => {
     const real = fs.writeFileSync;
     let calls = 0;
     jest.spyOn(fs, 'writeFileSync').mockImplementation((...args: Parameters<typeof real>) => {
-      if (++calls === 3) throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      if (++calls === 3)
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
       return real(...args);
     });
-    expect(() => writeEvidence(root, evidence)).toThrow(/could not write the evidence .*ENOSPC.*nothing was kept/);
+    expect(() => writeEvidence(root, evidence)).toThrow(
+      /could not write the evidence .*ENOSPC.*nothing was kept/,
+    );
     expect(readdirSync(root)).toEqual([]);
   });
 });

@@ -22,30 +22,57 @@ function policy(campaigns: unknown[]): PolicyInput {
 /** Each problem as "path: message", for a campaign the API is asked to start. */
 function apiProblems(body: Record<string, unknown>): string[] {
   const parsed = NewCampaign.safeParse({ name: 'Q1', ...body });
-  return parsed.success ? [] : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
+  return parsed.success
+    ? []
+    : parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
 }
 
 /** The same for a definition in the policy, with paths inside the definition. */
 function policyProblems(definition: Record<string, unknown>): string[] {
   const result = validatePolicy(policy([{ id: 'q', name: 'Q1', ...definition }]));
-  return result.ok ? [] : result.problems.map((p) => `${p.path.replace(/^campaigns\[0\]\.?/, '')}: ${p.message}`);
+  return result.ok
+    ? []
+    : result.problems.map((p) => `${p.path.replace(/^campaigns\[0\]\.?/, '')}: ${p.message}`);
 }
 
 describe('the rules every campaign passes, started by an admin or defined in the policy', () => {
   const cases: [string, Record<string, unknown>, string][] = [
-    ['a reminder as long as the deadline', { deadline: '3d', remind: ['1d', '3d'] }, 'remind[1]: 3d must be shorter'],
-    ['an escalation after the deadline', { deadline: '3d', escalateAfter: '4d' }, 'escalateAfter: 4d must be shorter'],
-    ['the same lead time twice', { deadline: '3d', remind: ['1d', '24h'] }, 'remind[1]: 1d is already a reminder'],
+    [
+      'a reminder as long as the deadline',
+      { deadline: '3d', remind: ['1d', '3d'] },
+      'remind[1]: 3d must be shorter',
+    ],
+    [
+      'an escalation after the deadline',
+      { deadline: '3d', escalateAfter: '4d' },
+      'escalateAfter: 4d must be shorter',
+    ],
+    [
+      'the same lead time twice',
+      { deadline: '3d', remind: ['1d', '24h'] },
+      'remind[1]: 1d is already a reminder',
+    ],
     [
       'more than ten reminders',
-      { deadline: '30d', remind: ['1d', '2d', '3d', '4d', '5d', '6d', '7d', '8d', '9d', '10d', '11d'] },
+      {
+        deadline: '30d',
+        remind: ['1d', '2d', '3d', '4d', '5d', '6d', '7d', '8d', '9d', '10d', '11d'],
+      },
       'remind: Too big',
     ],
     ['a deadline beyond a year', { deadline: '400d' }, 'deadline: "400d" is longer than the limit'],
     ['a field nobody knows', { deadline: '3d', owner: 'dana' }, 'Unrecognized key: "owner"'],
     ['a duration as a number', { deadline: 3 }, 'deadline: Invalid input: expected string'],
-    ['a share above one', { deadline: '3d', massRevocationShare: 5 }, 'massRevocationShare: Too big'],
-    ['a name that hides text', { name: 'Q1\u202e', deadline: '3d' }, 'name: must not contain control characters'],
+    [
+      'a share above one',
+      { deadline: '3d', massRevocationShare: 5 },
+      'massRevocationShare: Too big',
+    ],
+    [
+      'a name that hides text',
+      { name: 'Q1\u202e', deadline: '3d' },
+      'name: must not contain control characters',
+    ],
   ];
 
   it.each(cases)('refuses %s with the field named', (_, body, problem) => {
@@ -69,14 +96,22 @@ describe('the rules every campaign passes, started by an admin or defined in the
       massRevocationShare: 0.5,
       cron: '0 9 1 1,4,7,10 *',
     });
-    expect(specFromDefinition(definition)).toMatchObject({ fallbackGroup: 'fallback', massRevocationShare: 0.5 });
+    expect(specFromDefinition(definition)).toMatchObject({
+      fallbackGroup: 'fallback',
+      massRevocationShare: 0.5,
+    });
     expect(policyProblems({ deadline: '3d', fallbackGroup: 'nobody' })).toEqual([
       'fallbackGroup: unknown group "nobody"',
     ]);
   });
 
   it('refuses a scope naming a system or entitlement the policy does not have', () => {
-    expect(policyProblems({ deadline: '3d', scope: { systems: ['pg', 'pg-mian'], entitlements: ['pg/x'] } })).toEqual([
+    expect(
+      policyProblems({
+        deadline: '3d',
+        scope: { systems: ['pg', 'pg-mian'], entitlements: ['pg/x'] },
+      }),
+    ).toEqual([
       'scope.systems[1]: unknown system "pg-mian"',
       'scope.entitlements[0]: unknown entitlement "pg/x"',
     ]);
@@ -108,7 +143,9 @@ describe('recurring definitions', () => {
 
   it('measures a monthly cron by its shortest month, in UTC', () => {
     expect(shortestCronGapMs('0 9 1 * *', new Date('2027-06-15T00:00:00Z'))).toBe(28 * DAY);
-    expect(policyProblems({ deadline: '28d', cron: '0 9 1 * *' })[0]).toMatch(/^cron: fires 28d apart/);
+    expect(policyProblems({ deadline: '28d', cron: '0 9 1 * *' })[0]).toMatch(
+      /^cron: fires 28d apart/,
+    );
     expect(policyProblems({ deadline: '27d', cron: '0 9 1 * *' })).toEqual([]);
   });
 

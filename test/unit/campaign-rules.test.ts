@@ -54,7 +54,9 @@ describe('campaign reviewers', () => {
 
   it("shares a group's items out among its members instead of giving them all to the first", () => {
     const assigner = new ReviewerAssigner(view, 'group:panel', 'fallback');
-    const reviewers = ['alice', 'svc', 'alice', 'svc', 'alice', 'svc'].map((id) => assigner.reviewerFor(id));
+    const reviewers = ['alice', 'svc', 'alice', 'svc', 'alice', 'svc'].map((id) =>
+      assigner.reviewerFor(id),
+    );
     const counts = new Map<string, number>();
     for (const reviewer of reviewers) counts.set(reviewer!, (counts.get(reviewer!) ?? 0) + 1);
     expect(counts).toEqual(
@@ -75,7 +77,9 @@ describe('campaign reviewers', () => {
   });
 
   it('spreads escalations to a group over its members, the same member for the same reviewer', () => {
-    const picks = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((key) => groupMemberFor(view, 'panel', 'nobody', key));
+    const picks = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'].map((key) =>
+      groupMemberFor(view, 'panel', 'nobody', key),
+    );
     expect(new Set(picks).size).toBeGreaterThan(1);
     expect(groupMemberFor(view, 'panel', 'nobody', 'r1')).toBe(picks[0]);
     expect(groupMemberFor(view, 'panel', 'mia', 'r1')).not.toBe('mia');
@@ -94,8 +98,12 @@ describe('campaign reviewers', () => {
     expect(decisionProblem(item, 'alice', 'mia', undefined)).toMatch(/own access/);
     expect(decisionProblem(item, 'rita', 'mia', undefined)).toMatch(/not a reviewer/);
     expect(decisionProblem(item, 'rita', 'mia', 'rita')).toBeUndefined();
-    expect(decisionProblem({ ...item, delegate: 'dana' }, 'dana', 'mia', undefined)).toBeUndefined();
-    expect(decisionProblem({ ...item, decided: true }, 'mia', 'mia', undefined)).toMatch(/already decided/);
+    expect(
+      decisionProblem({ ...item, delegate: 'dana' }, 'dana', 'mia', undefined),
+    ).toBeUndefined();
+    expect(decisionProblem({ ...item, decided: true }, 'mia', 'mia', undefined)).toMatch(
+      /already decided/,
+    );
     expect(reasonProblem('ok')).toBeUndefined();
     expect(reasonProblem('\u202eevil')).toMatch(/control characters/);
   });
@@ -110,13 +118,26 @@ describe('campaign reviewers', () => {
 describe('campaign definitions in the policy', () => {
   it('accepts a recurring definition and names the problems of a bad one', () => {
     const good = validatePolicy(
-      policy({ campaigns: [{ id: 'q', name: 'Quarterly', deadline: '14d', remind: ['3d'], cron: '0 9 1 */3 *' }] }),
+      policy({
+        campaigns: [
+          { id: 'q', name: 'Quarterly', deadline: '14d', remind: ['3d'], cron: '0 9 1 */3 *' },
+        ],
+      }),
     );
     expect(good.ok).toBe(true);
     const bad = validatePolicy(
       policy({
         settings: { campaignFallbackGroup: 'nobody' },
-        campaigns: [{ id: 'q', name: 'Q', deadline: '2d', remind: ['3d'], every: '1d', reviewers: 'group:none' }],
+        campaigns: [
+          {
+            id: 'q',
+            name: 'Q',
+            deadline: '2d',
+            remind: ['3d'],
+            every: '1d',
+            reviewers: 'group:none',
+          },
+        ],
       }),
     );
     expect(bad.ok).toBe(false);
@@ -141,10 +162,15 @@ describe('review links', () => {
     const token = signer.sign(claims);
     expect(signer.verify(token)).toEqual({ ok: true, claims });
     const [body, mac] = token.split('.');
-    const other = Buffer.from(JSON.stringify({ ...claims, reviewer: 'dana' })).toString('base64url');
+    const other = Buffer.from(JSON.stringify({ ...claims, reviewer: 'dana' })).toString(
+      'base64url',
+    );
     expect(signer.verify(`${other}.${mac}`)).toEqual({ ok: false, reason: 'bad-signature' });
     expect(signer.verify(`${body}`)).toEqual({ ok: false, reason: 'malformed' });
-    expect(signer.verify(signer.sign({ ...claims, exp: 1 }))).toEqual({ ok: false, reason: 'expired' });
+    expect(signer.verify(signer.sign({ ...claims, exp: 1 }))).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
     const approval = new LinkSigner(key).sign({
       requestId: 'r',
       approver: 'mia',

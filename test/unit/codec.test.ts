@@ -34,13 +34,20 @@ describe('AesGcmPayloadCodec', () => {
   const codec = new AesGcmPayloadCodec(key);
 
   it('round-trips payloads of every kind the converter makes', async () => {
-    const values = [{ requestId: 'req-1', reason: SECRET_TEXT, approvals: [{ approver: 'bob' }] }, 'text', 42, null];
+    const values = [
+      { requestId: 'req-1', reason: SECRET_TEXT, approvals: [{ approver: 'bob' }] },
+      'text',
+      42,
+      null,
+    ];
     const payloads = values.map(payloadOf);
 
     const decoded = await codec.decode(await codec.encode(payloads));
 
     expect(decoded.map((p) => defaultPayloadConverter.fromPayload(p))).toEqual(values);
-    expect(decoded.map((p) => text(p.metadata?.encoding))).toEqual(payloads.map((p) => text(p.metadata?.encoding)));
+    expect(decoded.map((p) => text(p.metadata?.encoding))).toEqual(
+      payloads.map((p) => text(p.metadata?.encoding)),
+    );
   });
 
   it('round-trips an undefined value and binary data', async () => {
@@ -51,7 +58,9 @@ describe('AesGcmPayloadCodec', () => {
     const [undefinedBack, bytesBack] = await codec.decode(encoded);
 
     expect(defaultPayloadConverter.fromPayload(undefinedBack)).toBeUndefined();
-    expect(Buffer.from(defaultPayloadConverter.fromPayload<Uint8Array>(bytesBack))).toEqual(Buffer.from(bytes));
+    expect(Buffer.from(defaultPayloadConverter.fromPayload<Uint8Array>(bytesBack))).toEqual(
+      Buffer.from(bytes),
+    );
   });
 
   it('marks the encoding and the key id, and never carries the plaintext', async () => {
@@ -81,7 +90,9 @@ describe('AesGcmPayloadCodec', () => {
         .subarray(0, 12)
         .equals(Buffer.from(second.data ?? []).subarray(0, 12)),
     ).toBe(false);
-    expect(defaultPayloadConverter.fromPayload(await decodeOne(codec, second))).toEqual({ reason: SECRET_TEXT });
+    expect(defaultPayloadConverter.fromPayload(await decodeOne(codec, second))).toEqual({
+      reason: SECRET_TEXT,
+    });
   });
 
   it('refuses a payload whose ciphertext was tampered with', async () => {
@@ -99,7 +110,9 @@ describe('AesGcmPayloadCodec', () => {
     const encoded = await encodeOne(codec, payloadOf({ grant: 'pg/admin' }));
     const data = Buffer.from(encoded.data ?? []).subarray(0, -1);
 
-    await expect(decodeOne(codec, { ...encoded, data })).rejects.toThrow(/unable to authenticate data/);
+    await expect(decodeOne(codec, { ...encoded, data })).rejects.toThrow(
+      /unable to authenticate data/,
+    );
   });
 
   it('refuses a payload written with another key, naming key ids and never key bytes', async () => {
@@ -112,7 +125,11 @@ describe('AesGcmPayloadCodec', () => {
     expect(other.keyId).not.toBe(codec.keyId);
     expect(failure.message).toContain(other.keyId);
     for (const bytes of [key, otherKey]) {
-      for (const form of [bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex')]) {
+      for (const form of [
+        bytes.toString('base64'),
+        bytes.toString('base64url'),
+        bytes.toString('hex'),
+      ]) {
         expect(failure.message).not.toContain(form);
       }
     }
@@ -120,7 +137,10 @@ describe('AesGcmPayloadCodec', () => {
 
   it('refuses a payload that claims this key id but was sealed with another key', async () => {
     const encoded = await encodeOne(new AesGcmPayloadCodec(randomBytes(32)), payloadOf('x'));
-    const forged = { ...encoded, metadata: { ...encoded.metadata, 'encryption-key-id': Buffer.from(codec.keyId) } };
+    const forged = {
+      ...encoded,
+      metadata: { ...encoded.metadata, 'encryption-key-id': Buffer.from(codec.keyId) },
+    };
 
     await expect(decodeOne(codec, forged)).rejects.toThrow(/unable to authenticate data/);
   });
@@ -137,7 +157,9 @@ describe('AesGcmPayloadCodec', () => {
   });
 
   it('refuses a key that is not 32 bytes', () => {
-    expect(() => new AesGcmPayloadCodec(randomBytes(16))).toThrow('AES-256-GCM needs a 32-byte key');
+    expect(() => new AesGcmPayloadCodec(randomBytes(16))).toThrow(
+      'AES-256-GCM needs a 32-byte key',
+    );
   });
 });
 

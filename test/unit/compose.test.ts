@@ -58,7 +58,9 @@ function environmentOf(name: string): Record<string, string> {
 function dependenciesOf(name: string): Record<string, string> {
   const deps = service(name).depends_on ?? [];
   if (Array.isArray(deps)) return Object.fromEntries(deps.map((dep) => [dep, 'service_started']));
-  return Object.fromEntries(Object.entries(deps).map(([dep, spec]) => [dep, spec.condition ?? 'service_started']));
+  return Object.fromEntries(
+    Object.entries(deps).map(([dep, spec]) => [dep, spec.condition ?? 'service_started']),
+  );
 }
 
 function commandOf(name: string): string[] {
@@ -76,7 +78,11 @@ interface PublishedPort {
 function portsOf(name: string): PublishedPort[] {
   return (service(name).ports ?? []).map((port) => {
     if (typeof port === 'object') {
-      return { hostIp: port.host_ip, published: Number(port.published), target: Number(port.target) };
+      return {
+        hostIp: port.host_ip,
+        published: Number(port.published),
+        target: Number(port.target),
+      };
     }
     const parts = String(port)
       .replace(/\/(tcp|udp)$/, '')
@@ -96,7 +102,11 @@ interface Mount {
 function mountsOf(name: string): Mount[] {
   return (service(name).volumes ?? []).map((volume) => {
     if (typeof volume === 'object') {
-      return { source: volume.source ?? '', target: volume.target, readOnly: volume.read_only === true };
+      return {
+        source: volume.source ?? '',
+        target: volume.target,
+        readOnly: volume.read_only === true,
+      };
     }
     const [source, target, mode] = volume.split(':');
     return { source, target, readOnly: (mode ?? '').split(',').includes('ro') };
@@ -112,7 +122,8 @@ const REQUIRED_VARIABLE = /^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$/;
 /** postgres://user:password@host:port/database, with the password split at the last "@". */
 function parseDatabaseUrl(url: string) {
   const match = /^postgres(?:ql)?:\/\/([^:@/]+):(.+)@([^:@/]+):(\d+)\/([^/?#]+)$/.exec(url);
-  if (!match) throw new Error(`not a postgres:// URL with user, password, host, port and database: ${url}`);
+  if (!match)
+    throw new Error(`not a postgres:// URL with user, password, host, port and database: ${url}`);
   const [, user, password, host, port, database] = match;
   return { user, password, host, port: Number(port), database };
 }
@@ -141,7 +152,9 @@ describe('docker-compose.yml', () => {
   describe('postgres', () => {
     it('runs the official PostgreSQL image at a pinned major version with its data on a named volume', () => {
       expect(service('postgres').image).toMatch(/^postgres:\d+(\.\d+)?(-[a-z0-9]+)?$/);
-      const data = mountsOf('postgres').find((mount) => mount.target === '/var/lib/postgresql/data');
+      const data = mountsOf('postgres').find(
+        (mount) => mount.target === '/var/lib/postgresql/data',
+      );
       expect(data).toBeDefined();
       expect(Object.keys(compose.volumes ?? {})).toContain(data!.source);
     });
@@ -153,7 +166,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('mounts the init scripts under deploy/ read-only', () => {
-      const init = mountsOf('postgres').find((mount) => mount.target === '/docker-entrypoint-initdb.d');
+      const init = mountsOf('postgres').find(
+        (mount) => mount.target === '/docker-entrypoint-initdb.d',
+      );
       expect(init).toMatchObject({ readOnly: true });
       expect(existsSync(join(root, init!.source))).toBe(true);
       expect(posix.normalize(init!.source)).toMatch(/^deploy\//);
@@ -204,7 +219,9 @@ describe('docker-compose.yml', () => {
 
     it('registers the namespace keyward uses', () => {
       expect(withDefaults(environmentOf('temporal').DEFAULT_NAMESPACE)).toBe('default');
-      expect(environmentOf('temporal').DEFAULT_NAMESPACE).toBe(environmentOf('keyward-worker').TEMPORAL_NAMESPACE);
+      expect(environmentOf('temporal').DEFAULT_NAMESPACE).toBe(
+        environmentOf('keyward-worker').TEMPORAL_NAMESPACE,
+      );
     });
 
     it('reads its dynamic config from a file under deploy/', () => {
@@ -231,7 +248,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('publishes its gRPC frontend on port 7233', () => {
-      expect(portsOf('temporal')).toEqual([expect.objectContaining({ published: 7233, target: 7233 })]);
+      expect(portsOf('temporal')).toEqual([
+        expect.objectContaining({ published: 7233, target: 7233 }),
+      ]);
     });
   });
 
@@ -243,7 +262,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('publishes the UI on port 8080', () => {
-      expect(portsOf('temporal-ui')).toEqual([expect.objectContaining({ published: 8080, target: 8080 })]);
+      expect(portsOf('temporal-ui')).toEqual([
+        expect.objectContaining({ published: 8080, target: 8080 }),
+      ]);
     });
   });
 
@@ -266,7 +287,12 @@ describe('docker-compose.yml', () => {
 
     it("connects to keyward's database in the postgres service as the keyward role", () => {
       const url = parseDatabaseUrl(environmentOf(name).DATABASE_URL);
-      expect(url).toMatchObject({ user: 'keyward', host: 'postgres', port: 5432, database: 'keyward' });
+      expect(url).toMatchObject({
+        user: 'keyward',
+        host: 'postgres',
+        port: 5432,
+        database: 'keyward',
+      });
       expect(url.password).toMatch(REQUIRED_VARIABLE);
       // The same variable sets the keyward role's password in PostgreSQL's init script.
       expect(url.password).toBe(environmentOf('postgres').KEYWARD_DB_PASSWORD);
@@ -279,7 +305,9 @@ describe('docker-compose.yml', () => {
     });
 
     it('takes the encryption key from a required variable', () => {
-      expect(environmentOf(name).KEYWARD_ENCRYPTION_KEY).toBe('${KEYWARD_ENCRYPTION_KEY:?set KEYWARD_ENCRYPTION_KEY}');
+      expect(environmentOf(name).KEYWARD_ENCRYPTION_KEY).toBe(
+        '${KEYWARD_ENCRYPTION_KEY:?set KEYWARD_ENCRYPTION_KEY}',
+      );
     });
 
     it('reads the policy from a file mounted read-only at KEYWARD_POLICY', () => {
@@ -291,7 +319,10 @@ describe('docker-compose.yml', () => {
     });
 
     it('starts once PostgreSQL and Temporal are healthy', () => {
-      expect(dependenciesOf(name)).toEqual({ postgres: 'service_healthy', temporal: 'service_healthy' });
+      expect(dependenciesOf(name)).toEqual({
+        postgres: 'service_healthy',
+        temporal: 'service_healthy',
+      });
     });
   });
 
@@ -305,7 +336,9 @@ describe('docker-compose.yml', () => {
     const env = environmentOf('keyward-server');
     expect(env.KEYWARD_API_HOST).toBe('0.0.0.0');
     expect(env.KEYWARD_API_PORT).toBe('8080');
-    expect(portsOf('keyward-server')).toEqual([expect.objectContaining({ published: 8088, target: 8080 })]);
+    expect(portsOf('keyward-server')).toEqual([
+      expect.objectContaining({ published: 8088, target: 8080 }),
+    ]);
     expect(portsOf('keyward-worker')).toEqual([]);
     expect(environmentOf('keyward-worker')).not.toHaveProperty('KEYWARD_API_PORT');
   });
@@ -359,9 +392,15 @@ describe('docker-compose.yml', () => {
 
   it('documents every required variable in deploy/env.example, with no value filled in', () => {
     const strings = (node: unknown): string[] =>
-      typeof node === 'string' ? [node] : node && typeof node === 'object' ? Object.values(node).flatMap(strings) : [];
+      typeof node === 'string'
+        ? [node]
+        : node && typeof node === 'object'
+          ? Object.values(node).flatMap(strings)
+          : [];
     const required = new Set(
-      strings(compose).flatMap((value) => [...value.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((match) => match[1])),
+      strings(compose).flatMap((value) =>
+        [...value.matchAll(/\$\{([A-Z][A-Z0-9_]*):\?/g)].map((match) => match[1]),
+      ),
     );
     const example = read('deploy/env.example');
     expect([...required].sort()).toEqual([
@@ -394,7 +433,9 @@ describe('Dockerfile', () => {
 
   it('installs the locked dependencies with npm ci before copying the sources', () => {
     const install = instructions.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
-    const copySources = instructions.findIndex((i) => i.keyword === 'COPY' && /^(--\S+\s+)*\.\s+\.$/.test(i.args));
+    const copySources = instructions.findIndex(
+      (i) => i.keyword === 'COPY' && /^(--\S+\s+)*\.\s+\.$/.test(i.args),
+    );
     expect(install).toBeGreaterThan(-1);
     expect(copySources).toBeGreaterThan(install);
   });
@@ -416,7 +457,9 @@ describe('Dockerfile', () => {
       .split(/\r?\n/)
       .map((line) => line.trim())
       .filter((line) => line && !line.startsWith('#'));
-    expect(ignored).toEqual(expect.arrayContaining(['.env', 'node_modules', '.keyward', '.tools', '.git']));
+    expect(ignored).toEqual(
+      expect.arrayContaining(['.env', 'node_modules', '.keyward', '.tools', '.git']),
+    );
   });
 });
 
@@ -432,20 +475,23 @@ const composeMissing =
 const withCompose = composeMissing ? it.skip : it;
 
 describe('docker compose config', () => {
-  withCompose(`accepts docker-compose.yml${composeMissing ? ` (skipped: ${composeMissing})` : ''}`, () => {
-    const dummy = {
-      POSTGRES_PASSWORD: 'dummy-superuser',
-      TEMPORAL_DB_PASSWORD: 'dummy-temporal',
-      KEYWARD_DB_PASSWORD: 'dummy-keyward',
-      KEYWARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
-    };
-    const result = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '-q'], {
-      cwd: root,
-      encoding: 'utf8',
-      env: { ...process.env, ...dummy },
-    });
-    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
-  });
+  withCompose(
+    `accepts docker-compose.yml${composeMissing ? ` (skipped: ${composeMissing})` : ''}`,
+    () => {
+      const dummy = {
+        POSTGRES_PASSWORD: 'dummy-superuser',
+        TEMPORAL_DB_PASSWORD: 'dummy-temporal',
+        KEYWARD_DB_PASSWORD: 'dummy-keyward',
+        KEYWARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      };
+      const result = spawnSync('docker', ['compose', '-f', 'docker-compose.yml', 'config', '-q'], {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, ...dummy },
+      });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    },
+  );
 
   withCompose(
     `refuses to render without the required secrets${composeMissing ? ` (skipped: ${composeMissing})` : ''}`,

@@ -37,7 +37,9 @@ describe('headerText', () => {
   test('never cuts a character in half when it shortens', () => {
     const shortened = headerText('🚀'.repeat(300));
     expect(shortened).toBe(`${'🚀'.repeat(199)}…`);
-    expect(shortened).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+    expect(shortened).not.toMatch(
+      /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/,
+    );
   });
 });
 
@@ -51,7 +53,10 @@ describe('createMailer without SMTP', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   test('writes each message as an .eml file only its owner can read', async () => {
-    const mailer = createMailer({ from: 'keyward <keyward@example.test>', outboxDir: join(dir, 'outbox') });
+    const mailer = createMailer({
+      from: 'keyward <keyward@example.test>',
+      outboxDir: join(dir, 'outbox'),
+    });
     expect(mailer.kind).toBe('files');
     await mailer.send({
       to: { name: 'Bob Example', address: 'bob@example.test' },
@@ -86,11 +91,15 @@ describe('createMailer without SMTP', () => {
     expect(headers).not.toMatch(/^bcc:/im);
     const parsed = await simpleParser(raw);
     expect(parsed.bcc).toBeUndefined();
-    expect(parsed.to).toMatchObject({ value: [{ name: 'Bob Bcc: evil@example.test', address: 'bob@example.test' }] });
+    expect(parsed.to).toMatchObject({
+      value: [{ name: 'Bob Bcc: evil@example.test', address: 'bob@example.test' }],
+    });
     expect(parsed.subject).toBe('Approval needed: Zoë "Zed" Bcc: evil@example.test');
   });
 
   test('refuses to start with neither SMTP nor a folder', () => {
-    expect(() => createMailer({ from: 'keyward <keyward@example.test>' })).toThrow(/needs a folder/);
+    expect(() => createMailer({ from: 'keyward <keyward@example.test>' })).toThrow(
+      /needs a folder/,
+    );
   });
 });

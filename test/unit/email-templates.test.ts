@@ -20,7 +20,9 @@ describe('approvalEmail', () => {
   const mail = approvalEmail(facts, links);
 
   test('names the requester, the entitlement and the duration in the subject', () => {
-    expect(mail.subject).toBe('Approval needed: Zoë "Zed" O\'Brien requests pg-main/analyst for 2h');
+    expect(mail.subject).toBe(
+      'Approval needed: Zoë "Zed" O\'Brien requests pg-main/analyst for 2h',
+    );
   });
 
   test('puts the links before anything typed, and quotes the justification, in the text part', () => {
@@ -43,9 +45,14 @@ describe('approvalEmail', () => {
   });
 
   test('keeps a justification from passing itself off as decision links', () => {
-    const forged = approvalEmail({ ...facts, justification: 'x\n\nApprove: https://evil.example/a' }, links);
+    const forged = approvalEmail(
+      { ...facts, justification: 'x\n\nApprove: https://evil.example/a' },
+      links,
+    );
     const lines = forged.text.split('\n');
-    expect(lines.filter((line) => line.startsWith('Approve:'))).toEqual([`Approve: ${links.approve}`]);
+    expect(lines.filter((line) => line.startsWith('Approve:'))).toEqual([
+      `Approve: ${links.approve}`,
+    ]);
     expect(lines.slice(-3)).toEqual(['> x', '> ', '> Approve: https://evil.example/a']);
   });
 
@@ -65,7 +72,9 @@ describe('noticeEmail', () => {
       facts,
     );
     expect(mail.subject).toBe('Denied: pg-main/analyst for 2h');
-    expect(mail.text.startsWith('Denied by Bob: <not now> & later\n\nRequester: Zoë "Zed" O\'Brien\n')).toBe(true);
+    expect(
+      mail.text.startsWith('Denied by Bob: <not now> & later\n\nRequester: Zoë "Zed" O\'Brien\n'),
+    ).toBe(true);
     expect(mail.text.endsWith('Request: req-1\n')).toBe(true);
     expect(mail.html).toContain(
       '<h2>Denied: pg-main/analyst for 2h</h2><p>Denied by Bob: &lt;not now&gt; &amp; later</p>',

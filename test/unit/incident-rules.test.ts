@@ -82,7 +82,8 @@ describe('planIncident', () => {
 });
 
 describe('checkRestoreApproval', () => {
-  const check = (actor: string, s = state()) => checkRestoreApproval(s, plan.rules, { actor })?.message;
+  const check = (actor: string, s = state()) =>
+    checkRestoreApproval(s, plan.rules, { actor })?.message;
 
   test('refuses the identity, its owner and people outside the incident group', () => {
     expect(check('svc')).toMatch(/own restore/);
@@ -91,8 +92,12 @@ describe('checkRestoreApproval', () => {
   });
 
   test('refuses a second approval from the same person, and an incident not contained yet', () => {
-    expect(check('dana', state({ approvals: [{ approver: 'dana', at: 'x' }] }))).toMatch(/already approved/);
-    expect(check('dana', state({ status: IncidentStatus.PARTIALLY_CONTAINED }))).toMatch(/not contained yet/);
+    expect(check('dana', state({ approvals: [{ approver: 'dana', at: 'x' }] }))).toMatch(
+      /already approved/,
+    );
+    expect(check('dana', state({ status: IncidentStatus.PARTIALLY_CONTAINED }))).toMatch(
+      /not contained yet/,
+    );
     expect(check('dana', state({ status: IncidentStatus.CLOSED }))).toMatch(/already closed/);
   });
 
@@ -100,16 +105,21 @@ describe('checkRestoreApproval', () => {
     expect(check('dana')).toBeUndefined();
     const one = state({ approvals: [{ approver: 'dana', at: 'x' }] });
     expect(restoreApproved(one, plan.rules)).toBe(false);
-    expect(restoreApproved(state({ approvals: [...one.approvals, { approver: 'erin', at: 'y' }] }), plan.rules)).toBe(
-      true,
-    );
+    expect(
+      restoreApproved(
+        state({ approvals: [...one.approvals, { approver: 'erin', at: 'y' }] }),
+        plan.rules,
+      ),
+    ).toBe(true);
   });
 });
 
 describe('checkClose', () => {
   test('refuses the identity itself and a second close', () => {
     expect(checkClose(state(), plan.rules, { actor: 'svc' })?.message).toMatch(/own incident/);
-    expect(checkClose(state(), plan.rules, { actor: 'erin' }, 'dana')?.message).toMatch(/being closed by dana/);
+    expect(checkClose(state(), plan.rules, { actor: 'erin' }, 'dana')?.message).toMatch(
+      /being closed by dana/,
+    );
     expect(checkClose(state(), plan.rules, { actor: 'erin' })).toBeUndefined();
   });
 });

@@ -2,7 +2,14 @@ import type { RequestPlan } from '../../domain/access';
 import { canonicalJson } from '../../domain/canonical';
 import { formatDuration, parseDuration } from '../../domain/duration';
 import { FailureType } from '../../domain/failures';
-import { checkDecision, checkRevoke, JitStatus, quorumReached, type Decision, type JitState } from '../../domain/jit';
+import {
+  checkDecision,
+  checkRevoke,
+  JitStatus,
+  quorumReached,
+  type Decision,
+  type JitState,
+} from '../../domain/jit';
 
 const plan: RequestPlan = {
   entitlementId: 'pg/admin',
@@ -19,7 +26,11 @@ const plan: RequestPlan = {
   expiryWarningMs: 15 * 60_000,
 };
 
-const approval = (approver: string): Decision => ({ approver, decision: 'approve', at: '2026-12-01T10:05:00.000Z' });
+const approval = (approver: string): Decision => ({
+  approver,
+  decision: 'approve',
+  at: '2026-12-01T10:05:00.000Z',
+});
 
 function stateWith(changes: Partial<JitState> = {}): JitState {
   return {
@@ -43,7 +54,9 @@ describe('checkDecision', () => {
       type: 'AlreadyDecided',
       message: `the approval window of request ${state.requestId} has passed`,
     });
-    expect(checkDecision(state, { actor: 'bob', decision: 'approve' }, afterDeadline - 2)).toBeUndefined();
+    expect(
+      checkDecision(state, { actor: 'bob', decision: 'approve' }, afterDeadline - 2),
+    ).toBeUndefined();
   });
 
   it('accepts an approval from an eligible approver', () => {
@@ -57,7 +70,9 @@ describe('checkDecision', () => {
   });
 
   it('refuses self-approval even when the requester is an eligible approver', () => {
-    const state = stateWith({ plan: { ...plan, eligibleApprovers: [...plan.eligibleApprovers, 'alice'] } });
+    const state = stateWith({
+      plan: { ...plan, eligibleApprovers: [...plan.eligibleApprovers, 'alice'] },
+    });
 
     expect(checkDecision(state, { actor: 'alice', decision: 'approve' })).toEqual({
       type: FailureType.NotAllowed,
@@ -68,25 +83,31 @@ describe('checkDecision', () => {
   it('refuses an outsider and names the approver groups', () => {
     expect(checkDecision(stateWith(), { actor: 'mallory', decision: 'approve' })).toEqual({
       type: FailureType.NotAllowed,
-      message: 'mallory is not an approver for pg/admin (its approvers are the members of groups approvers, security)',
+      message:
+        'mallory is not an approver for pg/admin (its approvers are the members of groups approvers, security)',
     });
   });
 
   it('says when a request has no approver group at all', () => {
     const state = stateWith({ plan: { ...plan, approverGroups: [], eligibleApprovers: [] } });
 
-    expect(checkDecision(state, { actor: 'bob', decision: 'approve' })?.message).toContain('the members of no group');
+    expect(checkDecision(state, { actor: 'bob', decision: 'approve' })?.message).toContain(
+      'the members of no group',
+    );
   });
 
-  it.each([JitStatus.DENIED, JitStatus.EXPIRED, JitStatus.CANCELLED, JitStatus.GRANTED, JitStatus.REVOKED])(
-    'refuses a decision on a request that is %s',
-    (status) => {
-      expect(checkDecision(stateWith({ status }), { actor: 'bob', decision: 'approve' })).toEqual({
-        type: FailureType.AlreadyDecided,
-        message: `request req-1 is already ${status.toLowerCase()}`,
-      });
-    },
-  );
+  it.each([
+    JitStatus.DENIED,
+    JitStatus.EXPIRED,
+    JitStatus.CANCELLED,
+    JitStatus.GRANTED,
+    JitStatus.REVOKED,
+  ])('refuses a decision on a request that is %s', (status) => {
+    expect(checkDecision(stateWith({ status }), { actor: 'bob', decision: 'approve' })).toEqual({
+      type: FailureType.AlreadyDecided,
+      message: `request req-1 is already ${status.toLowerCase()}`,
+    });
+  });
 
   it('refuses a second approval from the same approver', () => {
     const state = stateWith({ approvals: [approval('bob')] });
@@ -104,9 +125,9 @@ describe('checkDecision', () => {
       type: FailureType.AlreadyDecided,
       message: 'request req-1 is already approved',
     });
-    expect(checkDecision(state, { actor: 'dana', decision: 'deny', reason: 'too late' })?.type).toBe(
-      FailureType.AlreadyDecided,
-    );
+    expect(
+      checkDecision(state, { actor: 'dana', decision: 'deny', reason: 'too late' })?.type,
+    ).toBe(FailureType.AlreadyDecided);
   });
 
   it('refuses a denial without a reason', () => {
@@ -121,17 +142,22 @@ describe('checkDecision', () => {
   it('lets an approver who approved deny no further, but another approver may still deny', () => {
     const state = stateWith({ approvals: [approval('bob')] });
 
-    expect(checkDecision(state, { actor: 'bob', decision: 'deny', reason: 'changed my mind' })?.type).toBe(
-      FailureType.DuplicateDecision,
-    );
-    expect(checkDecision(state, { actor: 'carol', decision: 'deny', reason: 'no' })).toBeUndefined();
+    expect(
+      checkDecision(state, { actor: 'bob', decision: 'deny', reason: 'changed my mind' })?.type,
+    ).toBe(FailureType.DuplicateDecision);
+    expect(
+      checkDecision(state, { actor: 'carol', decision: 'deny', reason: 'no' }),
+    ).toBeUndefined();
   });
 });
 
 describe('checkRevoke', () => {
-  it.each([JitStatus.PENDING, JitStatus.GRANTED])('lets the requester end a %s request', (status) => {
-    expect(checkRevoke(stateWith({ status }), { actor: 'alice' })).toBeUndefined();
-  });
+  it.each([JitStatus.PENDING, JitStatus.GRANTED])(
+    'lets the requester end a %s request',
+    (status) => {
+      expect(checkRevoke(stateWith({ status }), { actor: 'alice' })).toBeUndefined();
+    },
+  );
 
   it('lets an admin end a request they did not make', () => {
     const state = stateWith({ status: JitStatus.GRANTED });
@@ -148,19 +174,22 @@ describe('checkRevoke', () => {
     }
   });
 
-  it.each([JitStatus.REVOKED, JitStatus.EXPIRED, JitStatus.DENIED, JitStatus.CANCELLED, JitStatus.FAILED])(
-    'refuses to end a request that is already %s',
-    (status) => {
-      const state = stateWith({ status, revokedAt: '2026-12-01T11:00:00.000Z' });
+  it.each([
+    JitStatus.REVOKED,
+    JitStatus.EXPIRED,
+    JitStatus.DENIED,
+    JitStatus.CANCELLED,
+    JitStatus.FAILED,
+  ])('refuses to end a request that is already %s', (status) => {
+    const state = stateWith({ status, revokedAt: '2026-12-01T11:00:00.000Z' });
 
-      for (const actor of ['alice', 'dana']) {
-        expect(checkRevoke(state, { actor })).toEqual({
-          type: FailureType.AlreadyDecided,
-          message: `request req-1 is already ${status.toLowerCase()}`,
-        });
-      }
-    },
-  );
+    for (const actor of ['alice', 'dana']) {
+      expect(checkRevoke(state, { actor })).toEqual({
+        type: FailureType.AlreadyDecided,
+        message: `request req-1 is already ${status.toLowerCase()}`,
+      });
+    }
+  });
 });
 
 describe('quorumReached', () => {
@@ -168,7 +197,9 @@ describe('quorumReached', () => {
     expect(quorumReached(stateWith())).toBe(false);
     expect(quorumReached(stateWith({ approvals: [approval('bob')] }))).toBe(false);
     expect(quorumReached(stateWith({ approvals: [approval('bob'), approval('bob')] }))).toBe(false);
-    expect(quorumReached(stateWith({ approvals: [approval('bob'), approval('carol')] }))).toBe(true);
+    expect(quorumReached(stateWith({ approvals: [approval('bob'), approval('carol')] }))).toBe(
+      true,
+    );
   });
 
   it('is reached at once when no approver is required', () => {
@@ -214,7 +245,21 @@ describe('parseDuration and formatDuration', () => {
     expect(formatDuration(-5)).toBe('0ms');
   });
 
-  const malformed = ['0m', '0s', '00h', '5x', '', '   ', '1.5h', '-1h', '4H', 'h', '4', '4 h', '1e3s'];
+  const malformed = [
+    '0m',
+    '0s',
+    '00h',
+    '5x',
+    '',
+    '   ',
+    '1.5h',
+    '-1h',
+    '4H',
+    'h',
+    '4',
+    '4 h',
+    '1e3s',
+  ];
   const huge = ['9999999h', '1000000s', '99999999999999999999d'];
 
   it.each([...malformed, ...huge])('rejects %p', (text) => {
@@ -241,7 +286,9 @@ describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps array order', () => {
     const value = { z: { y: [{ b: 1, a: [3, { d: null, c: true }] }], x: {} }, a: [] };
 
-    expect(canonicalJson(value)).toBe('{"a":[],"z":{"x":{},"y":[{"a":[3,{"c":true,"d":null}],"b":1}]}}');
+    expect(canonicalJson(value)).toBe(
+      '{"a":[],"z":{"x":{},"y":[{"a":[3,{"c":true,"d":null}],"b":1}]}}',
+    );
     expect(JSON.parse(canonicalJson(value))).toEqual(value);
   });
 
@@ -252,8 +299,14 @@ describe('canonicalJson', () => {
   });
 
   it('rejects non-finite numbers wherever they are', () => {
-    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, { a: [1, Number.NEGATIVE_INFINITY] }]) {
-      expect(() => canonicalJson(value)).toThrow('canonical JSON cannot encode a non-finite number');
+    for (const value of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      { a: [1, Number.NEGATIVE_INFINITY] },
+    ]) {
+      expect(() => canonicalJson(value)).toThrow(
+        'canonical JSON cannot encode a non-finite number',
+      );
     }
   });
 

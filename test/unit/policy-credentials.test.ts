@@ -30,7 +30,14 @@ function basePolicy(...credentials: CredentialInput[]): PolicyInput {
 }
 
 function singleLogin(changes: Partial<CredentialInput> = {}): CredentialInput {
-  return { id: 'pg/ci-bot', identity: 'ci-bot', system: 'pg', strategy: 'single-login', every: '7d', ...changes };
+  return {
+    id: 'pg/ci-bot',
+    identity: 'ci-bot',
+    system: 'pg',
+    strategy: 'single-login',
+    every: '7d',
+    ...changes,
+  };
 }
 
 function alternating(changes: Partial<CredentialInput> = {}): CredentialInput {
@@ -139,17 +146,26 @@ describe('credentials in the policy', () => {
     [
       'a cron minute out of range',
       singleLogin({ every: undefined, cron: '61 * * * *' }),
-      { path: 'credentials[0].cron', message: expect.stringMatching(/^"61 \* \* \* \*" is not a cron expression: /) },
+      {
+        path: 'credentials[0].cron',
+        message: expect.stringMatching(/^"61 \* \* \* \*" is not a cron expression: /),
+      },
     ],
     [
       'a cron expression of four fields',
       singleLogin({ every: undefined, cron: '0 3 * *' }),
-      { path: 'credentials[0].cron', message: '"0 3 * *" must have five fields: minute hour day month weekday' },
+      {
+        path: 'credentials[0].cron',
+        message: '"0 3 * *" must have five fields: minute hour day month weekday',
+      },
     ],
     [
       'an overlap on a single login',
       singleLogin({ overlap: '10m' }),
-      { path: 'credentials[0].overlap', message: 'a single login holds one password at a time, so it has no overlap' },
+      {
+        path: 'credentials[0].overlap',
+        message: 'a single login holds one password at a time, so it has no overlap',
+      },
     ],
     [
       'an overlap as long as the interval',
@@ -170,7 +186,10 @@ describe('credentials in the policy', () => {
     [
       'alternating logins without logins',
       alternating({ logins: undefined }),
-      { path: 'credentials[0].logins', message: 'alternating-logins needs the two logins that take turns' },
+      {
+        path: 'credentials[0].logins',
+        message: 'alternating-logins needs the two logins that take turns',
+      },
     ],
     [
       'two equal alternating logins',
@@ -180,7 +199,10 @@ describe('credentials in the policy', () => {
     [
       'logins on a single-login credential',
       singleLogin({ logins: ['ci_a', 'ci_b'] }),
-      { path: 'credentials[0].logins', message: "single-login rotates the identity's own login; remove logins" },
+      {
+        path: 'credentials[0].logins',
+        message: "single-login rotates the identity's own login; remove logins",
+      },
     ],
     [
       "another identity's mapped login",
@@ -199,7 +221,9 @@ describe('credentials in the policy', () => {
     ],
     [
       'a webhook URL that is not http',
-      singleLogin({ webhooks: [{ url: 'ftp://consumer.example/rotated', secret: 'env:HOOK_KEY' }] }),
+      singleLogin({
+        webhooks: [{ url: 'ftp://consumer.example/rotated', secret: 'env:HOOK_KEY' }],
+      }),
       { path: 'credentials[0].webhooks[0].url', message: 'must be an http:// or https:// URL' },
     ],
   ])('refuses %s, naming where', (_, credential, problem) => {
@@ -208,7 +232,9 @@ describe('credentials in the policy', () => {
 
   it('refuses a webhook secret written inline without repeating it', () => {
     const secret = 'whsec-0f8e7d6c5b4a39281706';
-    const document = basePolicy(singleLogin({ webhooks: [{ url: 'https://consumer.example/hook', secret }] }));
+    const document = basePolicy(
+      singleLogin({ webhooks: [{ url: 'https://consumer.example/hook', secret }] }),
+    );
 
     const problems = problemsOf(document);
 
@@ -224,7 +250,9 @@ describe('credentials in the policy', () => {
   it('accepts a webhook secret read from a file', () => {
     const webhooks = [{ url: 'http://127.0.0.1:8080/hook', secret: 'file:/run/secrets/hook' }];
 
-    expect(validPolicy(basePolicy(singleLogin({ webhooks }))).credentials[0].webhooks).toEqual(webhooks);
+    expect(validPolicy(basePolicy(singleLogin({ webhooks }))).credentials[0].webhooks).toEqual(
+      webhooks,
+    );
   });
 
   it('refuses two credentials that rotate the same login', () => {
@@ -236,15 +264,23 @@ describe('credentials in the policy', () => {
     );
 
     expect(problemsOf(document)).toEqual([
-      { path: 'credentials[1].logins[0]', message: 'login "etl_green" on pg is already rotated by pg/etl' },
-      { path: 'credentials[3].identity', message: 'login "ci-bot" on pg is already rotated by pg/ci-bot' },
+      {
+        path: 'credentials[1].logins[0]',
+        message: 'login "etl_green" on pg is already rotated by pg/etl',
+      },
+      {
+        path: 'credentials[3].identity',
+        message: 'login "ci-bot" on pg is already rotated by pg/ci-bot',
+      },
     ]);
   });
 
   it('refuses duplicate credential ids', () => {
     const document = basePolicy(singleLogin({ id: 'shared' }), alternating({ id: 'shared' }));
 
-    expect(problemsOf(document)).toEqual([{ path: 'credentials[1].id', message: 'duplicate id "shared"' }]);
+    expect(problemsOf(document)).toEqual([
+      { path: 'credentials[1].id', message: 'duplicate id "shared"' },
+    ]);
   });
 
   it('lists the problems of several credentials in one pass', () => {
@@ -271,7 +307,9 @@ describe('overlapOf', () => {
   });
 
   it('uses the overlap the policy gives for alternating logins', () => {
-    expect(overlapOf(validPolicy(basePolicy(alternating({ overlap: '15m' }))).credentials[0])).toBe(15 * MINUTE);
+    expect(overlapOf(validPolicy(basePolicy(alternating({ overlap: '15m' }))).credentials[0])).toBe(
+      15 * MINUTE,
+    );
   });
 
   it('is zero for a single login, whatever overlap it carries', () => {

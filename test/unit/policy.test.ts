@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { parse } from 'yaml';
-import { evaluateRequest, PolicyView, type AccessRequestInput, type Evaluation } from '../../domain/access';
+import {
+  evaluateRequest,
+  PolicyView,
+  type AccessRequestInput,
+  type Evaluation,
+} from '../../domain/access';
 import { FailureType } from '../../domain/failures';
 import {
   MAX_GRANT_MS,
@@ -62,7 +67,13 @@ function basePolicy(): Required<PolicyInput> {
         requireReason: false,
         approval: { required: 0 },
       },
-      { id: 'pg/paired', system: 'pg', role: 'writer', maxDuration: '1h', approval: { required: 2, from: ['pair'] } },
+      {
+        id: 'pg/paired',
+        system: 'pg',
+        role: 'writer',
+        maxDuration: '1h',
+        approval: { required: 2, from: ['pair'] },
+      },
     ],
   };
 }
@@ -105,8 +116,17 @@ describe('validatePolicy', () => {
       massRevocationShare: 0.2,
       campaignRemediationRetry: 7 * 24 * HOUR,
     });
-    expect(policy.identities[1]).toMatchObject({ id: 'bob', kind: 'human', riskTier: 'low', logins: {} });
-    expect(policy.entitlements[0]).toMatchObject({ maxDuration: HOUR, riskTier: 'medium', requireReason: true });
+    expect(policy.identities[1]).toMatchObject({
+      id: 'bob',
+      kind: 'human',
+      riskTier: 'low',
+      logins: {},
+    });
+    expect(policy.entitlements[0]).toMatchObject({
+      maxDuration: HOUR,
+      riskTier: 'medium',
+      requireReason: true,
+    });
   });
 
   it('lists every problem with its path when a policy has several mistakes', () => {
@@ -119,7 +139,10 @@ describe('validatePolicy', () => {
 
     expect(problems).toEqual(
       expect.arrayContaining([
-        { path: 'entitlements[0].maxDuration', message: '"soon" is not a duration such as 30m, 4h or 7d' },
+        {
+          path: 'entitlements[0].maxDuration',
+          message: '"soon" is not a duration such as 30m, 4h or 7d',
+        },
         { path: 'groups[0].members[1]', message: 'unknown identity "zed"' },
         { path: 'systems[0].connection', message: expect.stringContaining('secret reference') },
       ]),
@@ -134,7 +157,8 @@ describe('validatePolicy', () => {
     const text = JSON.stringify(problemsOf(document));
 
     expect(text).toContain('systems[0].connection');
-    for (const fragment of ['postgres://', 'user:pw', 'pw@host', 'host/db']) expect(text).not.toContain(fragment);
+    for (const fragment of ['postgres://', 'user:pw', 'pw@host', 'host/db'])
+      expect(text).not.toContain(fragment);
   });
 
   it('refuses duplicate ids of every kind', () => {
@@ -154,10 +178,17 @@ describe('validatePolicy', () => {
 
   it('refuses two entitlements that grant the same role on one system', () => {
     const document = basePolicy();
-    document.entitlements.push({ ...document.entitlements[0], id: 'pg/analyst-long', maxDuration: '8h' });
+    document.entitlements.push({
+      ...document.entitlements[0],
+      id: 'pg/analyst-long',
+      maxDuration: '8h',
+    });
 
     expect(problemsOf(document)).toEqual([
-      { path: 'entitlements[4].role', message: 'role "analyst" on pg is already granted by pg/analyst' },
+      {
+        path: 'entitlements[4].role',
+        message: 'role "analyst" on pg is already granted by pg/analyst',
+      },
     ]);
   });
 
@@ -207,7 +238,10 @@ describe('validatePolicy', () => {
 
     expect(validatePolicy(exact).ok).toBe(true);
     expect(problemsOf(tooMany)).toEqual([
-      { path: 'entitlements[0].approval', message: 'needs 4 approvers but its groups have only 3 members' },
+      {
+        path: 'entitlements[0].approval',
+        message: 'needs 4 approvers but its groups have only 3 members',
+      },
     ]);
   });
 
@@ -223,7 +257,9 @@ describe('validatePolicy', () => {
   it('refuses an admin group that does not exist', () => {
     const document = { ...basePolicy(), settings: { adminGroup: 'admins' } };
 
-    expect(problemsOf(document)).toEqual([{ path: 'settings.adminGroup', message: 'unknown group "admins"' }]);
+    expect(problemsOf(document)).toEqual([
+      { path: 'settings.adminGroup', message: 'unknown group "admins"' },
+    ]);
   });
 
   it('refuses durations over 90 days and accepts exactly 90 days', () => {
@@ -245,7 +281,9 @@ describe('validatePolicy', () => {
   it('refuses fields it does not know', () => {
     const document = { ...basePolicy(), owners: [] };
 
-    expect(problemsOf(document)).toEqual([{ path: '(root)', message: expect.stringContaining('owners') }]);
+    expect(problemsOf(document)).toEqual([
+      { path: '(root)', message: expect.stringContaining('owners') },
+    ]);
   });
 });
 
@@ -272,7 +310,16 @@ describe('policyJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(expect.arrayContaining(['version', 'identities']));
     expect(Object.keys(schema.properties).sort()).toEqual(
-      ['campaigns', 'credentials', 'entitlements', 'groups', 'identities', 'settings', 'systems', 'version'].sort(),
+      [
+        'campaigns',
+        'credentials',
+        'entitlements',
+        'groups',
+        'identities',
+        'settings',
+        'systems',
+        'version',
+      ].sort(),
     );
   });
 });
@@ -340,7 +387,10 @@ describe('evaluateRequest', () => {
   it('leaves the requester out of the eligible approvers', () => {
     const evaluation = evaluateRequest(view, request({ requester: 'bob' }));
 
-    expect(evaluation).toMatchObject({ ok: true, plan: { eligibleApprovers: ['carol'], required: 1 } });
+    expect(evaluation).toMatchObject({
+      ok: true,
+      plan: { eligibleApprovers: ['carol'], required: 1 },
+    });
   });
 
   it('refuses a request whose quorum cannot be met without the requester', () => {
@@ -351,7 +401,10 @@ describe('evaluateRequest', () => {
   });
 
   it('plans a request with the login mapped for the system', () => {
-    const evaluation = evaluateRequest(view, request({ entitlementId: 'pg/admin', durationMs: 2 * HOUR }));
+    const evaluation = evaluateRequest(
+      view,
+      request({ entitlementId: 'pg/admin', durationMs: 2 * HOUR }),
+    );
 
     expect(evaluation).toEqual({
       ok: true,
@@ -375,14 +428,23 @@ describe('evaluateRequest', () => {
   it('uses the identity id as the login when the system is not mapped', () => {
     const evaluation = evaluateRequest(view, request({ requester: 'carol' }));
 
-    expect(evaluation).toMatchObject({ ok: true, plan: { login: 'carol', eligibleApprovers: ['bob'] } });
+    expect(evaluation).toMatchObject({
+      ok: true,
+      plan: { login: 'carol', eligibleApprovers: ['bob'] },
+    });
   });
 
   it('plans the same request from the slice of the policy that the request depends on', () => {
     const input = request({ entitlementId: 'pg/admin', durationMs: HOUR });
     const slice = view.sliceFor('alice', 'pg/admin');
 
-    expect(slice.identities.map((i) => i.id).sort()).toEqual(['alice', 'bob', 'carol', 'dana', 'erin']);
+    expect(slice.identities.map((i) => i.id).sort()).toEqual([
+      'alice',
+      'bob',
+      'carol',
+      'dana',
+      'erin',
+    ]);
     expect(evaluateRequest(new PolicyView(slice), input)).toEqual(evaluateRequest(view, input));
   });
 });

@@ -58,9 +58,9 @@ describe('resolveSecretRef', () => {
     });
 
     it('refuses an empty variable', () => {
-      expect(failureOf(() => resolveSecretRef('env:PG_DEMO_URL', { PG_DEMO_URL: '' })).message).toBe(
-        'secret reference env:PG_DEMO_URL: the variable is empty',
-      );
+      expect(
+        failureOf(() => resolveSecretRef('env:PG_DEMO_URL', { PG_DEMO_URL: '' })).message,
+      ).toBe('secret reference env:PG_DEMO_URL: the variable is empty');
     });
 
     it('refuses a reference without a variable name', () => {
@@ -98,7 +98,9 @@ describe('resolveSecretRef', () => {
 
     it('names the reference when the file does not exist', () => {
       const ref = `file:${join(dir, 'missing')}`;
-      expect(failureOf(() => resolveSecretRef(ref)).message).toBe(`secret reference ${ref}: the file does not exist`);
+      expect(failureOf(() => resolveSecretRef(ref)).message).toBe(
+        `secret reference ${ref}: the file does not exist`,
+      );
     });
 
     it('refuses a directory', () => {
@@ -113,7 +115,9 @@ describe('resolveSecretRef', () => {
     });
 
     it('refuses a reference without a path', () => {
-      expect(failureOf(() => resolveSecretRef('file:')).message).toBe('secret reference file:: the path is missing');
+      expect(failureOf(() => resolveSecretRef('file:')).message).toBe(
+        'secret reference file:: the path is missing',
+      );
     });
   });
 
@@ -125,10 +129,12 @@ describe('resolveSecretRef', () => {
     });
 
     it('refuses an unsupported scheme and a scheme in capitals', () => {
-      expect(failureOf(() => resolveSecretRef('vault:kv/pg')).message).toContain('"vault:kv/pg" is not a secret');
-      expect(failureOf(() => resolveSecretRef('ENV:PG_DEMO_URL', { PG_DEMO_URL: SECRET })).message).toContain(
-        '"ENV:PG_DEMO_URL" is not a secret',
+      expect(failureOf(() => resolveSecretRef('vault:kv/pg')).message).toContain(
+        '"vault:kv/pg" is not a secret',
       );
+      expect(
+        failureOf(() => resolveSecretRef('ENV:PG_DEMO_URL', { PG_DEMO_URL: SECRET })).message,
+      ).toContain('"ENV:PG_DEMO_URL" is not a secret');
     });
 
     it('does not repeat a connection URL passed where a reference belongs', () => {

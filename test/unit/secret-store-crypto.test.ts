@@ -45,7 +45,8 @@ describe('createSecretCipher', () => {
   });
 
   it('round-trips empty and non-ASCII values', () => {
-    for (const value of ['', 'zoë ☃ 秘密']) expect(cipher.open(cipher.seal(value, context), context)).toBe(value);
+    for (const value of ['', 'zoë ☃ 秘密'])
+      expect(cipher.open(cipher.seal(value, context), context)).toBe(value);
   });
 
   it('seals one value differently each time', () => {
@@ -97,12 +98,16 @@ describe('createSecretCipher', () => {
 
     for (const value of [otherFormat, sealed.subarray(0, 28)]) {
       const error = thrownBy(() => cipher.open(value, context));
-      expect(error.message).toBe(`the stored secret for ${context} is not in a format keyward wrote`);
+      expect(error.message).toBe(
+        `the stored secret for ${context} is not in a format keyward wrote`,
+      );
     }
   });
 
   it('needs a 32-byte key', () => {
-    expect(() => createSecretCipher(randomBytes(16))).toThrow('the secret store needs a 32-byte key');
+    expect(() => createSecretCipher(randomBytes(16))).toThrow(
+      'the secret store needs a 32-byte key',
+    );
   });
 });
 
@@ -122,7 +127,8 @@ describe('generateSecret', () => {
     const alphabet = SECRET_ALPHABETS.hex;
     const counts = new Map<string, number>();
 
-    for (const character of generateSecret(10_000, alphabet)) counts.set(character, (counts.get(character) ?? 0) + 1);
+    for (const character of generateSecret(10_000, alphabet))
+      counts.set(character, (counts.get(character) ?? 0) + 1);
 
     // 625 expected per character; the bounds are more than ten standard deviations away.
     expect([...counts.keys()].sort()).toEqual([...alphabet].sort());
@@ -143,11 +149,15 @@ describe('generateSecret', () => {
     ['an alphabet of one repeated character', 'aaaa'],
     ['an empty alphabet', ''],
   ])('refuses %s', (_, alphabet) => {
-    expect(() => generateSecret(32, alphabet)).toThrow('a secret alphabet needs at least two distinct characters');
+    expect(() => generateSecret(32, alphabet)).toThrow(
+      'a secret alphabet needs at least two distinct characters',
+    );
   });
 
   it.each([0, -1, 1.5, Number.NaN])('refuses a length of %p', (length) => {
-    expect(() => generateSecret(length, SECRET_ALPHABETS.hex)).toThrow('a secret needs a positive whole length');
+    expect(() => generateSecret(length, SECRET_ALPHABETS.hex)).toThrow(
+      'a secret needs a positive whole length',
+    );
   });
 });
 
@@ -166,13 +176,17 @@ describe('webhook signatures', () => {
   });
 
   it('verifies the signature it makes', () => {
-    expect(verifyWebhookSignature(secret, timestamp, body, webhookSignature(secret, timestamp, body))).toBe(true);
+    expect(
+      verifyWebhookSignature(secret, timestamp, body, webhookSignature(secret, timestamp, body)),
+    ).toBe(true);
   });
 
   it('refuses a signature after the body, the timestamp or the secret changed', () => {
     const signature = webhookSignature(secret, timestamp, body);
 
-    expect(verifyWebhookSignature(secret, timestamp, body.replace('v7', 'v8'), signature)).toBe(false);
+    expect(verifyWebhookSignature(secret, timestamp, body.replace('v7', 'v8'), signature)).toBe(
+      false,
+    );
     expect(verifyWebhookSignature(secret, timestamp + 1, body, signature)).toBe(false);
     expect(verifyWebhookSignature(`${secret}x`, timestamp, body, signature)).toBe(false);
   });
@@ -180,7 +194,14 @@ describe('webhook signatures', () => {
   it('refuses a signature of another length without throwing', () => {
     const signature = webhookSignature(secret, timestamp, body);
 
-    for (const given of ['', 'v1=', signature.slice(0, -1), `${signature}0`, signature.slice(3), 'é'.repeat(67)]) {
+    for (const given of [
+      '',
+      'v1=',
+      signature.slice(0, -1),
+      `${signature}0`,
+      signature.slice(3),
+      'é'.repeat(67),
+    ]) {
       expect(verifyWebhookSignature(secret, timestamp, body, given)).toBe(false);
     }
   });
@@ -225,7 +246,9 @@ describe('postSignedWebhook', () => {
   });
 
   afterAll(async () => {
-    await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      server.close((error) => (error ? reject(error) : resolve())),
+    );
   });
 
   it('posts the event as JSON with a timestamp and a signature the receiver can verify', async () => {
@@ -242,15 +265,21 @@ describe('postSignedWebhook', () => {
     expect(JSON.parse(body)).toEqual(event);
     expect(headers[TIMESTAMP_HEADER]).toBe(String(Math.floor(now / 1000)));
     const signature = String(headers[SIGNATURE_HEADER]);
-    expect(verifyWebhookSignature(secret, Number(headers[TIMESTAMP_HEADER]), body, signature)).toBe(true);
-    expect(verifyWebhookSignature('another-secret', Number(headers[TIMESTAMP_HEADER]), body, signature)).toBe(false);
+    expect(verifyWebhookSignature(secret, Number(headers[TIMESTAMP_HEADER]), body, signature)).toBe(
+      true,
+    );
+    expect(
+      verifyWebhookSignature('another-secret', Number(headers[TIMESTAMP_HEADER]), body, signature),
+    ).toBe(false);
   });
 
   it('throws an error naming the status, and not the secret, when the receiver does not answer 2xx', async () => {
     for (const status of [400, 500, 503]) {
       answer = { status };
 
-      const error = await rejectionOf(postSignedWebhook(`${origin}/hooks/rotated?token=abc`, secret, { n: 1 }));
+      const error = await rejectionOf(
+        postSignedWebhook(`${origin}/hooks/rotated?token=abc`, secret, { n: 1 }),
+      );
 
       expect(error.message).toBe(`webhook ${origin} answered ${status}`);
       expect(error.message).not.toContain(secret);

@@ -29,8 +29,18 @@ type Block = Record<string, any>;
 describe('approvalBlocks', () => {
   test('shows every fact, escaped, with Approve and Deny buttons while pending', () => {
     const blocks = approvalBlocks(facts, 'Waiting for a decision', true) as Block[];
-    expect(blocks.map((b) => b.type)).toEqual(['header', 'section', 'section', 'context', 'actions']);
-    expect(blocks[0].text).toEqual({ type: 'plain_text', text: 'Approval needed: pg-main/analyst', emoji: false });
+    expect(blocks.map((b) => b.type)).toEqual([
+      'header',
+      'section',
+      'section',
+      'context',
+      'actions',
+    ]);
+    expect(blocks[0].text).toEqual({
+      type: 'plain_text',
+      text: 'Approval needed: pg-main/analyst',
+      emoji: false,
+    });
     expect(blocks[1].fields.map((f: Block) => f.text)).toEqual([
       '*Requester*\nAlice &lt;!channel&gt; &amp; co',
       '*Entitlement*\npg-main/analyst',
@@ -39,12 +49,22 @@ describe('approvalBlocks', () => {
       '*Duration*\n2h',
       '*Approval rule*\n2 approval(s) from approvers',
     ]);
-    expect(blocks[2].text.text).toBe('*Justification*\nsee &lt;https://evil.example|the ticket&gt;');
-    expect(blocks[3].elements.map((e: Block) => e.text)).toEqual(['Waiting for a decision', 'Request `req-1`']);
+    expect(blocks[2].text.text).toBe(
+      '*Justification*\nsee &lt;https://evil.example|the ticket&gt;',
+    );
+    expect(blocks[3].elements.map((e: Block) => e.text)).toEqual([
+      'Waiting for a decision',
+      'Request `req-1`',
+    ]);
     expect(blocks[4]).toMatchObject({
       block_id: 'decision',
       elements: [
-        { action_id: ActionId.approve, style: 'primary', value: 'req-1', text: { text: 'Approve' } },
+        {
+          action_id: ActionId.approve,
+          style: 'primary',
+          value: 'req-1',
+          text: { text: 'Approve' },
+        },
         { action_id: ActionId.deny, style: 'danger', value: 'req-1', text: { text: 'Deny' } },
       ],
     });
@@ -65,7 +85,11 @@ describe('approvalBlocks', () => {
 describe('modals', () => {
   test('the deny modal carries the request id and asks for a reason', () => {
     const modal = denyReasonModal('req-1', 'pg-main/<analyst>') as Block;
-    expect(modal).toMatchObject({ type: 'modal', callback_id: ViewId.denyReason, private_metadata: 'req-1' });
+    expect(modal).toMatchObject({
+      type: 'modal',
+      callback_id: ViewId.denyReason,
+      private_metadata: 'req-1',
+    });
     expect(modal.blocks[0].text.text).toBe('Deny *pg-main/&lt;analyst&gt;*?');
     expect(modal.blocks[1]).toMatchObject({
       type: 'input',
@@ -81,12 +105,17 @@ describe('modals', () => {
     ];
     const modal = newRequestModal(entitlements, { entitlement: 'b' }) as Block;
     expect(modal.callback_id).toBe(ViewId.newRequest);
-    expect(modal.blocks.map((b: Block) => b.block_id)).toEqual(['entitlement', 'duration', 'reason']);
+    expect(modal.blocks.map((b: Block) => b.block_id)).toEqual([
+      'entitlement',
+      'duration',
+      'reason',
+    ]);
     const select = modal.blocks[0].element;
     expect(select.options.map((o: Block) => o.value)).toEqual(['a', 'b']);
     expect(select.initial_option.value).toBe('b');
     expect(
-      (newRequestModal(entitlements, { entitlement: 'nope' }) as Block).blocks[0].element.initial_option,
+      (newRequestModal(entitlements, { entitlement: 'nope' }) as Block).blocks[0].element
+        .initial_option,
     ).toBeUndefined();
   });
 
@@ -106,7 +135,9 @@ describe('overviews', () => {
   test('the App Home lists what waits for the reader and what they hold', () => {
     const view = homeView(overview) as Block;
     expect(view.type).toBe('home');
-    const texts = view.blocks.filter((b: Block) => b.type === 'section').map((b: Block) => b.text.text);
+    const texts = view.blocks
+      .filter((b: Block) => b.type === 'section')
+      .map((b: Block) => b.text.text);
     expect(texts).toEqual([
       '• Alice &lt;x&gt;: *pg/a* (`req-1`)',
       `• *pg/b* until ${slackTime('2026-01-02T03:04:05.000Z')}`,

@@ -58,8 +58,14 @@ describe('EmbeddedSlackReceiver', () => {
 
   test("answers Slack's URL verification with the challenge", async () => {
     const { receiver, events } = receiverWith(async (e) => e.ack());
-    const response = await receiver.handle(signed(JSON.stringify({ type: 'url_verification', challenge: 'abc123' })));
-    expect(response).toEqual({ status: 200, body: '{"challenge":"abc123"}', contentType: 'application/json' });
+    const response = await receiver.handle(
+      signed(JSON.stringify({ type: 'url_verification', challenge: 'abc123' })),
+    );
+    expect(response).toEqual({
+      status: 200,
+      body: '{"challenge":"abc123"}',
+      contentType: 'application/json',
+    });
     expect(events).toEqual([]);
   });
 
@@ -75,7 +81,9 @@ describe('EmbeddedSlackReceiver', () => {
     const { receiver, events } = receiverWith(async (e) => e.ack());
     const contentType = 'application/x-www-form-urlencoded';
     await receiver.handle(
-      signed(form({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U1' } }) }), { contentType }),
+      signed(form({ payload: JSON.stringify({ type: 'block_actions', user: { id: 'U1' } }) }), {
+        contentType,
+      }),
     );
     await receiver.handle({
       ...signed(form({ command: '/keyward', text: 'status' }), { contentType }),
@@ -93,7 +101,10 @@ describe('EmbeddedSlackReceiver', () => {
     let finishWork = () => {};
     const work = new Promise<void>((resolve) => (finishWork = resolve));
     const { receiver } = receiverWith(async (event) => {
-      await event.ack({ response_action: 'errors', errors: { reason: 'A denial needs a reason.' } });
+      await event.ack({
+        response_action: 'errors',
+        errors: { reason: 'A denial needs a reason.' },
+      });
       await event.ack({ ignored: true });
       await work;
     });
@@ -120,7 +131,9 @@ describe('EmbeddedSlackReceiver', () => {
   test('reports a failing listener and still answers', async () => {
     const failure = new Error('listener broke');
     const { receiver, onError } = receiverWith(async () => Promise.reject(failure));
-    expect((await receiver.handle(signed(JSON.stringify({ type: 'event_callback' })))).status).toBe(200);
+    expect((await receiver.handle(signed(JSON.stringify({ type: 'event_callback' })))).status).toBe(
+      200,
+    );
     expect(onError).toHaveBeenCalledWith(failure);
   });
 

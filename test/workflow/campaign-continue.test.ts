@@ -43,10 +43,17 @@ const harness = new CampaignHarness(policy());
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles(...Array.from({ length: ROLES }, (_, i) => ({ name: roleName(i) })));
-  await harness.jit.createRoles(...Array.from({ length: IDENTITIES }, (_, i) => ({ name: loginOf(i), login: true })));
-  const all = (count: number, name: (i: number) => string) => Array.from({ length: count }, (_, i) => ident(name(i)));
-  await superuserQuery(`GRANT ${all(ROLES, roleName).join(', ')} TO ${all(IDENTITIES, loginOf).join(', ')}`);
+  await harness.jit.createRoles(
+    ...Array.from({ length: ROLES }, (_, i) => ({ name: roleName(i) })),
+  );
+  await harness.jit.createRoles(
+    ...Array.from({ length: IDENTITIES }, (_, i) => ({ name: loginOf(i), login: true })),
+  );
+  const all = (count: number, name: (i: number) => string) =>
+    Array.from({ length: count }, (_, i) => ident(name(i)));
+  await superuserQuery(
+    `GRANT ${all(ROLES, roleName).join(', ')} TO ${all(IDENTITIES, loginOf).join(', ')}`,
+  );
 }, 180_000);
 
 afterAll(() => harness.stop(), 120_000);

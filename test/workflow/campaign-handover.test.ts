@@ -21,12 +21,23 @@ const policy: PolicyInput = {
   identities: [
     { id: 'sam' },
     ...Array.from({ length: REVIEWERS }, (_, i) => ({ id: `m${i}` })),
-    ...Array.from({ length: REVIEWERS }, (_, i) => ({ id: `u${i}`, manager: `m${i}`, logins: { target: loginOf(i) } })),
+    ...Array.from({ length: REVIEWERS }, (_, i) => ({
+      id: `u${i}`,
+      manager: `m${i}`,
+      logins: { target: loginOf(i) },
+    })),
   ],
   groups: [{ id: 'security', members: ['sam'] }],
   systems: [targetSystem],
   entitlements: [
-    { id: 'target/read', system: 'target', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+    {
+      id: 'target/read',
+      system: 'target',
+      role,
+      riskTier: 'low',
+      maxDuration: '1h',
+      approval: { required: 0 },
+    },
   ],
 };
 
@@ -35,7 +46,9 @@ const harness = new CampaignHarness(policy);
 beforeAll(async () => {
   await harness.start();
   await harness.jit.createRoles({ name: role });
-  await harness.jit.createRoles(...Array.from({ length: REVIEWERS }, (_, i) => ({ name: loginOf(i), login: true })));
+  await harness.jit.createRoles(
+    ...Array.from({ length: REVIEWERS }, (_, i) => ({ name: loginOf(i), login: true })),
+  );
   const logins = Array.from({ length: REVIEWERS }, (_, i) => ident(loginOf(i)));
   await superuserQuery(`GRANT ${ident(role)} TO ${logins.join(', ')}`);
 }, 180_000);
@@ -54,11 +67,14 @@ describe('a campaign whose history fills up', () => {
       default: 'keep',
     };
     await createCampaign(harness.db, { id, name: spec.name, spec, createdBy: 'sam' });
-    const handle = await harness.client.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
-      workflowId: campaignWorkflowId(id),
-      taskQueue: harness.jit.taskQueue,
-      args: [{ campaignId: id, historyBudget: 200 }],
-    });
+    const handle = await harness.client.workflow.start<typeof campaignWorkflow>(
+      'campaignWorkflow',
+      {
+        workflowId: campaignWorkflowId(id),
+        taskQueue: harness.jit.taskQueue,
+        args: [{ campaignId: id, historyBudget: 200 }],
+      },
+    );
 
     const done = (await handle.result()) as CampaignState;
     expect(done).toMatchObject({
@@ -70,7 +86,9 @@ describe('a campaign whose history fills up', () => {
     const lengths = await harness.historyLengths(id);
     const campaignRuns = lengths.filter((l) => l.workflowId === campaignWorkflowId(id));
     expect(campaignRuns.length).toBeGreaterThan(2);
-    const reviewers = lengths.filter((l) => l.workflowId.includes('/reviewer/')).map((l) => l.workflowId);
+    const reviewers = lengths
+      .filter((l) => l.workflowId.includes('/reviewer/'))
+      .map((l) => l.workflowId);
     expect(new Set(reviewers).size).toBe(REVIEWERS);
     expect(reviewers).toHaveLength(REVIEWERS);
   }, 300_000);

@@ -24,7 +24,10 @@ const harness = new CampaignHarness(policy);
 
 beforeAll(async () => {
   await harness.start();
-  await harness.memberships([roles.read, roles.write, lonely], { ...members, [login('rita')]: [lonely] });
+  await harness.memberships([roles.read, roles.write, lonely], {
+    ...members,
+    [login('rita')]: [lonely],
+  });
 }, 120_000);
 
 afterAll(() => harness.stop(), 60_000);
@@ -51,7 +54,10 @@ describe('the end of a campaign', () => {
     });
     await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
     await harness.service.cancel('sam', id);
-    await waitFor('the cancellation', async () => (await findCampaign(harness.db, id))?.status === 'CANCELLED');
+    await waitFor(
+      'the cancellation',
+      async () => (await findCampaign(harness.db, id))?.status === 'CANCELLED',
+    );
 
     const items = await itemsOf(id);
     expect(items.length).toBeGreaterThan(0);
@@ -70,7 +76,12 @@ describe('the end of a campaign', () => {
     });
     await harness.waitPhase(id, 'REVIEWING');
     const bob = (await itemsOf(id)).find((i) => i.identity === 'bob')!;
-    await harness.service.decide('mia', id, [{ seq: bob.seq, decision: 'revoke', reason: 'left' }], 'api');
+    await harness.service.decide(
+      'mia',
+      id,
+      [{ seq: bob.seq, decision: 'revoke', reason: 'left' }],
+      'api',
+    );
     await harness.waitPhase(id, 'AWAITING_CONFIRMATION');
     await expect(harness.service.decline('mia', id)).rejects.toThrow(/not an admin/);
 
@@ -82,7 +93,10 @@ describe('the end of a campaign', () => {
     );
     const kept = (await itemsOf(id)).filter((i) => i.seq !== bob.seq);
     expect(
-      kept.every((i) => i.decision === 'certify' && i.reason === 'mass revocation by default declined by sam'),
+      kept.every(
+        (i) =>
+          i.decision === 'certify' && i.reason === 'mass revocation by default declined by sam',
+      ),
     ).toBe(true);
     expect(kept.every((i) => i.remediation === 'kept')).toBe(true);
     expect(await stillRead()).toEqual(readers.filter((who) => who !== 'bob'));
@@ -91,7 +105,12 @@ describe('the end of a campaign', () => {
 
   it('reminds the delegate of an item, not the reviewer who handed it over', async () => {
     const name = `delegated reminders ${run}`;
-    const id = await harness.launch({ name, deadline: '14s', remind: '7s', scope: { entitlements: ['target/read'] } });
+    const id = await harness.launch({
+      name,
+      deadline: '14s',
+      remind: '7s',
+      scope: { entitlements: ['target/read'] },
+    });
     await harness.waitPhase(id, 'REVIEWING');
     const mias = (await itemsOf(id)).filter((i) => i.reviewer === 'mia').map((i) => i.seq);
     await harness.service.delegate('mia', id, mias, 'carol');
@@ -99,7 +118,10 @@ describe('the end of a campaign', () => {
     const reminders = (who: string) =>
       harness.smtp
         .to(`${who}@example.test`)
-        .filter((m) => m.parsed.subject === `Access review: ${name}` && m.parsed.text?.startsWith('Reminder:'));
+        .filter(
+          (m) =>
+            m.parsed.subject === `Access review: ${name}` && m.parsed.text?.startsWith('Reminder:'),
+        );
     expect(reminders('carol')).toHaveLength(1);
     expect(reminders('carol')[0].parsed.text).toMatch(/^Reminder: 2 access items/);
     expect(reminders('mia')).toHaveLength(0);
@@ -129,7 +151,9 @@ describe('the end of a campaign', () => {
     expect(bob).toMatchObject({ decision: 'revoke', remediation: 'superseded' });
     expect(bob.superseded_by).toBe(requestId);
     expect(await stillRead()).toEqual(['bob']);
-    await request.executeUpdate(revokeUpdate, { args: [{ actor: 'sam', reason: 'test over' }] }).catch(() => undefined);
+    await request
+      .executeUpdate(revokeUpdate, { args: [{ actor: 'sam', reason: 'test over' }] })
+      .catch(() => undefined);
   });
 
   it('records a campaign that cannot go on as failed and tells the admins', async () => {
@@ -138,12 +162,17 @@ describe('the end of a campaign', () => {
       deadline: '30s',
       scope: { entitlements: ['target/lonely'] },
     });
-    await waitFor('the failure', async () => (await findCampaign(harness.db, id))?.status === 'FAILED');
+    await waitFor(
+      'the failure',
+      async () => (await findCampaign(harness.db, id))?.status === 'FAILED',
+    );
     const campaign = await findCampaign(harness.db, id);
     expect(campaign?.failure).toMatch(/nobody but rita is in the fallback group/);
     expect(await actionsOf(id)).toContain('campaign.failed');
     await waitFor('the alert', () =>
-      harness.smtp.to('sam@example.test').some((m) => m.parsed.text?.includes(`Campaign ${id} stopped`)),
+      harness.smtp
+        .to('sam@example.test')
+        .some((m) => m.parsed.text?.includes(`Campaign ${id} stopped`)),
     );
   });
 });

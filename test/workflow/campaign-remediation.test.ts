@@ -34,7 +34,14 @@ const policy: PolicyInput = {
   groups: [{ id: 'security', members: ['sam'] }],
   systems: [{ id: 'limited', type: 'postgres', connection: `env:${LIMITED_ENV}` }],
   entitlements: [
-    { id: 'limited/data', system: 'limited', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+    {
+      id: 'limited/data',
+      system: 'limited',
+      role,
+      riskTier: 'low',
+      maxDuration: '1h',
+      approval: { required: 0 },
+    },
   ],
 };
 
@@ -51,12 +58,21 @@ afterAll(() => harness.stop(), 60_000);
 
 describe('revocations a target refuses', () => {
   it('retries them, reports them to the admins, and revokes them when an admin runs remediation again', async () => {
-    const id = await harness.launch({ name: 'refused', deadline: '4s', default: 'revoke', massRevocationShare: 1 });
+    const id = await harness.launch({
+      name: 'refused',
+      deadline: '4s',
+      default: 'revoke',
+      massRevocationShare: 1,
+    });
     const done = await harness.waitPhase(id, 'COMPLETED', 120_000);
     expect(done.remediation).toMatchObject({ revoked: 0, failed: 2 });
     const items = await itemsPage(harness.db, id, 0, 10);
     for (const item of items) {
-      expect(item).toMatchObject({ decision: 'revoke', remediation: 'failed', remediated_at: null });
+      expect(item).toMatchObject({
+        decision: 'revoke',
+        remediation: 'failed',
+        remediated_at: null,
+      });
       expect(item.remediation_attempts).toBeGreaterThanOrEqual(3);
       expect(item.remediation_error).toMatch(/permission denied/);
     }
@@ -65,7 +81,9 @@ describe('revocations a target refuses', () => {
     expect(subjects).toEqual(
       expect.arrayContaining(['Campaign revocations are failing', 'Campaign revocations failed']),
     );
-    const final = harness.smtp.to('sam@example.test').find((m) => m.parsed.subject === 'Campaign revocations failed');
+    const final = harness.smtp
+      .to('sam@example.test')
+      .find((m) => m.parsed.subject === 'Campaign revocations failed');
     expect(final?.parsed.text).toContain(`keyward campaign remediate ${id}`);
 
     await expect(harness.service.remediate('u1', id)).rejects.toThrow('u1 is not an admin');
@@ -75,10 +93,16 @@ describe('revocations a target refuses', () => {
     expect(rerun).toMatchObject({ revoked: 2, failed: 0 });
     for (const login of logins) expect(await harness.jit.isMember(role, login)).toBe(false);
     const audit = await listAuditEvents(harness.db, { subject: `campaign/${id}` });
-    expect(audit.find((e) => e.action === 'campaign.remediation_rerun')).toMatchObject({ actor: 'sam' });
-    await expect(harness.service.remediate('sam', id)).rejects.toThrow(`campaign ${id} has no failed revocations`);
+    expect(audit.find((e) => e.action === 'campaign.remediation_rerun')).toMatchObject({
+      actor: 'sam',
+    });
+    await expect(harness.service.remediate('sam', id)).rejects.toThrow(
+      `campaign ${id} has no failed revocations`,
+    );
     await waitFor('the items to be revoked', async () =>
-      (await itemsPage(harness.db, id, 0, 10)).every((i) => i.remediation === 'revoked' && i.remediated_at),
+      (await itemsPage(harness.db, id, 0, 10)).every(
+        (i) => i.remediation === 'revoked' && i.remediated_at,
+      ),
     );
   }, 180_000);
 });

@@ -44,10 +44,17 @@ const harness = new CampaignHarness(policy());
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles(...Array.from({ length: ROLES }, (_, i) => ({ name: roleName(i) })));
-  await harness.jit.createRoles(...Array.from({ length: IDENTITIES }, (_, i) => ({ name: loginOf(i), login: true })));
-  const all = (count: number, name: (i: number) => string) => Array.from({ length: count }, (_, i) => ident(name(i)));
-  await superuserQuery(`GRANT ${all(ROLES, roleName).join(', ')} TO ${all(IDENTITIES, loginOf).join(', ')}`);
+  await harness.jit.createRoles(
+    ...Array.from({ length: ROLES }, (_, i) => ({ name: roleName(i) })),
+  );
+  await harness.jit.createRoles(
+    ...Array.from({ length: IDENTITIES }, (_, i) => ({ name: loginOf(i), login: true })),
+  );
+  const all = (count: number, name: (i: number) => string) =>
+    Array.from({ length: count }, (_, i) => ident(name(i)));
+  await superuserQuery(
+    `GRANT ${all(ROLES, roleName).join(', ')} TO ${all(IDENTITIES, loginOf).join(', ')}`,
+  );
 }, 180_000);
 
 afterAll(() => harness.stop(), 120_000);
@@ -64,10 +71,17 @@ describe('a campaign of 5,000 items', () => {
       const decision: 'revoke' | 'certify' = r === 0 ? 'revoke' : 'certify';
       if (r < 2) {
         for (const item of items.slice(0, 40)) {
-          await harness.service.decide(`m${r}`, id, [{ seq: item.seq, decision, reason: 'scale test' }], 'api');
+          await harness.service.decide(
+            `m${r}`,
+            id,
+            [{ seq: item.seq, decision, reason: 'scale test' }],
+            'api',
+          );
         }
       }
-      const rest = items.slice(r < 2 ? 40 : 0).map((item) => ({ seq: item.seq, decision, reason: 'scale test' }));
+      const rest = items
+        .slice(r < 2 ? 40 : 0)
+        .map((item) => ({ seq: item.seq, decision, reason: 'scale test' }));
       await harness.service.decide(`m${r}`, id, rest, 'api');
     }
 

@@ -1,5 +1,8 @@
 import type { PolicyInput } from '../../domain/policy';
-import { campaignScheduleId, syncCampaignSchedules } from '../../integrations/temporal/campaign-schedules';
+import {
+  campaignScheduleId,
+  syncCampaignSchedules,
+} from '../../integrations/temporal/campaign-schedules';
 import { findCampaign, listCampaigns } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
 import { targetSystem } from '../support/policies';
@@ -16,7 +19,14 @@ const policy: PolicyInput = {
   groups: [{ id: 'security', members: ['sam'] }],
   systems: [targetSystem],
   entitlements: [
-    { id: 'target/read', system: 'target', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+    {
+      id: 'target/read',
+      system: 'target',
+      role,
+      riskTier: 'low',
+      maxDuration: '1h',
+      approval: { required: 0 },
+    },
   ],
   campaigns: [{ id: definitionId, name: 'Long review', deadline: '10m', every: '90d' }],
 };
@@ -61,11 +71,16 @@ describe('a recurring campaign still under way when the next is due', () => {
       'the campaign to end',
       async () => (await findCampaign(harness.db, campaign.id))?.status === 'CANCELLED',
     );
-    const occurrence = (await schedule().describe()).info.recentActions[0].action.workflow.workflowId;
+    const occurrence = (await schedule().describe()).info.recentActions[0].action.workflow
+      .workflowId;
     await waitFor(
       'the occurrence to end',
-      async () => (await harness.client.workflow.getHandle(occurrence).describe()).status.name === 'COMPLETED',
+      async () =>
+        (await harness.client.workflow.getHandle(occurrence).describe()).status.name ===
+        'COMPLETED',
     );
-    expect((await listCampaigns(harness.db)).filter((c) => c.definitionId === definitionId)).toHaveLength(1);
+    expect(
+      (await listCampaigns(harness.db)).filter((c) => c.definitionId === definitionId),
+    ).toHaveLength(1);
   });
 });

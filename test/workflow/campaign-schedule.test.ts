@@ -1,6 +1,9 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { PolicyInput } from '../../domain/policy';
-import { campaignScheduleId, syncCampaignSchedules } from '../../integrations/temporal/campaign-schedules';
+import {
+  campaignScheduleId,
+  syncCampaignSchedules,
+} from '../../integrations/temporal/campaign-schedules';
 import { listCampaigns } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
 import { targetSystem } from '../support/policies';
@@ -15,11 +18,21 @@ function policy(every: string): PolicyInput {
   return {
     version: 1,
     settings: { adminGroup: 'security' },
-    identities: [{ id: 'sam' }, { id: 'alice', manager: 'sam', logins: { target: `${role}_alice` } }],
+    identities: [
+      { id: 'sam' },
+      { id: 'alice', manager: 'sam', logins: { target: `${role}_alice` } },
+    ],
     groups: [{ id: 'security', members: ['sam'] }],
     systems: [targetSystem],
     entitlements: [
-      { id: 'target/read', system: 'target', role, riskTier: 'low', maxDuration: '1h', approval: { required: 0 } },
+      {
+        id: 'target/read',
+        system: 'target',
+        role,
+        riskTier: 'low',
+        maxDuration: '1h',
+        approval: { required: 0 },
+      },
     ],
     campaigns: [{ id: definitionId, name: 'Quarterly target review', deadline: '5s', every }],
   };
@@ -48,9 +61,13 @@ afterAll(async () => {
 describe('recurring campaigns', () => {
   it('runs a campaign from its Temporal Schedule and keeps the schedule in line with the policy', async () => {
     const definitions = harness.jit.policy.policy.campaigns;
-    const first = await syncCampaignSchedules(harness.client, definitions, { taskQueue: harness.jit.taskQueue });
+    const first = await syncCampaignSchedules(harness.client, definitions, {
+      taskQueue: harness.jit.taskQueue,
+    });
     expect(first.created).toEqual([campaignScheduleId(definitionId)]);
-    const again = await syncCampaignSchedules(harness.client, definitions, { taskQueue: harness.jit.taskQueue });
+    const again = await syncCampaignSchedules(harness.client, definitions, {
+      taskQueue: harness.jit.taskQueue,
+    });
     expect(again.unchanged).toContain(campaignScheduleId(definitionId));
 
     await harness.client.schedule.getHandle(campaignScheduleId(definitionId)).trigger();
@@ -61,7 +78,9 @@ describe('recurring campaigns', () => {
     const done = await harness.waitPhase(campaign.id, 'COMPLETED');
     expect(done.certified).toBe(1);
 
-    const removed = await syncCampaignSchedules(harness.client, [], { taskQueue: harness.jit.taskQueue });
+    const removed = await syncCampaignSchedules(harness.client, [], {
+      taskQueue: harness.jit.taskQueue,
+    });
     expect(removed.deleted).toContain(campaignScheduleId(definitionId));
   });
 
@@ -82,14 +101,19 @@ describe('recurring campaigns', () => {
       state: { paused: true },
     });
     await waitFor('the old schedule to be listed', async () => {
-      for await (const schedule of harness.client.schedule.list()) if (schedule.scheduleId === retiredId) return true;
+      for await (const schedule of harness.client.schedule.list())
+        if (schedule.scheduleId === retiredId) return true;
       return undefined;
     });
 
     const definitions = harness.jit.policy.policy.campaigns;
-    const synced = await syncCampaignSchedules(harness.client, definitions, { taskQueue: harness.jit.taskQueue });
+    const synced = await syncCampaignSchedules(harness.client, definitions, {
+      taskQueue: harness.jit.taskQueue,
+    });
     expect(synced.deleted).toContain(retiredId);
-    await expect(harness.client.schedule.getHandle(retiredId).describe()).rejects.toThrow(ScheduleNotFoundError);
+    await expect(harness.client.schedule.getHandle(retiredId).describe()).rejects.toThrow(
+      ScheduleNotFoundError,
+    );
     await harness.client.schedule.getHandle(campaignScheduleId(definitionId)).describe();
   });
 });

@@ -32,21 +32,32 @@ beforeEach(restoreMemberships);
 /** Cancels a campaign and waits until its record says so: nothing of it is left running. */
 async function cancel(id: string) {
   await harness.service.cancel('sam', id);
-  await waitFor('the cancellation', async () => (await findCampaign(harness.db, id))?.status === 'CANCELLED');
+  await waitFor(
+    'the cancellation',
+    async () => (await findCampaign(harness.db, id))?.status === 'CANCELLED',
+  );
 }
 
 const itemsOf = async (campaignId: string) => itemsPage(harness.db, campaignId, 0, 1_000);
 const seqOf = async (campaignId: string, identity: string, entitlement = 'target/read') =>
-  (await itemsOf(campaignId)).find((i) => i.identity === identity && i.entitlement_id === entitlement)!.seq;
+  (await itemsOf(campaignId)).find(
+    (i) => i.identity === identity && i.entitlement_id === entitlement,
+  )!.seq;
 
 describe('access certification campaigns', () => {
   it('revokes rejected memberships on the target, keeps certified ones and records each decision', async () => {
-    const id = await harness.launch({ name: 'Q1 target', deadline: '60s', scope: { systems: ['target'] } });
+    const id = await harness.launch({
+      name: 'Q1 target',
+      deadline: '60s',
+      scope: { systems: ['target'] },
+    });
     await harness.waitPhase(id, 'REVIEWING');
     const items = await itemsOf(id);
     expect(items).toHaveLength(6);
     expect(items.every((i) => i.identity !== i.reviewer)).toBe(true);
-    const reviewerOf = Object.fromEntries(items.map((i) => [`${i.identity}:${i.entitlement_id}`, i.reviewer]));
+    const reviewerOf = Object.fromEntries(
+      items.map((i) => [`${i.identity}:${i.entitlement_id}`, i.reviewer]),
+    );
     expect(reviewerOf['alice:target/read']).toBe('mia');
     expect(reviewerOf['mia:target/read']).toBe('sam');
     expect(reviewerOf['carol:target/read']).toBe('rita');
@@ -62,10 +73,20 @@ describe('access certification campaigns', () => {
       [{ seq: aliceWrite, decision: 'revoke', reason: 'no longer writes' }],
       'api',
     );
-    await harness.service.decide('mia', id, [{ seq: bobRead, decision: 'revoke', reason: 'left the team' }], 'api');
+    await harness.service.decide(
+      'mia',
+      id,
+      [{ seq: bobRead, decision: 'revoke', reason: 'left the team' }],
+      'api',
+    );
     const rest = (await itemsOf(id)).filter((i) => i.reviewer !== 'mia');
     for (const item of rest) {
-      await harness.service.decide(item.reviewer, id, [{ seq: item.seq, decision: 'certify' }], 'api');
+      await harness.service.decide(
+        item.reviewer,
+        id,
+        [{ seq: item.seq, decision: 'certify' }],
+        'api',
+      );
     }
 
     const done = await harness.waitPhase(id, 'COMPLETED');
@@ -78,7 +99,12 @@ describe('access certification campaigns', () => {
     const exported = await harness.service.export('sam', id);
     const decided = exported.audit
       .filter((e) => e.action === 'campaign.decided')
-      .flatMap((e) => (e.details.decisions as { seq: number; decision: string }[]).map((d) => [d.seq, d.decision]));
+      .flatMap((e) =>
+        (e.details.decisions as { seq: number; decision: string }[]).map((d) => [
+          d.seq,
+          d.decision,
+        ]),
+      );
     expect(new Map(decided as [number, string][])).toEqual(
       new Map(exported.items.map((i) => [i.item, i.decision] as [number, string])),
     );
@@ -96,7 +122,9 @@ describe('access certification campaigns', () => {
     expect(done.certified).toBe(6);
     expect(done.remediation.revoked).toBe(0);
     const items = await itemsOf(id);
-    expect(items.every((i) => i.decision === 'certify' && i.decided_by === 'keyward:default')).toBe(true);
+    expect(items.every((i) => i.decision === 'certify' && i.decided_by === 'keyward:default')).toBe(
+      true,
+    );
     expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(true);
   });
 
@@ -125,7 +153,10 @@ describe('access certification campaigns', () => {
       groups: [{ id: 'security', members: ['rita'] }, ...policy.groups!.slice(1)],
     });
     const now = new CampaignService({ ...harness.deps, policy: () => removed });
-    await expect(now.confirm('sam', id)).rejects.toMatchObject({ statusCode: 403, message: 'sam is not an admin' });
+    await expect(now.confirm('sam', id)).rejects.toMatchObject({
+      statusCode: 403,
+      message: 'sam is not an admin',
+    });
     expect((await harness.state(id)).phase).toBe('AWAITING_CONFIRMATION');
 
     await harness.service.confirm('sam', id);
@@ -133,22 +164,29 @@ describe('access certification campaigns', () => {
     expect(done.confirmedBy).toBe('sam');
     expect(done.remediation.revoked).toBe(6);
     expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(false);
-    expect(await waitFor('the admin notice', () => harness.smtp.to('sam@example.test').length > 0)).toBe(true);
+    expect(
+      await waitFor('the admin notice', () => harness.smtp.to('sam@example.test').length > 0),
+    ).toBe(true);
   });
 
   it('refuses a decision that arrives after the deadline, with the deadline named', async () => {
     const id = await harness.launch({ name: 'late', deadline: '5s' });
     await harness.waitPhase(id, 'COMPLETED');
     const seq = await seqOf(id, 'bob');
-    await expect(harness.service.decide('mia', id, [{ seq, decision: 'revoke' }], 'api')).rejects.toThrow(
-      /deadline of campaign .* passed at .*; decisions are no longer accepted/,
-    );
+    await expect(
+      harness.service.decide('mia', id, [{ seq, decision: 'revoke' }], 'api'),
+    ).rejects.toThrow(/deadline of campaign .* passed at .*; decisions are no longer accepted/);
     expect((await itemsOf(id)).find((i) => i.seq === seq)!.decided_by).toBe('keyward:default');
   });
 
   it('reminds only reviewers who still have pending items', async () => {
     const name = `reminders ${run}`;
-    const id = await harness.launch({ name, deadline: '16s', remind: '8s', scope: { entitlements: ['target/read'] } });
+    const id = await harness.launch({
+      name,
+      deadline: '16s',
+      remind: '8s',
+      scope: { entitlements: ['target/read'] },
+    });
     await harness.waitPhase(id, 'REVIEWING');
     const mine = (await itemsOf(id)).filter((i) => i.reviewer === 'mia');
     await harness.service.decide(
@@ -178,24 +216,41 @@ describe('access certification campaigns', () => {
     });
     await harness.waitPhase(id, 'REVIEWING');
     const bob = await seqOf(id, 'bob');
-    await waitFor('the escalation', async () => (await itemsOf(id)).find((i) => i.seq === bob)?.escalated_to === 'sam');
-    await harness.service.decide('sam', id, [{ seq: bob, decision: 'revoke', reason: 'escalated' }], 'api');
-    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({ decision: 'revoke', decided_by: 'sam' });
+    await waitFor(
+      'the escalation',
+      async () => (await itemsOf(id)).find((i) => i.seq === bob)?.escalated_to === 'sam',
+    );
+    await harness.service.decide(
+      'sam',
+      id,
+      [{ seq: bob, decision: 'revoke', reason: 'escalated' }],
+      'api',
+    );
+    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({
+      decision: 'revoke',
+      decided_by: 'sam',
+    });
     await waitFor('the escalation email', () =>
-      harness.smtp.to('sam@example.test').some((m) => m.parsed.subject === `Access review: ${name}`),
+      harness.smtp
+        .to('sam@example.test')
+        .some((m) => m.parsed.subject === `Access review: ${name}`),
     );
     await cancel(id);
     expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(true);
   });
 
   it('never lets anyone review their own access and gives it to the fallback group instead', async () => {
-    const id = await harness.launch({ name: 'self review', deadline: '30s', reviewers: 'group:leads' });
+    const id = await harness.launch({
+      name: 'self review',
+      deadline: '30s',
+      reviewers: 'group:leads',
+    });
     await harness.waitPhase(id, 'REVIEWING');
     const mias = (await itemsOf(id)).find((i) => i.identity === 'mia')!;
     expect(mias.reviewer).toBe('rita');
-    await expect(harness.service.decide('mia', id, [{ seq: mias.seq, decision: 'certify' }], 'api')).rejects.toThrow(
-      /may not review their own access|not a reviewer/,
-    );
+    await expect(
+      harness.service.decide('mia', id, [{ seq: mias.seq, decision: 'certify' }], 'api'),
+    ).rejects.toThrow(/may not review their own access|not a reviewer/);
     await cancel(id);
   });
 
@@ -208,13 +263,18 @@ describe('access certification campaigns', () => {
       'svc-etl is not a person; only people review access',
     );
     await harness.service.delegate('mia', id, [bob], 'carol');
-    await expect(harness.service.decide('rita', id, [{ seq: bob, decision: 'certify' }], 'api')).rejects.toThrow(
-      /not a reviewer/,
-    );
+    await expect(
+      harness.service.decide('rita', id, [{ seq: bob, decision: 'certify' }], 'api'),
+    ).rejects.toThrow(/not a reviewer/);
     await harness.service.decide('carol', id, [{ seq: bob, decision: 'certify' }], 'api');
-    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({ delegate: 'carol', decided_by: 'carol' });
+    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({
+      delegate: 'carol',
+      decided_by: 'carol',
+    });
     const audit = await listAuditEvents(harness.db, { subject: `campaign/${id}` });
-    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['campaign.delegated', 'campaign.decided']));
+    expect(audit.map((e) => e.action)).toEqual(
+      expect.arrayContaining(['campaign.delegated', 'campaign.decided']),
+    );
     await cancel(id);
   });
 
@@ -224,9 +284,12 @@ describe('access certification campaigns', () => {
     const bob = await seqOf(id, 'bob');
     await harness.service.decide('mia', id, [{ seq: bob, decision: 'certify' }], 'api');
     await cancel(id);
-    await expect(harness.service.start('sam', { id, name: 'again', deadline: '30s' })).rejects.toThrow(
-      `campaign ${id} already exists (cancelled)`,
-    );
-    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({ decision: 'certify', decided_by: 'mia' });
+    await expect(
+      harness.service.start('sam', { id, name: 'again', deadline: '30s' }),
+    ).rejects.toThrow(`campaign ${id} already exists (cancelled)`);
+    expect((await itemsOf(id)).find((i) => i.seq === bob)).toMatchObject({
+      decision: 'certify',
+      decided_by: 'mia',
+    });
   });
 });

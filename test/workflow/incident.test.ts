@@ -69,9 +69,18 @@ function policy(): PolicyInput {
       { id: 'security', members: ['dana', 'erin', 'olivia'] },
     ],
     systems: [targetSystem, { id: 'second', type: 'postgres', connection: `env:${SECOND_ENV}` }],
-    entitlements: [targetEntitlement('analyst', roles.analyst), targetEntitlement('writer', roles.writer)],
+    entitlements: [
+      targetEntitlement('analyst', roles.analyst),
+      targetEntitlement('writer', roles.writer),
+    ],
     credentials: [
-      { id: 'target/svc-a', identity: 'svc-a', system: 'target', strategy: 'single-login', every: '30d' },
+      {
+        id: 'target/svc-a',
+        identity: 'svc-a',
+        system: 'target',
+        strategy: 'single-login',
+        every: '30d',
+      },
       // An hour of overlap that an incident must not wait for: the previous secret is the compromised one.
       {
         id: 'target/svc-b',
@@ -143,7 +152,11 @@ const untilStatus = (handle: WorkflowHandle, status: IncidentState['status'], ti
     timeoutMs,
   );
 
-async function memberOn(where: 'target' | 'second', role: string, member: string): Promise<boolean> {
+async function memberOn(
+  where: 'target' | 'second',
+  role: string,
+  member: string,
+): Promise<boolean> {
   if (where === 'target') return harness.isMember(role, member);
   const { rowCount } = await second.query(
     `SELECT 1 FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid JOIN pg_roles u ON u.oid = m.member
@@ -155,7 +168,8 @@ async function memberOn(where: 'target' | 'second', role: string, member: string
 
 async function canLoginFlag(where: 'target' | 'second', name: string): Promise<boolean> {
   const sql = 'SELECT rolcanlogin FROM pg_roles WHERE rolname = $1';
-  const { rows } = where === 'target' ? await superuserQuery(sql, [name]) : await second.query(sql, [name]);
+  const { rows } =
+    where === 'target' ? await superuserQuery(sql, [name]) : await second.query(sql, [name]);
   return rows[0].rolcanlogin as boolean;
 }
 
@@ -183,7 +197,10 @@ async function currentSecret(credentialId: string) {
   const version = (await findVersion(harness.db, info.id))!;
   return {
     workflowId: version.workflow_id,
-    secret: createSecretCipher(harness.encryptionKey).open(version.sealed!, sealContext(credentialId, version.id)),
+    secret: createSecretCipher(harness.encryptionKey).open(
+      version.sealed!,
+      sealContext(credentialId, version.id),
+    ),
   };
 }
 
@@ -234,7 +251,10 @@ describe('an incident', () => {
       'the pending request cancelled',
       async () => (await pending.query(statusQuery)).status === 'CANCELLED',
     );
-    await waitFor('the JIT grant revoked', async () => (await granted.query(statusQuery)).status === 'REVOKED');
+    await waitFor(
+      'the JIT grant revoked',
+      async () => (await granted.query(statusQuery)).status === 'REVOKED',
+    );
 
     const target = state.systems.find((s) => s.systemId === 'target')!;
     expect(target.removed).toEqual(
@@ -244,17 +264,21 @@ describe('an incident', () => {
       ]),
     );
     expect(target.sessionsTerminated).toBeGreaterThanOrEqual(1);
-    expect(state.credentials).toEqual([expect.objectContaining({ credentialId: 'target/svc-a', status: 'ROTATED' })]);
+    expect(state.credentials).toEqual([
+      expect.objectContaining({ credentialId: 'target/svc-a', status: 'ROTATED' }),
+    ]);
     expect((await currentSecret('target/svc-a')).workflowId).toBe(state.credentials[0].workflowId);
     expect(state.requestsEnded.sort()).toEqual(
       [granted.workflowId, pending.workflowId].map((id) => id.slice(4)).sort(),
     );
     expect(state.timeToRevokeMs).toBeGreaterThan(0);
-    for (const system of state.systems) expect(system.timeToRevokeMs).toBeLessThanOrEqual(state.timeToRevokeMs!);
+    for (const system of state.systems)
+      expect(system.timeToRevokeMs).toBeLessThanOrEqual(state.timeToRevokeMs!);
   });
 
   test('refuses a restore from the identity, its owner, an outsider and the same approver twice', async () => {
-    const approve = (actor: string) => incident.executeUpdate(approveRestoreUpdate, { args: [{ actor }] });
+    const approve = (actor: string) =>
+      incident.executeUpdate(approveRestoreUpdate, { args: [{ actor }] });
     await expect(refusalOf(approve('svc-a'))).resolves.toMatch(/own restore/);
     await expect(refusalOf(approve('olivia'))).resolves.toMatch(/owns svc-a/);
     await expect(refusalOf(approve('bob'))).resolves.toMatch(/not a member of security/);
@@ -285,14 +309,16 @@ describe('an incident', () => {
         (e) => e.action === 'incident.system_restore_failed',
       ),
     );
-    await expect(refusalOf(incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'bob' }] }))).resolves.toMatch(
-      /may not retry incidents/,
-    );
+    await expect(
+      refusalOf(incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'bob' }] })),
+    ).resolves.toMatch(/may not retry incidents/);
   });
 
   test('restores memberships and logins with fresh credentials once the failed system is retried', async () => {
     await superuserQuery(`CREATE ROLE ${ident(roles.ledger)}`);
-    const retried = await incident.executeUpdate(retryIncidentUpdate, { args: [{ actor: 'dana' }] });
+    const retried = await incident.executeUpdate(retryIncidentUpdate, {
+      args: [{ actor: 'dana' }],
+    });
     expect(retried.retries).toEqual([{ actor: 'dana', at: expect.any(String) }]);
     const state = await untilStatus(incident, IncidentStatus.RESTORED);
     expect(state.systems.map((s) => s.status)).toEqual(['RESTORED', 'RESTORED']);
@@ -352,7 +378,9 @@ describe('an incident with one system down', () => {
     expect(late.timeToRevokeMs).toBe(state.timeToRevokeMs);
     expect(await memberOn('second', roles.reader, login.b)).toBe(false);
     expect(await canLoginFlag('second', login.b)).toBe(false);
-    expect(state.credentials).toEqual([expect.objectContaining({ credentialId: 'target/svc-b', status: 'ROTATED' })]);
+    expect(state.credentials).toEqual([
+      expect.objectContaining({ credentialId: 'target/svc-b', status: 'ROTATED' }),
+    ]);
     for (const name of alternating) {
       expect(await canLoginFlag('target', name)).toBe(false);
       expect(await harness.isMember(roles.reader, name)).toBe(false);
@@ -367,7 +395,9 @@ describe('an incident with one system down', () => {
       args: [{ credentialId: 'target/svc-b' }],
     });
     expect(scheduled.step).toBe('skipped');
-    expect(scheduled.skipped).toBe(`svc-b is quarantined by incident ${(await statusOf(contained)).incidentId}`);
+    expect(scheduled.skipped).toBe(
+      `svc-b is quarantined by incident ${(await statusOf(contained)).incidentId}`,
+    );
     for (const name of alternating) expect(await canLoginFlag('target', name)).toBe(false);
   });
 
@@ -392,8 +422,14 @@ describe('an incident with one system down', () => {
       workflowId: `rotation/target/svc-b/${uniqueName('raced')}`,
       login: plan.login,
     })) as { versionId: string };
-    await expect(env.run(activities.setOnTarget, { plan, versionId })).rejects.toThrow(/quarantined by incident/);
-    const rollback = (await env.run(activities.rollBack, { plan, versionId, workflowId: 'raced' })) as RollbackResult;
+    await expect(env.run(activities.setOnTarget, { plan, versionId })).rejects.toThrow(
+      /quarantined by incident/,
+    );
+    const rollback = (await env.run(activities.rollBack, {
+      plan,
+      versionId,
+      workflowId: 'raced',
+    })) as RollbackResult;
     expect(rollback.detail).toMatch(/left to incident/);
     for (const name of alternating) expect(await canLoginFlag('target', name)).toBe(false);
   });
@@ -427,18 +463,33 @@ describe('containment of one system', () => {
       const real = harness.connectorRegistry;
       // The worker dies after the login is disabled, before the attempt could report anything.
       const dying: IncidentActivityDeps['connectors'] = {
-        get: (id: string) => ({ ...real.get(id), terminateSessions: () => Promise.reject(new Error('worker died')) }),
+        get: (id: string) => ({
+          ...real.get(id),
+          terminateSessions: () => Promise.reject(new Error('worker died')),
+        }),
       };
       const activities = (connectors: IncidentActivityDeps['connectors']) =>
-        createIncidentActivities({ db: harness.db, connectors, workflows: harness.client.workflow });
-      const input = { incidentId, systemId: 'target', logins: [name], reportedAt: new Date().toISOString() };
-      await expect(new MockActivityEnvironment().run(activities(dying).containSystem, input)).rejects.toThrow(
-        'worker died',
-      );
+        createIncidentActivities({
+          db: harness.db,
+          connectors,
+          workflows: harness.client.workflow,
+        });
+      const input = {
+        incidentId,
+        systemId: 'target',
+        logins: [name],
+        reportedAt: new Date().toISOString(),
+      };
+      await expect(
+        new MockActivityEnvironment().run(activities(dying).containSystem, input),
+      ).rejects.toThrow('worker died');
       expect(await canLoginFlag('target', name)).toBe(false);
 
       // A fresh attempt has no heartbeat to learn from; the database remembers.
-      const again = (await new MockActivityEnvironment().run(activities(real).containSystem, input)) as Contained;
+      const again = (await new MockActivityEnvironment().run(
+        activities(real).containSystem,
+        input,
+      )) as Contained;
       expect(again.disabledLogins).toEqual([name]);
       await new MockActivityEnvironment().run(activities(real).restoreSystem, {
         incidentId,

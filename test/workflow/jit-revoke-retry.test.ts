@@ -1,4 +1,8 @@
-import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  CancelledFailure,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+} from '@temporalio/client';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { JitStatus } from '../../domain/jit';
 import type { JitState, RevokeRetry } from '../../domain/jit';
@@ -56,13 +60,21 @@ afterAll(async () => {
 type Handle = WorkflowHandleWithFirstExecutionRunId;
 
 const request = (durationMs: number, revokeRetry: Partial<RevokeRetry> = FAST) =>
-  harness.request({ requester: 'alice', entitlementId: 'limited/analyst', durationMs, reason: 'x', revokeRetry });
+  harness.request({
+    requester: 'alice',
+    entitlementId: 'limited/analyst',
+    durationMs,
+    reason: 'x',
+    revokeRetry,
+  });
 
 /** Every run of the workflow so far, first to last, with the number of events in each history. */
 async function runsOf(handle: Handle): Promise<{ runId: string; events: number }[]> {
   const runs: { runId: string; events: number }[] = [];
   for (let runId = handle.firstExecutionRunId; runId;) {
-    const events = (await harness.client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
+    const events =
+      (await harness.client.workflow.getHandle(handle.workflowId, runId).fetchHistory()).events ??
+      [];
     runs.push({ runId, events: events.length });
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? '';
   }
@@ -70,14 +82,19 @@ async function runsOf(handle: Handle): Promise<{ runId: string; events: number }
 }
 
 const atLeastRuns = (handle: Handle, count: number) =>
-  waitFor(`${count} runs`, async () => (await runsOf(handle)).length >= count && runsOf(handle), 60_000);
+  waitFor(
+    `${count} runs`,
+    async () => (await runsOf(handle)).length >= count && runsOf(handle),
+    60_000,
+  );
 
 async function refusal(update: Promise<unknown>): Promise<{ type?: string; message: string }> {
   const err = await update.then(
     () => undefined,
     (e: unknown) => e,
   );
-  if (!(err instanceof WorkflowUpdateFailedError)) throw new Error('expected the update to be refused');
+  if (!(err instanceof WorkflowUpdateFailedError))
+    throw new Error('expected the update to be refused');
   const { type, message } = err.cause as { type?: string; message: string };
   return { type, message };
 }
@@ -111,7 +128,9 @@ describe('a revocation the target keeps refusing', () => {
       failure: expect.stringContaining('not permitted to log in'),
     });
     // The updates are refused in a later run just as the rules refuse them in the first.
-    expect(await refusal(handle.executeUpdate(revokeUpdate, { args: [{ actor: 'alice' }] }))).toEqual({
+    expect(
+      await refusal(handle.executeUpdate(revokeUpdate, { args: [{ actor: 'alice' }] })),
+    ).toEqual({
       type: 'AlreadyDecided',
       message: `request ${grant.requestId} is already revoke_failed`,
     });
@@ -120,7 +139,11 @@ describe('a revocation the target keeps refusing', () => {
     const lateAtRecovery = Date.now() - Date.parse(grant.expiresAt!);
     await limited.recover();
     const final = await handle.result();
-    expect(final).toMatchObject({ status: JitStatus.REVOKED, revokeCause: 'expired', revokedBy: 'keyward' });
+    expect(final).toMatchObject({
+      status: JitStatus.REVOKED,
+      revokeCause: 'expired',
+      revokedBy: 'keyward',
+    });
     expect(final.failure).toBeUndefined();
     expect(final.revokeLatenessMs).toBeGreaterThanOrEqual(lateAtRecovery);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
@@ -143,18 +166,28 @@ describe('a revocation the target keeps refusing', () => {
     const grant = await granted(handle);
     await limited.refuse();
     const askedAt = Date.now();
-    const answer = await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'alice', reason: 'done early' }] });
+    const answer = await handle.executeUpdate(revokeUpdate, {
+      args: [{ actor: 'alice', reason: 'done early' }],
+    });
     expect(answer.status).toBe(JitStatus.REVOKE_FAILED);
 
     await atLeastRuns(handle, 3);
     const refusedFor = Date.now() - askedAt;
     await limited.recover();
     const final = await handle.result();
-    expect(final).toMatchObject({ status: JitStatus.REVOKED, revokeCause: 'revoked', revokedBy: 'alice' });
+    expect(final).toMatchObject({
+      status: JitStatus.REVOKED,
+      revokeCause: 'revoked',
+      revokedBy: 'alice',
+    });
     // Lateness counts from the moment alice asked, not from the start of the run that succeeded.
     expect(final.revokeLatenessMs).toBeGreaterThan(refusedFor - 1_000);
     const last = (await listAuditEvents(harness.db, { subject: grant.requestId })).at(-1);
-    expect(last).toMatchObject({ action: 'grant.revoked', actor: 'alice', details: { reason: 'done early' } });
+    expect(last).toMatchObject({
+      action: 'grant.revoked',
+      actor: 'alice',
+      details: { reason: 'done early' },
+    });
   });
 
   test('ends as cancelled once access is gone, when the run that was cancelled handed over', async () => {
@@ -172,14 +205,19 @@ describe('a revocation the target keeps refusing', () => {
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
-    expect(await findGrant(harness.db, grant.requestId)).toMatchObject({ revokeCause: 'cancelled' });
+    expect(await findGrant(harness.db, grant.requestId)).toMatchObject({
+      revokeCause: 'cancelled',
+    });
   });
 });
 
 test('refuses to start with a retry pace that would spin or outgrow a history', async () => {
   for (const [revokeRetry, message] of [
     [{ firstMs: 0 }, 'revokeRetry.firstMs must be a positive whole number'],
-    [{ firstMs: 5_000, longestMs: 1_000 }, 'revokeRetry.longestMs must not be shorter than revokeRetry.firstMs'],
+    [
+      { firstMs: 5_000, longestMs: 1_000 },
+      'revokeRetry.longestMs must not be shorter than revokeRetry.firstMs',
+    ],
     [{ historyBudget: 50_000 }, 'revokeRetry.historyBudget must be at most 10000'],
   ] as const) {
     const failure = await (await request(1_000, revokeRetry)).result().catch((err: unknown) => err);

@@ -33,12 +33,20 @@ const harness = JitHarness.fromDocument({
   systems: [targetSystem],
   entitlements: [
     targetEntitlement('analyst', analyst),
-    targetEntitlement('admin', admin, { riskTier: 'high', approval: { required: 2, from: ['approvers'] } }),
+    targetEntitlement('admin', admin, {
+      riskTier: 'high',
+      approval: { required: 2, from: ['approvers'] },
+    }),
   ],
 });
 
 const request = (entitlementId = 'target/analyst', durationMs = 3_000) =>
-  harness.request({ requester: 'alice', entitlementId, durationMs, reason: 'investigate ticket 4411' });
+  harness.request({
+    requester: 'alice',
+    entitlementId,
+    durationMs,
+    reason: 'investigate ticket 4411',
+  });
 
 async function statusOf(handle: Awaited<ReturnType<typeof request>>): Promise<JitState> {
   return handle.query(statusQuery);
@@ -91,8 +99,15 @@ describe('JIT elevation', () => {
     expect(final.revokeCause).toBe('expired');
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
 
-    const actions = (await listAuditEvents(harness.db, { subject: final.requestId })).map((e) => e.action);
-    expect(actions).toEqual(['request.created', 'request.approved', 'grant.granted', 'grant.revoked']);
+    const actions = (await listAuditEvents(harness.db, { subject: final.requestId })).map(
+      (e) => e.action,
+    );
+    expect(actions).toEqual([
+      'request.created',
+      'request.approved',
+      'grant.granted',
+      'grant.revoked',
+    ]);
     const grantedEvent = (await listAuditEvents(harness.db, { subject: final.requestId }))[2];
     expect(grantedEvent.approvalPath.map((a) => a.approver)).toEqual(['bob']);
     expect((await verifyAuditChain(harness.db)).ok).toBe(true);
@@ -120,12 +135,16 @@ describe('JIT elevation', () => {
     const handle = await request('target/admin', 60_000);
     await decide(handle, 'bob', 'approve');
     expect((await statusOf(handle)).status).toBe(JitStatus.PENDING);
-    expect(await rejection(decide(handle, 'bob', 'approve'))).toMatchObject({ type: 'DuplicateDecision' });
+    expect(await rejection(decide(handle, 'bob', 'approve'))).toMatchObject({
+      type: 'DuplicateDecision',
+    });
     expect(await harness.isMember(admin, aliceLogin)).toBe(false);
 
     await decide(handle, 'carol', 'approve');
     await waitFor('the grant', () => harness.isMember(admin, aliceLogin));
-    const revoked = await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'alice', reason: 'done early' }] });
+    const revoked = await handle.executeUpdate(revokeUpdate, {
+      args: [{ actor: 'alice', reason: 'done early' }],
+    });
     expect(revoked.status).toBe(JitStatus.REVOKED);
     expect(revoked.revokeCause).toBe('revoked');
     expect(await harness.isMember(admin, aliceLogin)).toBe(false);
@@ -142,13 +161,19 @@ describe('JIT elevation', () => {
       type: 'NotAllowed',
       message: expect.stringContaining('mallory is not an approver for target/analyst'),
     });
-    expect(await rejection(decide(handle, 'carol', 'deny'))).toMatchObject({ type: 'InvalidInput' });
+    expect(await rejection(decide(handle, 'carol', 'deny'))).toMatchObject({
+      type: 'InvalidInput',
+    });
     expect((await statusOf(handle)).approvals).toEqual([]);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
 
     await decide(handle, 'bob', 'approve');
-    expect(await rejection(decide(handle, 'carol', 'deny', 'too late'))).toMatchObject({ type: 'AlreadyDecided' });
-    expect(await rejection(handle.executeUpdate(revokeUpdate, { args: [{ actor: 'mallory' }] }))).toMatchObject({
+    expect(await rejection(decide(handle, 'carol', 'deny', 'too late'))).toMatchObject({
+      type: 'AlreadyDecided',
+    });
+    expect(
+      await rejection(handle.executeUpdate(revokeUpdate, { args: [{ actor: 'mallory' }] })),
+    ).toMatchObject({
       type: 'NotAllowed',
     });
     await handle.executeUpdate(revokeUpdate, { args: [{ actor: 'dana' }] });
@@ -232,7 +257,10 @@ describe('JIT elevation', () => {
     });
     expect(sweep.revoked).toContain(requestId);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
-    expect(await findGrant(harness.db, requestId)).toMatchObject({ revokeCause: 'orphaned', revokedBy: 'keyward' });
+    expect(await findGrant(harness.db, requestId)).toMatchObject({
+      revokeCause: 'orphaned',
+      revokedBy: 'keyward',
+    });
     const last = (await listAuditEvents(harness.db, { subject: requestId })).at(-1);
     expect(last).toMatchObject({ action: 'grant.revoked', details: { cause: 'orphaned' } });
   });
@@ -242,7 +270,11 @@ describe('JIT elevation', () => {
     await decide(handle, 'bob', 'approve');
     const { requestId } = await statusOf(handle);
     const longAgo = new Date(Date.now() - 3_600_000);
-    await harness.db.updateTable('grants').set({ expires_at: longAgo }).where('request_id', '=', requestId).execute();
+    await harness.db
+      .updateTable('grants')
+      .set({ expires_at: longAgo })
+      .where('request_id', '=', requestId)
+      .execute();
 
     const sweep = await harness.client.workflow.execute(sweepWorkflow, {
       workflowId: uniqueName('sweep'),
@@ -273,6 +305,9 @@ describe('JIT elevation', () => {
     expect(final.revokeLatenessMs).toBeGreaterThanOrEqual(1_000);
     expect(await harness.isMember(analyst, aliceLogin)).toBe(false);
     const revoked = (await listAuditEvents(harness.db, { subject: final.requestId })).at(-1)!;
-    expect(revoked).toMatchObject({ action: 'grant.revoked', details: { latenessMs: final.revokeLatenessMs } });
+    expect(revoked).toMatchObject({
+      action: 'grant.revoked',
+      details: { latenessMs: final.revokeLatenessMs },
+    });
   });
 });

@@ -22,6 +22,10 @@ describe('recorded workflow histories', () => {
 
   test.each(histories)('%s replays without a determinism error', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: { codePath: testServers().bundlePath } }, history, file);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: testServers().bundlePath } },
+      history,
+      file,
+    );
   });
 });

@@ -1,7 +1,11 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowFailedError } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WorkflowFailedError,
+} from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { Client } from 'pg';
 import { parseIntoClientConfig } from 'pg-connection-string';
@@ -16,7 +20,13 @@ import { AesGcmPayloadCodec } from '../../integrations/temporal/codec';
 import { syncRotationSchedules } from '../../integrations/temporal/schedules';
 import { verifyWebhookSignature } from '../../integrations/webhooks/signature';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
-import { findCredential, findVersion, sealContext, versionsOf, versionWithLabel } from '../../store/credentials';
+import {
+  findCredential,
+  findVersion,
+  sealContext,
+  versionsOf,
+  versionWithLabel,
+} from '../../store/credentials';
 import { syncRotations } from '../../workers/rotation-sync';
 import { rotationStatusQuery } from '../../workflows/rotation/definitions';
 import { rotationWorkflow } from '../../workflows/rotation/workflow';
@@ -93,8 +103,20 @@ function policy(): PolicyInput {
         every: '7d',
         overlap: '1s',
       },
-      { id: 'target/guarded', identity: 'svc-guarded', system: 'target', strategy: 'single-login', every: '30d' },
-      { id: 'target/crash', identity: 'svc-crash', system: 'target', strategy: 'single-login', every: '30d' },
+      {
+        id: 'target/guarded',
+        identity: 'svc-guarded',
+        system: 'target',
+        strategy: 'single-login',
+        every: '30d',
+      },
+      {
+        id: 'target/crash',
+        identity: 'svc-crash',
+        system: 'target',
+        strategy: 'single-login',
+        every: '30d',
+      },
       {
         id: 'target/twice',
         identity: 'svc-twice',
@@ -131,7 +153,10 @@ beforeAll(async () => {
   harness = JitHarness.fromDocument(policy());
   harness.channels = mailChannel(harness);
   await harness.start();
-  scheduled = JitHarness.fromDocument(policy(), { encrypt: true, namespace: uniqueName('keyward-rotation') });
+  scheduled = JitHarness.fromDocument(policy(), {
+    encrypt: true,
+    namespace: uniqueName('keyward-rotation'),
+  });
   await scheduled.start();
 
   await harness.createRoles(
@@ -143,8 +168,17 @@ beforeAll(async () => {
   // The second broken login may not connect to the target: its test step must fail.
   const database = targetDatabase(harness);
   await superuserQuery(`REVOKE CONNECT ON DATABASE ${ident(database)} FROM PUBLIC`);
-  const allowed = [logins.single, logins.guarded, logins.crash, ...logins.alt, logins.broken[0], ...logins.twice];
-  await superuserQuery(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${allowed.map(ident).join(', ')}`);
+  const allowed = [
+    logins.single,
+    logins.guarded,
+    logins.crash,
+    ...logins.alt,
+    logins.broken[0],
+    ...logins.twice,
+  ];
+  await superuserQuery(
+    `GRANT CONNECT ON DATABASE ${ident(database)} TO ${allowed.map(ident).join(', ')}`,
+  );
 });
 
 afterAll(async () => {
@@ -193,15 +227,26 @@ async function rotate(credentialId: string, h = harness): Promise<RotationState>
 async function startRotation(credentialId: string, h = harness) {
   const workflowId = `rotation/${credentialId}-${uniqueName('test')}`;
   runs.push({ harness: h, workflowId });
-  return h.client.workflow.start(rotationWorkflow, { workflowId, taskQueue: h.taskQueue, args: [{ credentialId }] });
+  return h.client.workflow.start(rotationWorkflow, {
+    workflowId,
+    taskQueue: h.taskQueue,
+    args: [{ credentialId }],
+  });
 }
 
 /** The value of the credential's version under `label`, remembered for the history check. */
-async function secretOf(credentialId: string, label: 'current' | 'previous' = 'current', h = harness) {
+async function secretOf(
+  credentialId: string,
+  label: 'current' | 'previous' = 'current',
+  h = harness,
+) {
   const info = await versionWithLabel(h.db, credentialId, label);
   if (!info) return undefined;
   const version = (await findVersion(h.db, info.id))!;
-  const secret = createSecretCipher(h.encryptionKey).open(version.sealed!, sealContext(credentialId, version.id));
+  const secret = createSecretCipher(h.encryptionKey).open(
+    version.sealed!,
+    sealContext(credentialId, version.id),
+  );
   seen.add(secret);
   return { secret, login: version.login, versionId: version.id };
 }
@@ -244,7 +289,8 @@ async function failureOf(promise: Promise<unknown>): Promise<string> {
     if (err instanceof WorkflowFailedError) {
       // An activity's failure arrives wrapped: read down to the reason.
       const messages: string[] = [];
-      for (let cause = err.cause; cause; cause = cause.cause as typeof cause) messages.push(cause.message);
+      for (let cause = err.cause; cause; cause = cause.cause as typeof cause)
+        messages.push(cause.message);
       return messages.join(': ');
     }
     throw err;
@@ -277,12 +323,19 @@ describe('single-login rotation', () => {
     }
 
     // keyward sent the server a SCRAM verifier, never the password.
-    const { rows } = await superuserQuery('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [logins.single]);
+    const { rows } = await superuserQuery('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+      logins.single,
+    ]);
     expect(rows[0].rolpassword).toMatch(/^SCRAM-SHA-256\$4096:/);
     // A single login has no overlap: the replaced version is retired and its value erased at once.
-    const retired = (await findVersion(harness.db, (await versionsOf(harness.db, 'target/single'))[0].id))!;
+    const retired = (await findVersion(
+      harness.db,
+      (await versionsOf(harness.db, 'target/single'))[0].id,
+    ))!;
     expect(retired).toMatchObject({ label: 'retired', sealed: null });
-    const actions = (await listAuditEvents(harness.db, { subject: 'target/single' })).map((e) => e.action);
+    const actions = (await listAuditEvents(harness.db, { subject: 'target/single' })).map(
+      (e) => e.action,
+    );
     expect(actions).toEqual(['credential.rotated', 'credential.rotated', 'credential.retired']);
     expect((await verifyAuditChain(harness.db)).ok).toBe(true);
   });
@@ -292,16 +345,26 @@ describe('single-login rotation', () => {
     for (const { headers, body } of hooks) {
       const timestamp = Number(headers['keyward-timestamp']);
       expect(
-        verifyWebhookSignature('webhook-key-for-tests', timestamp, body, String(headers['keyward-signature'])),
+        verifyWebhookSignature(
+          'webhook-key-for-tests',
+          timestamp,
+          body,
+          String(headers['keyward-signature']),
+        ),
       ).toBe(true);
-      expect(JSON.parse(body)).toMatchObject({ type: 'credential.rotated', credentialId: 'target/single' });
+      expect(JSON.parse(body)).toMatchObject({
+        type: 'credential.rotated',
+        credentialId: 'target/single',
+      });
       for (const secret of seen) expect(body).not.toContain(secret);
     }
   });
 
   test('tells the owner of each rotation by email', async () => {
     const mails = await waitFor('the notices', () => {
-      const found = smtp.to('olivia@example.test').filter((m) => m.parsed.subject === 'keyward rotated target/single');
+      const found = smtp
+        .to('olivia@example.test')
+        .filter((m) => m.parsed.subject === 'keyward rotated target/single');
       return found.length >= 2 && found;
     });
     for (const mail of mails) for (const secret of seen) expect(mail.raw).not.toContain(secret);
@@ -316,7 +379,10 @@ describe('alternating-logins rotation', () => {
     await superuserQuery(`GRANT ${ident(reader)} TO ${ident(logins.alt[0])}`);
 
     const handle = await startRotation('target/alt');
-    await waitFor('the overlap window', async () => (await handle.query(rotationStatusQuery)).step === 'overlap');
+    await waitFor(
+      'the overlap window',
+      async () => (await handle.query(rotationStatusQuery)).step === 'overlap',
+    );
     const second = (await secretOf('target/alt'))!;
     await remember('target/alt');
     expect(second.login).toBe(logins.alt[1]);
@@ -350,22 +416,32 @@ describe('a rotation that fails', () => {
     expect(message).toContain(`log in as ${logins.broken[1]}`);
     expect(message).toContain('previous secret: back in place and working');
     // Temporal keeps that text encrypted: the history as stored names neither the step nor the login.
-    const stored = JSON.stringify(await harness.client.workflow.getHandle(runs.at(-1)!.workflowId).fetchHistory());
+    const stored = JSON.stringify(
+      await harness.client.workflow.getHandle(runs.at(-1)!.workflowId).fetchHistory(),
+    );
     expect(stored).toContain('Encoded failure');
     expect(stored).not.toContain('failed while testing');
     expect(stored).not.toContain(logins.broken[1]);
 
     expect(await canLogIn(logins.broken[0], before.secret)).toBe(true);
     expect((await secretOf('target/broken'))!.versionId).toBe(before.versionId);
-    const { rows } = await superuserQuery('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [logins.broken[1]]);
+    const { rows } = await superuserQuery('SELECT rolcanlogin FROM pg_roles WHERE rolname = $1', [
+      logins.broken[1],
+    ]);
     expect(rows[0].rolcanlogin).toBe(false);
-    const failed = (await versionsOf(harness.db, 'target/broken')).find((v) => v.label === 'failed');
+    const failed = (await versionsOf(harness.db, 'target/broken')).find(
+      (v) => v.label === 'failed',
+    );
     expect(failed).toBeDefined();
     expect((await findVersion(harness.db, failed!.id))!.sealed).toBeNull();
-    expect(await findCredential(harness.db, 'target/broken')).toMatchObject({ last_status: 'failed' });
+    expect(await findCredential(harness.db, 'target/broken')).toMatchObject({
+      last_status: 'failed',
+    });
 
     const alert = await waitFor('the alert', () =>
-      smtp.to('olivia@example.test').find((m) => m.parsed.subject === 'keyward could not rotate target/broken'),
+      smtp
+        .to('olivia@example.test')
+        .find((m) => m.parsed.subject === 'keyward could not rotate target/broken'),
     );
     expect(alert.parsed.text).toContain('back in place and working');
     const events = await listAuditEvents(harness.db, { subject: 'target/broken' });
@@ -444,7 +520,9 @@ describe('a worker that dies between setting the secret and promoting it', () =>
     const after = (await secretOf('target/crash'))!;
     expect(after.versionId).toBe(final.versionId);
     expect(await canLogIn(logins.crash, after.secret)).toBe(true);
-    const ofThisRun = (await versionsOf(harness.db, 'target/crash')).filter((v) => v.workflow_id === handle.workflowId);
+    const ofThisRun = (await versionsOf(harness.db, 'target/crash')).filter(
+      (v) => v.workflow_id === handle.workflowId,
+    );
     expect(ofThisRun).toHaveLength(1);
   });
 });
@@ -467,7 +545,10 @@ describe('planning', () => {
       credentialId: 'target/single',
       scheduledAt: new Date(rotatedAt.getTime() - 999).toISOString(),
     });
-    expect(due).toMatchObject({ kind: 'rotate', plan: { login: logins.single, strategy: 'single-login' } });
+    expect(due).toMatchObject({
+      kind: 'rotate',
+      plan: { login: logins.single, strategy: 'single-login' },
+    });
   });
 
   test('refuses a credential that is not in the policy', async () => {
@@ -484,14 +565,20 @@ describe('rotation schedules', () => {
   test('match the policy after a sync that adds, changes and removes credentials', async () => {
     const client = scheduled.client;
     const options = { taskQueue: scheduled.taskQueue };
-    const first = await syncRotationSchedules(client, [byId('target/single'), byId('target/alt')], options);
+    const first = await syncRotationSchedules(
+      client,
+      [byId('target/single'), byId('target/alt')],
+      options,
+    );
     expect(first.created.sort()).toEqual(['rotation/target/alt', 'rotation/target/single']);
 
     const changed: Credential = { ...byId('target/single'), every: undefined, cron: '0 3 * * 1' };
     const second = await waitFor('the listing to show both', async () => {
       const result = await syncRotationSchedules(client, [changed, byId('target/crash')], options);
       // Listing lags behind creation; sync again until the removed one has been seen and deleted.
-      return result.deleted.length > 0 || (await exists('rotation/target/alt')) === false ? result : undefined;
+      return result.deleted.length > 0 || (await exists('rotation/target/alt')) === false
+        ? result
+        : undefined;
     });
     expect(second.created).toEqual(['rotation/target/crash']);
     expect(second.updated).toEqual(['rotation/target/single']);
@@ -524,11 +611,22 @@ describe('rotation schedules', () => {
   test('triggered twice at once, rotate once', async () => {
     // A first rotation, so the next one has an overlap window to wait through.
     await rotate('target/twice', scheduled);
-    await syncRotations(scheduled.db, scheduled.client, [byId('target/twice')], scheduled.taskQueue);
+    await syncRotations(
+      scheduled.db,
+      scheduled.client,
+      [byId('target/twice')],
+      scheduled.taskQueue,
+    );
     const handle = scheduled.client.schedule.getHandle('rotation/target/twice');
     try {
-      await Promise.all([handle.trigger(ScheduleOverlapPolicy.SKIP), handle.trigger(ScheduleOverlapPolicy.SKIP)]);
-      const started = await waitFor('the run', async () => (await handle.describe()).info.recentActions[0]);
+      await Promise.all([
+        handle.trigger(ScheduleOverlapPolicy.SKIP),
+        handle.trigger(ScheduleOverlapPolicy.SKIP),
+      ]);
+      const started = await waitFor(
+        'the run',
+        async () => (await handle.describe()).info.recentActions[0],
+      );
       const workflowId = started.action.workflow.workflowId;
       runs.push({ harness: scheduled, workflowId });
       const final = await scheduled.client.workflow.getHandle(workflowId).result();
@@ -556,22 +654,33 @@ describe('workflow histories', () => {
       // Search attributes and memos are never encoded; they are searched as they are.
       const encrypted = (p: (typeof encoded)[number]) =>
         Buffer.from(p.metadata?.encoding ?? []).toString() === 'binary/encrypted';
-      const decoded = [...(await codec.decode(encoded.filter(encrypted))), ...encoded.filter((p) => !encrypted(p))];
+      const decoded = [
+        ...(await codec.decode(encoded.filter(encrypted))),
+        ...encoded.filter((p) => !encrypted(p)),
+      ];
       payloads += decoded.length;
       const texts = [
-        JSON.stringify(history, (_key, value) => (value instanceof Uint8Array ? Buffer.from(value).toString() : value)),
+        JSON.stringify(history, (_key, value) =>
+          value instanceof Uint8Array ? Buffer.from(value).toString() : value,
+        ),
         ...decoded.map((p) => Buffer.from(p.data ?? []).toString()),
       ];
       // The check can see what is there: the credential id is in the decoded input.
-      expect(texts.some((text) => text.includes(workflowId.split('-')[0].slice('rotation/'.length)))).toBe(true);
-      for (const text of texts) for (const secret of seen) expect(text.includes(secret)).toBe(false);
+      expect(
+        texts.some((text) => text.includes(workflowId.split('-')[0].slice('rotation/'.length))),
+      ).toBe(true);
+      for (const text of texts)
+        for (const secret of seen) expect(text.includes(secret)).toBe(false);
     }
     expect(payloads).toBeGreaterThan(50);
   });
 });
 
 /** Every Payload (an object with metadata and data) anywhere in a history. */
-function collectPayloads(node: unknown, into: { metadata?: Record<string, Uint8Array>; data?: Uint8Array }[] = []) {
+function collectPayloads(
+  node: unknown,
+  into: { metadata?: Record<string, Uint8Array>; data?: Uint8Array }[] = [],
+) {
   if (node === null || typeof node !== 'object' || node instanceof Uint8Array) return into;
   const record = node as Record<string, unknown>;
   if (record.data instanceof Uint8Array && record.metadata && typeof record.metadata === 'object') {

@@ -1,7 +1,16 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CampaignState, DecideInput, DelegateInput, ReviewerState } from '../../domain/campaign';
+import type {
+  CampaignState,
+  DecideInput,
+  DelegateInput,
+  ReviewerState,
+} from '../../domain/campaign';
 
-export { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+export {
+  campaignWorkflowId,
+  remediationWorkflowId,
+  reviewerWorkflowId,
+} from '../../domain/campaign';
 
 /** What a campaign run hands the next one when its history is long enough to start afresh. */
 export interface CampaignCarry {
@@ -54,8 +63,11 @@ export const reviewerDoneSignal = defineSignal<[{ reviewerId: string }]>('review
 
 export const campaignStatusQuery = defineQuery<CampaignState>('campaignStatus');
 /** An admin lets a mass revocation by default go ahead. */
-export const confirmRevocationsUpdate = defineUpdate<CampaignState, [{ actor: string }]>('confirmRevocations');
-/** An admin refuses a mass revocation by default: the items nobody decided are kept instead. */
-export const declineRevocationsUpdate = defineUpdate<CampaignState, [{ actor: string; reason?: string }]>(
-  'declineRevocations',
+export const confirmRevocationsUpdate = defineUpdate<CampaignState, [{ actor: string }]>(
+  'confirmRevocations',
 );
+/** An admin refuses a mass revocation by default: the items nobody decided are kept instead. */
+export const declineRevocationsUpdate = defineUpdate<
+  CampaignState,
+  [{ actor: string; reason?: string }]
+>('declineRevocations');

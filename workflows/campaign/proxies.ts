@@ -9,7 +9,11 @@ import { FailureType, NON_RETRYABLE_FAILURES } from '../../domain/failures';
 export const records = proxyActivities<CampaignActivities & CampaignRemediationActivities>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // Revocations on the targets record each item's result themselves; a batch that dies half-way
@@ -17,7 +21,11 @@ export const records = proxyActivities<CampaignActivities & CampaignRemediationA
 export const remediation = proxyActivities<CampaignRemediationActivities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // A reviewer's notice that cannot go out in ten minutes is given up on rather than holding up

@@ -16,7 +16,9 @@ const HISTORY_BUDGET = 4_000;
  * policy's retry window. The admins are told when failures persist and again if any are left at
  * the end; nothing is dropped silently, and an admin can run this again once the target is fixed.
  */
-export async function campaignRemediationWorkflow(input: RemediationWorkflowInput): Promise<RemediationCounts> {
+export async function campaignRemediationWorkflow(
+  input: RemediationWorkflowInput,
+): Promise<RemediationCounts> {
   const { campaignId } = input;
   const startedAt = input.startedAt ?? new Date(Date.now()).toISOString();
   const { retryMs, admins } = await records.remediationSettings();
@@ -50,11 +52,21 @@ export async function campaignRemediationWorkflow(input: RemediationWorkflowInpu
     }
     await sleep(pause);
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_BUDGET) {
-      await continueAsNew<typeof campaignRemediationWorkflow>({ ...input, startedAt, passes, alerted });
+      await continueAsNew<typeof campaignRemediationWorkflow>({
+        ...input,
+        startedAt,
+        passes,
+        alerted,
+      });
     }
   }
 
-  const counts = await records.finishRemediation({ campaignId, requestedBy: input.requestedBy, startedAt, passes });
+  const counts = await records.finishRemediation({
+    campaignId,
+    requestedBy: input.requestedBy,
+    startedAt,
+    passes,
+  });
   if (counts.failed > 0) {
     await tellAdmins(
       'remediation-failed',

@@ -10,9 +10,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { campaignWorkflowId, decisionProblem, reasonProblem } from '../../domain/campaign';
-import type { DecideInput, DelegateInput, ReviewerItem, ReviewerOutcome, ReviewerState } from '../../domain/campaign';
+import type {
+  DecideInput,
+  DelegateInput,
+  ReviewerItem,
+  ReviewerOutcome,
+  ReviewerState,
+} from '../../domain/campaign';
 import { FailureType } from '../../domain/failures';
-import { decideItemsUpdate, delegateItemsUpdate, reviewerDoneSignal, reviewerStatusQuery } from './definitions';
+import {
+  decideItemsUpdate,
+  delegateItemsUpdate,
+  reviewerDoneSignal,
+  reviewerStatusQuery,
+} from './definitions';
 import type { ReviewerWorkflowInput } from './definitions';
 import { notifier, records } from './proxies';
 
@@ -21,7 +32,8 @@ const MAX_BATCH = 1_000;
 /** Well under Temporal's hard limits, so a reviewer with thousands of single clicks stays small. */
 const HISTORY_BUDGET = 4_000;
 
-const refuse = (message: string, type: FailureType) => ApplicationFailure.nonRetryable(message, type);
+const refuse = (message: string, type: FailureType) =>
+  ApplicationFailure.nonRetryable(message, type);
 
 /**
  * One reviewer's part of a campaign: tells them once, reminds and escalates while items are
@@ -48,7 +60,11 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
   };
   setHandler(reviewerStatusQuery, () => state);
   const refuseUntilLoaded = () => {
-    if (!loaded) throw refuse("the reviewer's items are still loading; try again in a moment", FailureType.NotReady);
+    if (!loaded)
+      throw refuse(
+        "the reviewer's items are still loading; try again in a moment",
+        FailureType.NotReady,
+      );
   };
   // The clock is read too: an update delivered in the workflow task that fires the deadline
   // timer would otherwise see the reviewer still open.
@@ -60,7 +76,8 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
       );
     }
     // Closed early: the reviewer's part ended because every item was decided.
-    if (state.closed) throw refuse("this reviewer's items are all decided", FailureType.AlreadyDecided);
+    if (state.closed)
+      throw refuse("this reviewer's items are all decided", FailureType.AlreadyDecided);
   };
 
   // The validator runs before anything is written: a late, foreign or repeated decision is
@@ -80,7 +97,9 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
       }
       const problem = decisionProblem(items.get(seq), decide.actor, reviewerId, state.escalatedTo);
       if (problem) {
-        const type = problem.includes('already') ? FailureType.AlreadyDecided : FailureType.NotAllowed;
+        const type = problem.includes('already')
+          ? FailureType.AlreadyDecided
+          : FailureType.NotAllowed;
         throw refuse(problem, items.has(seq) ? type : FailureType.InvalidInput);
       }
       const bad = reasonProblem(reason);
@@ -98,7 +117,12 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
       }
       state.pending = pendingCount();
       state.decided = items.size - state.pending;
-      await records.recordDecisions({ ...decide, campaignId, reviewerId, at: new Date(Date.now()).toISOString() });
+      await records.recordDecisions({
+        ...decide,
+        campaignId,
+        reviewerId,
+        at: new Date(Date.now()).toISOString(),
+      });
       return state;
     },
     { validator: validateDecisions },
@@ -109,19 +133,27 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
     async (delegate: DelegateInput) => {
       for (const seq of delegate.seqs) items.get(seq)!.delegate = delegate.to;
       await records.recordDelegation({ ...delegate, campaignId, reviewerId });
-      await notifier.noticeReviewer({ campaignId, reviewerId: delegate.to, kind: 'delegated', from: delegate.actor });
+      await notifier.noticeReviewer({
+        campaignId,
+        reviewerId: delegate.to,
+        kind: 'delegated',
+        from: delegate.actor,
+      });
       return state;
     },
     {
       validator: (delegate: DelegateInput) => {
         refuseUntilLoaded();
         refuseWhenClosed();
-        if (delegate.seqs.length === 0) throw refuse('name the items to delegate', FailureType.InvalidInput);
-        if (delegate.to === delegate.actor) throw refuse('delegate to somebody else', FailureType.InvalidInput);
+        if (delegate.seqs.length === 0)
+          throw refuse('name the items to delegate', FailureType.InvalidInput);
+        if (delegate.to === delegate.actor)
+          throw refuse('delegate to somebody else', FailureType.InvalidInput);
         for (const seq of delegate.seqs) {
           const item = items.get(seq);
           const problem = decisionProblem(item, delegate.actor, reviewerId, state.escalatedTo);
-          if (problem) throw refuse(problem, item ? FailureType.NotAllowed : FailureType.InvalidInput);
+          if (problem)
+            throw refuse(problem, item ? FailureType.NotAllowed : FailureType.InvalidInput);
           if (item!.identity === delegate.to) {
             throw refuse(`${delegate.to} may not review their own access`, FailureType.NotAllowed);
           }
@@ -131,7 +163,12 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
   );
 
   for (let after = 0; ;) {
-    const page = await records.loadReviewerItems({ campaignId, reviewerId, afterSeq: after, limit: PAGE });
+    const page = await records.loadReviewerItems({
+      campaignId,
+      reviewerId,
+      afterSeq: after,
+      limit: PAGE,
+    });
     for (const item of page) items.set(item.seq, item);
     if (page.length < PAGE) break;
     after = page[page.length - 1].seq;
@@ -145,7 +182,11 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
       await notifier.noticeReviewer(notice);
     } catch (err) {
       if (isCancellation(err)) throw err;
-      log.warn('A campaign notice could not be sent', { campaignId, reviewerId, kind: notice.kind });
+      log.warn('A campaign notice could not be sent', {
+        campaignId,
+        reviewerId,
+        kind: notice.kind,
+      });
     }
   };
 
@@ -162,13 +203,17 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
 
   const reminders = [...input.remindMs].sort((a, b) => b - a).map((lead) => deadline - lead);
   let escalated = input.escalated ?? false;
-  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_BUDGET;
+  const historyFull = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_BUDGET;
 
   while (state.pending > 0 && Date.now() < deadline) {
     const escalateAt = input.escalateAt && !escalated ? Date.parse(input.escalateAt) : Infinity;
     const remindAt = reminders[state.remindersSent] ?? Infinity;
     const next = Math.min(deadline, escalateAt, remindAt);
-    const woken = await condition(() => state.pending === 0 || historyFull(), Math.max(0, next - Date.now()));
+    const woken = await condition(
+      () => state.pending === 0 || historyFull(),
+      Math.max(0, next - Date.now()),
+    );
     if (woken && state.pending > 0) {
       // Decisions in flight finish before the run hands over, or their replies would be lost.
       await condition(allHandlersFinished);
@@ -185,7 +230,9 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
     if (next === remindAt && next < deadline) {
       state.remindersSent++;
       const round = state.remindersSent;
-      await Promise.all(remindees().map((to) => tell({ campaignId, reviewerId: to, kind: 'reminder', round })));
+      await Promise.all(
+        remindees().map((to) => tell({ campaignId, reviewerId: to, kind: 'reminder', round })),
+      );
     } else if (next === escalateAt && next < deadline) {
       escalated = true;
       const to = await records.escalationTarget({ campaignId, reviewerId });
@@ -202,7 +249,9 @@ export async function reviewerWorkflow(input: ReviewerWorkflowInput): Promise<Re
   state.closed = true;
   await condition(allHandlersFinished);
   try {
-    await getExternalWorkflowHandle(campaignWorkflowId(campaignId)).signal(reviewerDoneSignal, { reviewerId });
+    await getExternalWorkflowHandle(campaignWorkflowId(campaignId)).signal(reviewerDoneSignal, {
+      reviewerId,
+    });
   } catch (err) {
     // A campaign that was cancelled or failed has nobody left to tell.
     if (isCancellation(err)) throw err;

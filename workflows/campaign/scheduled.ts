@@ -1,5 +1,10 @@
 import { ChildWorkflowFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { ParentClosePolicy, startChild, workflowInfo, WorkflowIdReusePolicy } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  startChild,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
 import { campaignWorkflowId } from '../../domain/campaign';
 import { records } from './proxies';
 import { campaignWorkflow } from './workflow';
@@ -14,7 +19,8 @@ const SCHEDULED_START = { name: 'TemporalScheduledStartTime', type: 'DATETIME' }
  * campaign would survive this workflow's termination (ABANDON); its id stays campaign/<campaignId>.
  */
 export async function scheduledCampaignWorkflow(input: { definitionId: string }): Promise<string> {
-  const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
+  const scheduledAt =
+    workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
   const { campaignId } = await records.createScheduledCampaign({
     definitionId: input.definitionId,
     scheduledAt: scheduledAt.toISOString(),

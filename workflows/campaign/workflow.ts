@@ -13,7 +13,12 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import { CampaignPhase, needsConfirmation, remediationWorkflowId, reviewerWorkflowId } from '../../domain/campaign';
+import {
+  CampaignPhase,
+  needsConfirmation,
+  remediationWorkflowId,
+  reviewerWorkflowId,
+} from '../../domain/campaign';
 import type { CampaignPlan, CampaignState, DefaultApplication } from '../../domain/campaign';
 import { FailureType } from '../../domain/failures';
 import { failureMessage } from '../shared';
@@ -73,11 +78,16 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
   });
 
   const budget = input.historyBudget ?? HISTORY_BUDGET;
-  const historyFull = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > budget;
+  const historyFull = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > budget;
   const handOver = async (carry: Omit<CampaignCarry, 'state' | 'done'> = {}): Promise<never> => {
     await condition(allHandlersFinished);
     const carried = { ...carry, state, done: [...done] };
-    return continueAsNew<typeof campaignWorkflow>({ campaignId, carried, historyBudget: input.historyBudget });
+    return continueAsNew<typeof campaignWorkflow>({
+      campaignId,
+      carried,
+      historyBudget: input.historyBudget,
+    });
   };
 
   try {
@@ -85,7 +95,12 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     const plan = state.plan;
 
     if (state.phase === CampaignPhase.LAUNCHING) {
-      const upTo = await launchReviewers(state, plan, input.carried?.launchedUpTo ?? '', historyFull);
+      const upTo = await launchReviewers(
+        state,
+        plan,
+        input.carried?.launchedUpTo ?? '',
+        historyFull,
+      );
       if (upTo !== undefined) await handOver({ launchedUpTo: upTo });
       // Reviewing starts once every reviewer workflow exists, so no decision can find its reviewer missing.
       state.phase = CampaignPhase.REVIEWING;
@@ -196,7 +211,8 @@ async function settleUndecided(state: CampaignState, plan: CampaignPlan): Promis
   state.certified = totals.certified;
   state.revoked = totals.revoked;
   if (totals.undecided === 0) return;
-  if (plan.defaultDecision === 'keep') return applyDefault(state, { decision: 'certify', reason: DEFAULT_REASON });
+  if (plan.defaultDecision === 'keep')
+    return applyDefault(state, { decision: 'certify', reason: DEFAULT_REASON });
   state.defaultRevocations = totals.undecided;
   if (!needsConfirmation(totals.undecided, plan.items, plan.massRevocationShare)) {
     return applyDefault(state, { decision: 'revoke', reason: DEFAULT_REASON });
@@ -222,8 +238,15 @@ async function applyDefault(state: CampaignState, application: DefaultApplicatio
 }
 
 function validateHoldAnswer(state: CampaignState, actor: string): void {
-  if (state.phase !== CampaignPhase.AWAITING_CONFIRMATION || state.confirmedBy || state.declinedBy) {
-    throw ApplicationFailure.nonRetryable('the campaign is not waiting for a confirmation', FailureType.AlreadyDecided);
+  if (
+    state.phase !== CampaignPhase.AWAITING_CONFIRMATION ||
+    state.confirmedBy ||
+    state.declinedBy
+  ) {
+    throw ApplicationFailure.nonRetryable(
+      'the campaign is not waiting for a confirmation',
+      FailureType.AlreadyDecided,
+    );
   }
   if (!state.plan?.admins.includes(actor)) {
     throw ApplicationFailure.nonRetryable(`${actor} is not an admin`, FailureType.NotAllowed);
@@ -240,5 +263,9 @@ async function tellAdminsOfFailure(state: CampaignState): Promise<void> {
       key: `campaign/${state.campaignId}/failed`,
       alert: true,
     })
-    .catch(() => log.warn('The admins could not be told of a failed campaign', { campaignId: state.campaignId }));
+    .catch(() =>
+      log.warn('The admins could not be told of a failed campaign', {
+        campaignId: state.campaignId,
+      }),
+    );
 }

@@ -31,7 +31,10 @@ export function incidentSteps(ctx: IncidentContext) {
     const { tokensRevoked } = await records.quarantine({ state: ctx.snapshot(), workflowId });
     Object.assign(state, { quarantinedAt: iso(Date.now()), tokensRevoked });
     ctx.refresh();
-    state.requestsEnded = await records.endRequests({ incidentId: state.incidentId, identity: state.identity });
+    state.requestsEnded = await records.endRequests({
+      incidentId: state.incidentId,
+      identity: state.identity,
+    });
     await record({
       step: 'quarantined',
       actor: INCIDENT_ACTOR,
@@ -71,7 +74,8 @@ export function incidentSteps(ctx: IncidentContext) {
     await record({
       step: `system/${system.systemId}${suffix(attempt)}`,
       actor: INCIDENT_ACTOR,
-      action: system.status === 'CONTAINED' ? 'incident.system_contained' : 'incident.system_failed',
+      action:
+        system.status === 'CONTAINED' ? 'incident.system_contained' : 'incident.system_failed',
       details: {
         system: system.systemId,
         removed: system.removed,
@@ -87,7 +91,12 @@ export function incidentSteps(ctx: IncidentContext) {
    */
   async function rotate(credentialId: string, phase: CredentialRotation['phase']): Promise<void> {
     const rotationId = `rotation/${credentialId}/incident-${state.incidentId}-${phase}`;
-    const entry: CredentialRotation = { credentialId, workflowId: rotationId, phase, status: 'ROTATING' };
+    const entry: CredentialRotation = {
+      credentialId,
+      workflowId: rotationId,
+      phase,
+      status: 'ROTATING',
+    };
     state.credentials.push(entry);
     try {
       await executeChild(rotationWorkflow, {
@@ -99,14 +108,22 @@ export function incidentSteps(ctx: IncidentContext) {
       entry.status = 'ROTATED';
     } catch (err) {
       Object.assign(entry, { status: 'FAILED', error: failureMessage(err) });
-      tell(`rotation-failed/${credentialId}/${phase}`, `Incident: ${credentialId} was not rotated`, entry.error!, {
-        alert: true,
-      });
+      tell(
+        `rotation-failed/${credentialId}/${phase}`,
+        `Incident: ${credentialId} was not rotated`,
+        entry.error!,
+        {
+          alert: true,
+        },
+      );
     }
     await record({
       step: `rotation/${credentialId}/${phase}`,
       actor: INCIDENT_ACTOR,
-      action: entry.status === 'ROTATED' ? 'incident.credential_rotated' : 'incident.credential_rotation_failed',
+      action:
+        entry.status === 'ROTATED'
+          ? 'incident.credential_rotated'
+          : 'incident.credential_rotation_failed',
       details: { credential: credentialId, phase, workflowId: rotationId, error: entry.error },
     });
   }
@@ -142,7 +159,10 @@ export function incidentSteps(ctx: IncidentContext) {
       actor: INCIDENT_ACTOR,
       action: restored ? 'incident.system_restored' : 'incident.system_restore_failed',
       details: restored
-        ? { system: system.systemId, regranted: system.removed.filter((r) => r.source === 'standing') }
+        ? {
+            system: system.systemId,
+            regranted: system.removed.filter((r) => r.source === 'standing'),
+          }
         : { system: system.systemId, error: system.lastError },
     });
   }

@@ -1,12 +1,29 @@
-import { allHandlersFinished, condition, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  log,
+  patched,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { IncidentStatus, INCIDENT_ACTOR, initialState } from '../../domain/incident';
 import type { IncidentState, RestoreInput } from '../../domain/incident';
 import { pendingOf } from '../../domain/incident-report';
-import { checkClose, checkRestoreApproval, checkRetry, restoreApproved } from '../../domain/incident-rules';
+import {
+  checkClose,
+  checkRestoreApproval,
+  checkRetry,
+  restoreApproved,
+} from '../../domain/incident-rules';
 import type { PeopleNotice } from '../../activities/notify';
 import { FailureType } from '../../domain/failures';
 import { rejectIf } from '../shared';
-import { approveRestoreUpdate, closeIncidentUpdate, incidentStatusQuery, retryIncidentUpdate } from './definitions';
+import {
+  approveRestoreUpdate,
+  closeIncidentUpdate,
+  incidentStatusQuery,
+  retryIncidentUpdate,
+} from './definitions';
 import type { IncidentWorkflowInput } from './definitions';
 import { notifier, records } from './proxies';
 import { incidentSteps } from './steps';
@@ -57,7 +74,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
           facts: facts(),
           ...extra,
         })
-        .catch(() => log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step })),
+        .catch(() =>
+          log.warn('An incident notice could not be sent', { incidentId: state.incidentId, step }),
+        ),
     );
   const facts = (): [string, string][] => [
     ['Incident', state.incidentId],
@@ -68,7 +87,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   ];
   const pending = () => pendingOf(state);
   const refresh = () => {
-    if (state.status !== IncidentStatus.CONTAINING && state.status !== IncidentStatus.PARTIALLY_CONTAINED) return;
+    if (
+      state.status !== IncidentStatus.CONTAINING &&
+      state.status !== IncidentStatus.PARTIALLY_CONTAINED
+    )
+      return;
     // Once keyward itself has quarantined the identity, the incident is at least partly contained.
     if (state.quarantinedAt) state.status = IncidentStatus.PARTIALLY_CONTAINED;
   };
@@ -84,14 +107,21 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     approveRestoreUpdate,
     async (approval) => {
       rejectIf(checkRestoreApproval(state, plan.rules, approval));
-      state.approvals.push({ approver: approval.actor, at: iso(Date.now()), reason: approval.reason });
+      state.approvals.push({
+        approver: approval.actor,
+        at: iso(Date.now()),
+        reason: approval.reason,
+      });
       const completes = restoreApproved(state, plan.rules);
       if (completes) state.status = IncidentStatus.RESTORING;
       await record({
         step: `restore-approved/${approval.actor}`,
         actor: approval.actor,
         action: 'incident.restore_approved',
-        details: { incidentId: state.incidentId, ...(approval.reason && { reason: approval.reason }) },
+        details: {
+          incidentId: state.incidentId,
+          ...(approval.reason && { reason: approval.reason }),
+        },
       });
       restoreRecorded ||= completes;
       return state;
@@ -122,7 +152,9 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   );
   const checkRetryNow = (request: RestoreInput) =>
     checkRetry(state, plan.rules, request, closing?.actor) ??
-    (retryAsked ? { type: FailureType.AlreadyDecided, message: 'a retry is already under way' } : undefined);
+    (retryAsked
+      ? { type: FailureType.AlreadyDecided, message: 'a retry is already under way' }
+      : undefined);
   setHandler(
     retryIncidentUpdate,
     async (request) => {
@@ -133,14 +165,18 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
         step: `retry/${state.retries.length}`,
         actor: request.actor,
         action: 'incident.retry_requested',
-        details: { systems: failed().map((s) => s.systemId), ...(request.reason && { reason: request.reason }) },
+        details: {
+          systems: failed().map((s) => s.systemId),
+          ...(request.reason && { reason: request.reason }),
+        },
       });
       return state;
     },
     { validator: (request) => rejectIf(checkRetryNow(request)) },
   );
   const endingOnRecord = async () => {
-    if (patched(ENDING_RECORDED_FIRST)) await condition(() => (closing ? closeRecorded : restoreRecorded));
+    if (patched(ENDING_RECORDED_FIRST))
+      await condition(() => (closing ? closeRecorded : restoreRecorded));
   };
   /** Waits for a retry or a close; true when a retry came, to run on the systems that failed. */
   const retryOrClose = async (): Promise<boolean> => {
@@ -158,7 +194,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     details: { incidentId: state.incidentId, severity: state.severity, reason: state.reason },
   });
   openedRecorded = true;
-  tell('opened', `Incident: ${state.identity} is being contained`, `${state.identity} was reported compromised.`);
+  tell(
+    'opened',
+    `Incident: ${state.identity} is being contained`,
+    `${state.identity} was reported compromised.`,
+  );
 
   // Everything at once: a system that is down holds up nothing but its own containment.
   const containment = Promise.all([
@@ -177,9 +217,14 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.containment_slow',
       details: { pending: pending() },
     });
-    tell('slow', `Incident: ${state.identity} is not contained everywhere yet`, 'keyward keeps trying.', {
-      alert: true,
-    });
+    tell(
+      'slow',
+      `Incident: ${state.identity} is not contained everywhere yet`,
+      'keyward keeps trying.',
+      {
+        alert: true,
+      },
+    );
   }
   await containment;
   while (failed().length > 0 && (await retryOrClose())) {
@@ -188,7 +233,10 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   }
 
   if (!closing && state.systems.every((s) => s.status === 'CONTAINED')) {
-    const lastMs = Math.max(Date.parse(state.quarantinedAt!), ...state.systems.map((s) => Date.parse(s.containedAt!)));
+    const lastMs = Math.max(
+      Date.parse(state.quarantinedAt!),
+      ...state.systems.map((s) => Date.parse(s.containedAt!)),
+    );
     Object.assign(state, {
       status: IncidentStatus.CONTAINED,
       containedAt: iso(lastMs),
@@ -240,7 +288,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.closed',
       details: { reason: closing.reason },
     });
-    tell('closed', `Incident about ${state.identity} closed`, 'Closed without restore; access stays removed.');
+    tell(
+      'closed',
+      `Incident about ${state.identity} closed`,
+      'Closed without restore; access stays removed.',
+    );
   } else {
     // Fresh secrets once the logins are back, so the test logins of the rotations succeed.
     await Promise.all(plan.credentials.map((id) => steps.rotate(id, 'restore')));
@@ -251,7 +303,11 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
       action: 'incident.restored',
       approvalPath: state.approvals.map(({ approver, at }) => ({ approver, at })),
     });
-    tell('restored', `Incident: ${state.identity} is restored`, 'Access was given back after two approvals.');
+    tell(
+      'restored',
+      `Incident: ${state.identity} is restored`,
+      'Access was given back after two approvals.',
+    );
   }
   await Promise.all(notices);
   await condition(allHandlersFinished);

@@ -1,5 +1,11 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { DecisionInput, JitState, RevokeCause, RevokeInput, RevokeRetry } from '../../domain/jit';
+import type {
+  DecisionInput,
+  JitState,
+  RevokeCause,
+  RevokeInput,
+  RevokeRetry,
+} from '../../domain/jit';
 import type { Policy } from '../../domain/policy';
 
 export const JIT_TASK_QUEUE = 'keyward-jit';

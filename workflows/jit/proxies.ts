@@ -7,14 +7,22 @@ import { NON_RETRYABLE_FAILURES } from '../../domain/failures';
 // than waiting for the database to come back.
 export const records = proxyActivities<JitActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // Target systems can be slow or briefly down; keep trying for an hour before giving up on a call.
 export const targets = proxyActivities<JitActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // People hear about a request through Slack and email; a channel that is down for ten minutes

@@ -23,7 +23,12 @@ const CONTINUES_AS_NEW = 'revocation-continues-as-new';
 export const iso = (ms: number) => new Date(ms).toISOString();
 
 export function targetOf(state: JitState) {
-  return { requestId: state.requestId, systemId: state.plan.systemId, role: state.plan.role, login: state.plan.login };
+  return {
+    requestId: state.requestId,
+    systemId: state.plan.systemId,
+    role: state.plan.role,
+    login: state.plan.login,
+  };
 }
 
 /**
@@ -43,7 +48,12 @@ export async function revokeUntilDone(
   let pauseMs = from.pauseMs;
   for (let attempt = from.attempt; ; attempt++) {
     try {
-      const done = await targets.revokeAccess({ ...targetOf(state), dueAt, revokedBy: by.actor, cause });
+      const done = await targets.revokeAccess({
+        ...targetOf(state),
+        dueAt,
+        revokedBy: by.actor,
+        cause,
+      });
       Object.assign(state, {
         status: JitStatus.REVOKED,
         revokedAt: done.revokedAt,
@@ -103,5 +113,9 @@ export function outcomeOf(rethrow: unknown, cancelRequested: boolean): Outcome |
 export function errorOf(outcome: Outcome | undefined): Error | undefined {
   if (!outcome) return undefined;
   if ('cancelled' in outcome) return new CancelledFailure(outcome.cancelled);
-  return ApplicationFailure.create({ message: outcome.failed, type: outcome.type, nonRetryable: true });
+  return ApplicationFailure.create({
+    message: outcome.failed,
+    type: outcome.type,
+    nonRetryable: true,
+  });
 }

@@ -11,7 +11,14 @@ import {
 } from '@temporalio/workflow';
 import { evaluateRequest, PolicyView } from '../../domain/access';
 import { FailureType } from '../../domain/failures';
-import { checkDecision, checkRevoke, checkRevokeRetry, JitStatus, quorumReached, REVOKE_RETRY } from '../../domain/jit';
+import {
+  checkDecision,
+  checkRevoke,
+  checkRevokeRetry,
+  JitStatus,
+  quorumReached,
+  REVOKE_RETRY,
+} from '../../domain/jit';
 import type { JitState, RevokeCause, RevokeInput } from '../../domain/jit';
 import type { NoticeEvent } from '../../domain/notify';
 import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
@@ -46,7 +53,11 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   // each carries the state as it was when it was raised.
   let notices: Promise<void> = Promise.resolve();
   const notify = (event: NoticeEvent, step: string = event) => {
-    const notice = { event, state: JSON.parse(JSON.stringify(state)) as JitState, key: `${workflowId}/notice/${step}` };
+    const notice = {
+      event,
+      state: JSON.parse(JSON.stringify(state)) as JitState,
+      key: `${workflowId}/notice/${step}`,
+    };
     notices = notices
       .then(() => CancellationScope.nonCancellable(() => notifier.notify(notice)))
       .catch(() => log.warn('Notification failed', { event, requestId: state.requestId }));
@@ -72,7 +83,12 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
         state.denial = { approver: decision.actor, decision: 'deny', reason: decision.reason, at };
         state.status = JitStatus.DENIED;
       } else {
-        state.approvals.push({ approver: decision.actor, decision: 'approve', reason: decision.reason, at });
+        state.approvals.push({
+          approver: decision.actor,
+          decision: 'approve',
+          reason: decision.reason,
+          at,
+        });
       }
       decisionsBeingRecorded++;
       try {
@@ -152,7 +168,9 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       const cancelled = ending !== undefined;
       Object.assign(
         state,
-        cancelled ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor } : { status: JitStatus.EXPIRED },
+        cancelled
+          ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor }
+          : { status: JitStatus.EXPIRED },
       );
       await record({
         step: cancelled ? 'cancelled' : 'expired',
@@ -189,7 +207,12 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
         approvals: approvalPath(),
       });
       Object.assign(state, { status: JitStatus.GRANTED, ...granted });
-      await record({ step: 'granted', actor: 'keyward', action: 'grant.granted', approvalPath: approvalPath() });
+      await record({
+        step: 'granted',
+        actor: 'keyward',
+        action: 'grant.granted',
+        approvalPath: approvalPath(),
+      });
     });
     notify('granted');
     if (await holdUntilExpiry()) cause = 'revoked';
@@ -224,7 +247,10 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     await notices;
     await condition(allHandlersFinished);
     const outcome = outcomeOf(endWith, root.consideredCancelled);
-    return continueAsNew<typeof jitWorkflow>({ ...input, revoking: { state, revocation: next, outcome } });
+    return continueAsNew<typeof jitWorkflow>({
+      ...input,
+      revoking: { state, revocation: next, outcome },
+    });
   }
 
   /** Waits for expiry, warning the requester before it; true when someone ended it early. */
@@ -248,7 +274,12 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     await targets
       .withdrawAccess(targetOf(state))
       .catch(() => log.warn('Withdraw failed', { requestId: state.requestId }));
-    await record({ step: 'grant-failed', actor: 'keyward', action: 'grant.failed', details: { error: state.failure } });
+    await record({
+      step: 'grant-failed',
+      actor: 'keyward',
+      action: 'grant.failed',
+      details: { error: state.failure },
+    });
     notify('failed');
     return finish();
   }
@@ -258,7 +289,11 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
 function newRequest(input: JitWorkflowInput): JitState {
   const evaluation = evaluateRequest(new PolicyView(input.policy), input);
   if (!evaluation.ok) {
-    throw ApplicationFailure.create({ type: evaluation.type, message: evaluation.message, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: evaluation.type,
+      message: evaluation.message,
+      nonRetryable: true,
+    });
   }
   const now = Date.now();
   return {

@@ -21,21 +21,33 @@ import type { RotationWorkflowInput } from './definitions';
 // keyward's own database and secret store: retried for as long as it takes.
 const store = proxyActivities<RotationActivities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // Setting and testing on the target get ten minutes of retries; after that the run rolls back.
 const target = proxyActivities<RotationActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // Putting the previous secret back, and retiring it later, must happen: an hour of retries.
 const cleanup = proxyActivities<RotationActivities>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '1 hour',
-  retry: { initialInterval: '2 seconds', maximumInterval: '2 minutes', nonRetryableErrorTypes: NON_RETRYABLE_FAILURES },
+  retry: {
+    initialInterval: '2 seconds',
+    maximumInterval: '2 minutes',
+    nonRetryableErrorTypes: NON_RETRYABLE_FAILURES,
+  },
 });
 
 // Owners and consumers hear of a rotation through Slack, email and webhooks; a channel that is
@@ -69,7 +81,8 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
 
   // Runs the schedule starts after downtime carry the time they were due; one rotation after
   // that time covers them all.
-  const scheduledAt = workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
+  const scheduledAt =
+    workflowInfo().typedSearchAttributes.get(SCHEDULED_START) ?? new Date(workflowInfo().startTime);
   const planned = await store.planRotation({
     credentialId,
     scheduledAt: scheduledAt.toISOString(),
@@ -84,7 +97,11 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
   state.plan = plan;
 
   state.step = RotationStep.GENERATING;
-  const { versionId } = await store.createPendingVersion({ credentialId, workflowId, login: plan.login });
+  const { versionId } = await store.createPendingVersion({
+    credentialId,
+    workflowId,
+    login: plan.login,
+  });
   state.versionId = versionId;
 
   try {
@@ -104,7 +121,13 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
       state.rollback = await cleanup.rollBack({ plan, versionId, workflowId });
       state.failure = failure;
       state.step = RotationStep.FAILED;
-      await store.recordRotationFailure({ plan, versionId, workflowId, failure, rollback: state.rollback });
+      await store.recordRotationFailure({
+        plan,
+        versionId,
+        workflowId,
+        failure,
+        rollback: state.rollback,
+      });
       await notifier
         .tellPeople({
           to: plan.tell,
@@ -152,7 +175,12 @@ export async function rotationWorkflow(input: RotationWorkflowInput): Promise<Ro
     const retire = () =>
       CancellationScope.nonCancellable(async () => {
         state.step = RotationStep.RETIRING;
-        await cleanup.retirePrevious({ plan, previousVersionId, currentVersionId: versionId, workflowId });
+        await cleanup.retirePrevious({
+          plan,
+          previousVersionId,
+          currentVersionId: versionId,
+          workflowId,
+        });
       });
     if (overlapMs > 0) {
       state.step = RotationStep.OVERLAP;
