@@ -2,10 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { RemediationCounts } from '../domain/campaign';
 import { ConnectorError } from '../integrations/connectors/types';
 import * as store from '../store/campaigns';
-import type { CampaignDeps } from './campaign';
-import { campaignAudit } from './campaign';
-
-const ACTOR = 'keyward:campaign';
+import { CAMPAIGN_ACTOR as ACTOR, campaignAudit } from './campaign-common';
+import type { CampaignDeps } from './campaign-common';
 
 /** Revoking on the targets what a campaign rejected, pass after pass, each result recorded. */
 export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'workflows'>) {
@@ -40,8 +38,9 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
     async remediateBatch(input: { campaignId: string; afterSeq: number; limit: number }) {
       const campaign = await store.findCampaign(db, input.campaignId);
       const launchedAt = new Date(campaign?.launchedAt ?? 0);
-      // Each item's result is written before the next is tried, so a batch cut short by a crash
-      // resumes where it stopped and repeats at most one ensureRevoked, which is harmless.
+      // Each item's result is audited, then recorded, before the next is tried. A batch cut short
+      // by a crash resumes where it stopped: the item it was on is tried again (ensureRevoked makes
+      // that harmless) and its audit event, keyed by the attempt, is not written twice.
       const rows = await store.pendingRevocations(
         db,
         input.campaignId,
@@ -52,17 +51,22 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
       for (const row of rows) {
         Context.current().heartbeat(row.seq);
         const result = await remediate(row, launchedAt);
-        await store.markRemediation(db, input.campaignId, row.seq, result);
-        results.push({ seq: row.seq, ...result });
-      }
-      if (results.length > 0) {
+        const attempt = row.remediation_attempts + 1;
         await audit(
-          `campaign/${input.campaignId}/remediated/${results[0].seq}/${rows[0].remediation_attempts}`,
+          `campaign/${input.campaignId}/remediated/${row.seq}/${attempt}`,
           input.campaignId,
           'campaign.remediated',
           ACTOR,
-          { results },
+          {
+            item: row.seq,
+            identity: row.identity,
+            entitlement: row.entitlement_id,
+            attempt,
+            ...result,
+          },
         );
+        await store.markRemediation(db, input.campaignId, row.seq, result);
+        results.push({ seq: row.seq, ...result });
       }
       const count = (kind: string) => results.filter((r) => r.remediation === kind).length;
       return {
@@ -78,7 +82,7 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
       const { settings } = deps.policy().policy;
       return {
         retryMs: settings.campaignRemediationRetry,
-        admins: deps.policy().members(settings.adminGroup),
+        adminGroup: settings.adminGroup,
       };
     },
 

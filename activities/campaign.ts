@@ -1,190 +1,34 @@
-import { ApplicationFailure, Context, log } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { WorkflowClient } from '@temporalio/client';
-import type { PolicyView } from '../domain/access';
-import { groupMemberFor, ReviewerAssigner, reviewerWorkflowId } from '../domain/campaign';
-import { CampaignSpecSchema, specFromDefinition } from '../domain/campaign-spec';
-import type { CampaignSpec } from '../domain/campaign-spec';
+import { groupMemberFor, reviewerWorkflowId } from '../domain/campaign';
 import type {
-  CampaignPlan,
   DecideInput,
   DecisionTotals,
   DefaultApplication,
   DelegateInput,
   ReviewerItem,
 } from '../domain/campaign';
-import { FailureType } from '../domain/failures';
-import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import { appendAuditEvent } from '../store/audit';
 import * as store from '../store/campaigns';
-import type { Db } from '../store/db';
-import { collectItems } from './campaign-scope';
+import {
+  CAMPAIGN_ACTOR as ACTOR,
+  campaignAudit,
+  campaignSpec,
+  fallbackGroupOf,
+} from './campaign-common';
+import type { CampaignDeps } from './campaign-common';
 
-export interface CampaignDeps {
-  db: Db;
-  connectors: Pick<ConnectorRegistry, 'get'>;
-  policy: () => PolicyView;
-  /** Stops the reviewer workflows of a campaign that was cancelled or failed. */
-  workflows: Pick<WorkflowClient, 'getHandle'>;
-}
+export type { CampaignDeps } from './campaign-common';
 
-const ACTOR = 'keyward:campaign';
 /** Who is named as deciding what the deadline's default decided. */
 const DEFAULT_ACTOR = 'keyward:default';
 
-/**
- * Heartbeats every few seconds while `work` runs, for activities whose steps (one target's member
- * list, one bulk insert) can each take longer than the heartbeat timeout at scale.
- */
-async function heartbeating<T>(work: () => Promise<T>): Promise<T> {
-  const context = Context.current();
-  const timer = setInterval(() => context.heartbeat(), 5_000);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Appends a campaign's audit event, keyed so that an activity's retry appends nothing. */
-export const campaignAudit =
-  (db: Db) =>
-  (
-    key: string,
-    campaignId: string,
-    action: string,
-    actor: string,
-    details: Record<string, unknown>,
-  ) =>
-    appendAuditEvent(db, {
-      key,
-      actor,
-      action,
-      subject: `campaign/${campaignId}`,
-      workflowId: `campaign/${campaignId}`,
-      details,
-    });
-
+/** A campaign's reviews as they go: items, decisions, delegations, escalations, defaults, its end. */
 export function createCampaignActivities(deps: CampaignDeps) {
   const { db } = deps;
-
-  async function specOf(campaignId: string): Promise<CampaignSpec> {
-    const campaign = await store.findCampaign(db, campaignId);
-    if (!campaign) {
-      throw ApplicationFailure.nonRetryable(
-        `campaign ${campaignId} does not exist`,
-        FailureType.InvalidInput,
-      );
-    }
-    return CampaignSpecSchema.parse(campaign.spec);
-  }
-
-  const fallbackGroup = (spec: CampaignSpec) =>
-    spec.fallbackGroup ??
-    deps.policy().policy.settings.campaignFallbackGroup ??
-    deps.policy().policy.settings.adminGroup;
 
   const audit = campaignAudit(db);
 
   return {
-    /**
-     * Collects every item in scope, assigns its reviewer and writes them all to the database. The
-     * items never travel through history: the workflow gets back only counts and dates.
-     */
-    async prepareCampaign(input: { campaignId: string }): Promise<CampaignPlan> {
-      return heartbeating(async () => {
-        const spec = await specOf(input.campaignId);
-        const view = deps.policy();
-        const group = fallbackGroup(spec);
-        const found = await collectItems(db, deps.connectors, view, spec.scope);
-        const assigner = new ReviewerAssigner(view, spec.reviewers, group);
-        const items = found.map((item) => {
-          const reviewer = assigner.reviewerFor(item.identity);
-          if (!reviewer) {
-            throw ApplicationFailure.nonRetryable(
-              `nobody but ${item.identity} is in the fallback group ${group}; another reviewer is needed`,
-              FailureType.Misconfigured,
-            );
-          }
-          return { ...item, reviewer };
-        });
-        await store.replaceItems(db, input.campaignId, items);
-        const launched = new Date();
-        const deadlineAt = new Date(launched.getTime() + spec.deadlineMs).toISOString();
-        await store.updateCampaign(db, input.campaignId, {
-          launchedAt: launched.toISOString(),
-          deadlineAt,
-        });
-        const reviewers = new Set(items.map((item) => item.reviewer)).size;
-        await audit(
-          `campaign/${input.campaignId}/launched`,
-          input.campaignId,
-          'campaign.launched',
-          ACTOR,
-          {
-            name: spec.name,
-            items: items.length,
-            reviewers,
-            deadlineAt,
-          },
-        );
-        log.info('Campaign prepared', {
-          campaignId: input.campaignId,
-          items: items.length,
-          reviewers,
-        });
-        return {
-          campaignId: input.campaignId,
-          items: items.length,
-          reviewers,
-          launchedAt: launched.toISOString(),
-          deadlineAt,
-          remindMs: spec.remindMs,
-          escalateAt: spec.escalateAfterMs
-            ? new Date(launched.getTime() + spec.escalateAfterMs).toISOString()
-            : undefined,
-          defaultDecision: spec.default,
-          massRevocationShare: spec.massRevocationShare ?? view.policy.settings.massRevocationShare,
-          admins: view.members(view.policy.settings.adminGroup),
-        };
-      });
-    },
-
-    /** Records one occurrence of a recurring campaign; its id comes from the time it was due. */
-    async createScheduledCampaign(input: { definitionId: string; scheduledAt: string }) {
-      const definition = deps.policy().policy.campaigns.find((d) => d.id === input.definitionId);
-      if (!definition) {
-        throw ApplicationFailure.nonRetryable(
-          `campaign definition ${input.definitionId} is not in the policy`,
-          FailureType.Misconfigured,
-        );
-      }
-      // The due time names the occurrence, so a run the schedule repeats records the same campaign.
-      const stamp = input.scheduledAt.slice(0, 16).replace(/[-:]/g, '');
-      // The stamp is kept whole, so two occurrences of a long definition id never share a campaign.
-      const campaignId = `${definition.id.slice(0, 63 - stamp.length - 1)}-${stamp}`;
-      const spec = specFromDefinition(
-        definition,
-        `${definition.name} (${input.scheduledAt.slice(0, 10)})`,
-      );
-      await store.createCampaign(db, {
-        id: campaignId,
-        name: spec.name,
-        spec,
-        createdBy: ACTOR,
-        definitionId: definition.id,
-      });
-      return { campaignId };
-    },
-
-    async reviewerPage(input: {
-      campaignId: string;
-      after: string;
-      limit: number;
-    }): Promise<string[]> {
-      return store.reviewersPage(db, input.campaignId, input.after, input.limit);
-    },
-
     async loadReviewerItems(input: {
       campaignId: string;
       reviewerId: string;
@@ -229,11 +73,12 @@ export function createCampaignActivities(deps: CampaignDeps) {
     },
 
     async recordDelegation(
-      input: DelegateInput & { campaignId: string; reviewerId: string },
+      input: DelegateInput & { campaignId: string; reviewerId: string; delegation: number },
     ): Promise<void> {
       await store.delegateItems(db, input.campaignId, input.seqs, input.to);
+      // Numbered by the reviewer workflow, so every delegation has its event and a retry adds none.
       await audit(
-        `campaign/${input.campaignId}/delegated/${input.seqs[0]}/${input.to}`,
+        `campaign/${input.campaignId}/delegated/${input.reviewerId}/${input.delegation}`,
         input.campaignId,
         'campaign.delegated',
         input.actor,
@@ -246,11 +91,13 @@ export function createCampaignActivities(deps: CampaignDeps) {
       campaignId: string;
       reviewerId: string;
     }): Promise<string | undefined> {
-      const spec = await specOf(input.campaignId);
+      const spec = await campaignSpec(db, input.campaignId);
       const view = deps.policy();
       const manager = view.identity(input.reviewerId)?.manager;
-      if (manager && manager !== input.reviewerId && view.identity(manager)) return manager;
-      return groupMemberFor(view, fallbackGroup(spec), input.reviewerId, input.reviewerId);
+      if (manager && manager !== input.reviewerId && view.identity(manager)?.kind === 'human') {
+        return manager;
+      }
+      return groupMemberFor(view, fallbackGroupOf(view, spec), input.reviewerId, input.reviewerId);
     },
 
     /**
@@ -282,35 +129,55 @@ export function createCampaignActivities(deps: CampaignDeps) {
      */
     async applyDefaults(
       input: DefaultApplication & { campaignId: string },
-    ): Promise<{ applied: number }> {
+    ): Promise<{ certified: number; revoked: number }> {
+      const { campaignId } = input;
       const at = new Date().toISOString();
-      const by = DEFAULT_ACTOR;
-      let applied = 0;
+      const applied = { certified: 0, revoked: 0 };
+      const apply = async (
+        whose: { reviewer: string } | { identity: string },
+        key: string,
+        application: { decision: 'certify' | 'revoke'; reason: string },
+      ) => {
+        const { decision, reason } = application;
+        const rows = await store.applyDefault(
+          db,
+          campaignId,
+          whose,
+          { ...application, by: DEFAULT_ACTOR },
+          at,
+        );
+        if (rows.length === 0) return;
+        applied[decision === 'certify' ? 'certified' : 'revoked'] += rows.length;
+        await audit(
+          `campaign/${campaignId}/default/${key}`,
+          campaignId,
+          'campaign.defaulted',
+          DEFAULT_ACTOR,
+          {
+            ...whose,
+            decision,
+            reason,
+            items: rows.map((row) => row.seq),
+            ...(input.by && {
+              [input.decision === 'revoke' ? 'approvedBy' : 'declinedBy']: input.by,
+            }),
+          },
+        );
+      };
+      // An admin who declines a mass revocation does not keep their own access by it.
+      if (input.decision === 'certify' && input.by) {
+        await apply({ identity: input.by }, `own/${input.by}`, {
+          decision: 'revoke',
+          reason: `default at the deadline; ${input.by} declined the others but may not keep their own access`,
+        });
+      }
       for (let after = ''; ;) {
-        const reviewers = await store.reviewersPage(db, input.campaignId, after, 500);
+        const reviewers = await store.reviewersPage(db, campaignId, after, 500);
         for (const reviewer of reviewers) {
           Context.current().heartbeat(reviewer);
-          const { decision, reason } = input;
-          const seqs = (
-            await store.applyDefault(db, input.campaignId, reviewer, { decision, reason, by }, at)
-          ).map((row) => row.seq);
-          if (seqs.length === 0) continue;
-          applied += seqs.length;
-          await audit(
-            `campaign/${input.campaignId}/default/${reviewer}`,
-            input.campaignId,
-            'campaign.defaulted',
-            by,
-            {
-              reviewer,
-              decision,
-              reason,
-              items: seqs,
-              ...(input.by && { [decision === 'revoke' ? 'approvedBy' : 'declinedBy']: input.by }),
-            },
-          );
+          await apply({ reviewer }, reviewer, input);
         }
-        if (reviewers.length < 500) return { applied };
+        if (reviewers.length < 500) return applied;
         after = reviewers[reviewers.length - 1];
       }
     },
@@ -336,9 +203,9 @@ export function createCampaignActivities(deps: CampaignDeps) {
       }
     },
 
-    /** The admin group's members as the policy says now, for a campaign that failed before its plan. */
-    async adminsNow(): Promise<string[]> {
-      return deps.policy().members(deps.policy().policy.settings.adminGroup);
+    /** The admin group as the policy says now, for a campaign that failed before its plan. */
+    async adminGroup(): Promise<string> {
+      return deps.policy().policy.settings.adminGroup;
     },
 
     async finishCampaign(input: {

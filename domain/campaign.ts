@@ -37,7 +37,8 @@ export interface CampaignPlan {
   escalateAt?: string;
   defaultDecision: DefaultDecision;
   massRevocationShare: number;
-  admins: string[];
+  /** Told when the campaign needs an admin; members are looked up when the notice goes out. */
+  adminGroup: string;
 }
 
 export interface CampaignState {
@@ -152,6 +153,9 @@ export function reasonProblem(reason: string | undefined): string | undefined {
   return reason.length > MAX_TEXT ? `the reason is longer than ${MAX_TEXT} characters` : undefined;
 }
 
+/** Only people review access: a service account in a group or as an owner is passed over. */
+const isPerson = (view: PolicyView, id: string) => view.identity(id)?.kind === 'human';
+
 /**
  * Chooses reviewers for a campaign's items. Nobody reviews their own access; an identity without
  * a manager or owner goes to the fallback group. A group's items are shared out so that each
@@ -172,14 +176,14 @@ export class ReviewerAssigner {
       return this.leastLoaded(this.rule.slice('group:'.length), identityId);
     const candidate =
       this.rule === 'manager' ? identity?.manager : (identity?.owner ?? identity?.manager);
-    if (candidate && candidate !== identityId && this.view.identity(candidate)) return candidate;
+    if (candidate && candidate !== identityId && isPerson(this.view, candidate)) return candidate;
     return this.leastLoaded(this.fallbackGroup, identityId);
   }
 
   private leastLoaded(group: string, exclude: string): string | undefined {
     const eligible = this.view
       .members(group)
-      .filter((member) => member !== exclude && this.view.identity(member));
+      .filter((member) => member !== exclude && isPerson(this.view, member));
     if (eligible.length === 0) {
       return group === this.fallbackGroup
         ? undefined
@@ -206,7 +210,7 @@ export function groupMemberFor(
 ): string | undefined {
   const eligible = view
     .members(group)
-    .filter((member) => member !== exclude && view.identity(member));
+    .filter((member) => member !== exclude && isPerson(view, member));
   if (eligible.length === 0) return undefined;
   let hash = 0;
   for (const char of key) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;

@@ -9,7 +9,8 @@ import {
 import { CronText } from './policy-credentials';
 import { durationText, Slug } from './policy-fields';
 
-/** The campaigns section of the policy file: certification campaigns that can recur. */
+// The campaigns section of the policy file: certification campaigns that can recur.
+
 /** What each run adds to a definition's name: " (2026-01-01)", the day it was due. */
 const RUN_DATE_LENGTH = 13;
 

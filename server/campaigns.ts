@@ -1,15 +1,6 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowIdReusePolicy,
-  WorkflowNotFoundError,
-} from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import {
-  campaignWorkflowId,
-  reasonProblem,
-  remediationWorkflowId,
-  reviewerWorkflowId,
-} from '../domain/campaign';
+import { campaignWorkflowId, reasonProblem, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision } from '../domain/campaign';
 import { scopeProblems } from '../domain/campaign-fields';
 import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
@@ -20,10 +11,8 @@ import {
   confirmRevocationsUpdate,
   decideItemsUpdate,
   declineRevocationsUpdate,
+  delegateItemsUpdate,
 } from '../workflows/campaign/definitions';
-import type { campaignRemediationWorkflow } from '../workflows/campaign/remediation';
-import { delegateItemsUpdate } from '../workflows/campaign/definitions';
-import type { campaignWorkflow } from '../workflows/campaign/workflow';
 import { campaignEvidence } from './campaign-evidence';
 import {
   batchesOf,
@@ -32,6 +21,13 @@ import {
   sendInTurn,
   whenReady,
 } from './campaign-decisions';
+import {
+  auditAdminAction,
+  cancelCampaign,
+  holdAnswerAction,
+  remediateCampaign,
+  startCampaign,
+} from './campaign-admin';
 import { NewCampaign, newCampaignId } from './campaign-input';
 import type { Deps } from './app';
 import { fromTemporal, HttpError } from './errors';
@@ -58,7 +54,7 @@ export class CampaignService {
     return found;
   }
 
-  /** Records the campaign and starts its workflow; a repeat with the same id starts nothing new. */
+  /** Records the campaign and starts its workflow; an id already taken is refused. */
   async start(
     actor: string,
     body: unknown,
@@ -68,31 +64,7 @@ export class CampaignService {
     const input = NewCampaign.parse(body);
     const spec = specFrom(input);
     this.refuseUnknownNames(spec);
-    // The row comes first: the workflow's first activity reads the campaign's settings from it.
-    const id = input.id ?? newCampaignId();
-    // A campaign's id names its evidence: starting it again would review and revoke over it.
-    const existing = await store.findCampaign(this.deps.db, id);
-    if (existing)
-      throw new HttpError(409, `campaign ${id} already exists (${existing.status.toLowerCase()})`);
-    await store.createCampaign(this.deps.db, {
-      id,
-      name: spec.name,
-      spec,
-      createdBy: actor,
-      definitionId,
-    });
-    const workflowId = campaignWorkflowId(id);
-    try {
-      await this.deps.temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
-        workflowId,
-        taskQueue: this.deps.taskQueue,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        args: [{ campaignId: id }],
-      });
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-    }
-    return { id, workflowId };
+    return startCampaign(this.deps, actor, input.id ?? newCampaignId(), spec, definitionId);
   }
 
   /** Groups and scope entries the policy does not have would leave a campaign with nobody or nothing. */
@@ -274,74 +246,49 @@ export class CampaignService {
         `campaign ${id} is not waiting for a confirmation (${campaign.status.toLowerCase()})`,
       );
     }
+    let state: CampaignState;
     try {
-      return await this.deps.temporal.workflow
+      state = await this.deps.temporal.workflow
         .getHandle(campaignWorkflowId(id))
         .executeUpdate(update, { args: [{ actor }] });
     } catch (err) {
       throw this.refusal(err, campaign);
     }
+    await auditAdminAction(this.deps, actor, id, holdAnswerAction(state), {
+      undecided: state.defaultRevocations,
+    });
+    return state;
   }
 
-  /**
-   * Tries a finished campaign's failed revocations again, after whatever made the target refuse
-   * them was fixed. Only one remediation of a campaign runs at a time.
-   */
+  /** Tries a completed campaign's failed revocations again, once the target is fixed. */
   async remediate(actor: string, id: string): Promise<{ workflowId: string; failed: number }> {
     this.requireAdmin(actor);
-    const campaign = await this.campaign(id);
-    if (campaign.status !== 'COMPLETED') {
-      throw new HttpError(
-        409,
-        `campaign ${id} has not completed (${campaign.status.toLowerCase()}); nothing to retry yet`,
-      );
-    }
-    const failed = (await store.remediationCounts(this.deps.db, id)).failed ?? 0;
-    if (failed === 0) throw new HttpError(409, `campaign ${id} has no failed revocations to retry`);
-    const workflowId = remediationWorkflowId(id);
-    try {
-      await this.deps.temporal.workflow.start<typeof campaignRemediationWorkflow>(
-        'campaignRemediationWorkflow',
-        {
-          workflowId,
-          taskQueue: this.deps.taskQueue,
-          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          args: [{ campaignId: id, requestedBy: actor }],
-        },
-      );
-    } catch (err) {
-      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      throw new HttpError(409, `the revocations of campaign ${id} are already being retried`);
-    }
-    return { workflowId, failed };
+    return remediateCampaign(this.deps, actor, await this.campaign(id));
   }
 
   /** Stops the campaign and its reviewers; no default is applied and nothing is revoked. */
   async cancel(actor: string, id: string): Promise<{ cancelled: boolean }> {
     this.requireAdmin(actor);
-    const campaign = await this.campaign(id);
-    if (['COMPLETED', 'CANCELLED', 'FAILED'].includes(campaign.status)) {
-      throw new HttpError(409, `campaign ${id} has already ended (${campaign.status})`);
-    }
-    try {
-      await this.deps.temporal.workflow.getHandle(campaignWorkflowId(id)).cancel();
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-      throw new HttpError(409, `campaign ${id} has already ended`);
-    }
-    return { cancelled: true };
+    return cancelCampaign(this.deps, actor, await this.campaign(id));
   }
 
   /** Every item with its decision and remediation, and the campaign's audit events, for the evidence. */
   async export(actor: string, id: string) {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
-    return { campaign, ...(await campaignEvidence(this.deps.db, id)) };
+    const evidence = await campaignEvidence(this.deps.db, id);
+    // After the evidence is read, so the export's own event is not in it but follows it.
+    await auditAdminAction(this.deps, actor, id, 'exported', { items: evidence.items.length });
+    return { campaign, ...evidence };
   }
 
   private refuseIfClosed(campaign: store.CampaignRecord): void {
-    if (campaign.status === 'CANCELLED')
+    if (campaign.status === 'CANCELLED') {
       throw new HttpError(409, `campaign ${campaign.id} was cancelled`);
+    }
+    if (campaign.status === 'FAILED') {
+      throw new HttpError(409, `campaign ${campaign.id} failed and takes no more decisions`);
+    }
     if (campaign.deadlineAt && Date.parse(campaign.deadlineAt) <= Date.now()) {
       throw new HttpError(409, closedMessage(campaign));
     }

@@ -19,12 +19,12 @@ export interface CampaignRecord {
   failure: string | null;
 }
 
-/** Records a campaign; a repeat with the same id keeps the first, so a retried start is harmless. */
+/** Records a campaign; false when one with that id exists already, which is left as it was. */
 export async function createCampaign(
   db: Db,
   campaign: { id: string; name: string; spec: object; createdBy: string; definitionId?: string },
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const inserted = await db
     .insertInto('campaigns')
     .values({
       id: campaign.id,
@@ -36,7 +36,14 @@ export async function createCampaign(
       created_at: new Date(),
     })
     .onConflict((oc) => oc.column('id').doNothing())
-    .execute();
+    .returning('id')
+    .executeTakeFirst();
+  return inserted !== undefined;
+}
+
+/** Takes back a campaign whose workflow never started; nothing else refers to it yet. */
+export async function deleteUnstartedCampaign(db: Db, id: string): Promise<void> {
+  await db.deleteFrom('campaigns').where('id', '=', id).where('launched_at', 'is', null).execute();
 }
 
 export async function findCampaign(db: Db, id: string): Promise<CampaignRecord | undefined> {

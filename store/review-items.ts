@@ -167,10 +167,14 @@ export async function escalateItems(
 export async function applyDefault(
   db: Db,
   campaignId: string,
-  reviewer: string,
+  whose: { reviewer: string } | { identity: string },
   application: { decision: 'certify' | 'revoke'; reason: string; by: string },
   at: string,
 ): Promise<{ seq: number }[]> {
+  const [column, value] =
+    'reviewer' in whose
+      ? (['reviewer', whose.reviewer] as const)
+      : (['identity', whose.identity] as const);
   return db
     .updateTable('review_items')
     .set({
@@ -180,7 +184,7 @@ export async function applyDefault(
       decided_at: at,
     })
     .where('campaign_id', '=', campaignId)
-    .where('reviewer', '=', reviewer)
+    .where(column, '=', value)
     .where('decision', 'is', null)
     .returning('seq')
     .execute();

@@ -2,6 +2,7 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection } from '@temporalio/worker';
 import { createIncidentActivities } from '../activities/incident';
 import { createCampaignActivities } from '../activities/campaign';
+import { createCampaignLaunchActivities } from '../activities/campaign-launch';
 import { createCampaignRemediationActivities } from '../activities/campaign-remediation';
 import { createCampaignNotifyActivities } from '../activities/campaign-notify';
 import { createJitActivities } from '../activities/jit';
@@ -82,6 +83,11 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         connectors: options.connectors,
         policy: options.policy,
         workflows: options.workflows,
+      }),
+      ...createCampaignLaunchActivities({
+        db: options.db,
+        connectors: options.connectors,
+        policy: options.policy,
       }),
       ...createCampaignRemediationActivities({
         db: options.db,

@@ -13,12 +13,18 @@ export class TestSmtpServer {
   readonly received: ReceivedMail[] = [];
   private server?: SMTPServer;
   port = 0;
+  /** While set, every recipient is refused with a temporary failure, as a busy server would. */
+  refusing = false;
 
   async start(): Promise<void> {
     this.server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      onRcptTo: (_address, _session, callback) => {
+        if (!this.refusing) return callback();
+        callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+      },
       onData: (stream, session, callback) => {
         const chunks: Buffer[] = [];
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));

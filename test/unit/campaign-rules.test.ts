@@ -7,6 +7,7 @@ import {
   ReviewerAssigner,
 } from '../../domain/campaign';
 import type { ReviewerRule } from '../../domain/policy';
+import { occurrenceId } from '../../activities/campaign-launch';
 import { validatePolicy } from '../../domain/policy';
 import type { PolicyInput } from '../../domain/policy';
 import { ReviewLinkSigner } from '../../integrations/email/review-links';
@@ -84,6 +85,41 @@ describe('campaign reviewers', () => {
     expect(groupMemberFor(view, 'panel', 'nobody', 'r1')).toBe(picks[0]);
     expect(groupMemberFor(view, 'panel', 'mia', 'r1')).not.toBe('mia');
     expect(groupMemberFor(view, 'leads', 'mia', 'r1')).toBeUndefined();
+  });
+
+  it('passes over service accounts: only people review access', () => {
+    const robots = viewOf(
+      policy({
+        identities: [
+          { id: 'alice', manager: 'bot' },
+          { id: 'bot', kind: 'non-human', owner: 'rita' },
+          { id: 'svc', kind: 'non-human', owner: 'bot' },
+          { id: 'rita' },
+        ],
+        groups: [
+          { id: 'fallback', members: ['bot', 'rita'] },
+          { id: 'security', members: ['rita'] },
+        ],
+      }),
+    );
+    const assigner = new ReviewerAssigner(robots, 'owner', 'fallback');
+    expect(['alice', 'svc', 'alice'].map((id) => assigner.reviewerFor(id))).toEqual([
+      'rita',
+      'rita',
+      'rita',
+    ]);
+    expect(groupMemberFor(robots, 'fallback', 'nobody', 'any')).toBe('rita');
+  });
+
+  it('names an occurrence of a recurring campaign after its due time, to the second, within 63 characters', () => {
+    expect(occurrenceId('quarterly', '2027-01-01T09:00:05.000Z')).toBe('quarterly-20270101T090005');
+    const long = `${'a'.repeat(60)}`;
+    const [one, two] = [`${long}-x`, `${long}-y`].map((id) =>
+      occurrenceId(id, '2027-01-01T09:00:00Z'),
+    );
+    expect(one).not.toBe(two);
+    expect(one.length).toBeLessThanOrEqual(63);
+    expect(one.endsWith('-20270101T090000')).toBe(true);
   });
 
   it('falls back to the fallback group when nobody is named', () => {

@@ -4,7 +4,7 @@ import { listAuditEvents } from '../../store/audit';
 import { findCampaign, itemsPage } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
 import { campaignFixture } from '../support/campaign-fixtures';
-import { uniqueName } from '../support/servers';
+import { superuserQuery, uniqueName } from '../support/servers';
 import { waitFor } from '../support/wait';
 
 const run = uniqueName('camo');
@@ -27,12 +27,16 @@ beforeAll(async () => {
   await harness.memberships([roles.read, roles.write, lonely], {
     ...members,
     [login('rita')]: [lonely],
+    [login('sam')]: [],
   });
 }, 120_000);
 
 afterAll(() => harness.stop(), 60_000);
 
-beforeEach(restoreMemberships);
+beforeEach(async () => {
+  await restoreMemberships();
+  await superuserQuery(`REVOKE "${roles.read}" FROM "${login('sam')}"`).catch(() => undefined);
+});
 
 const itemsOf = async (campaignId: string) => itemsPage(harness.db, campaignId, 0, 1_000);
 const actionsOf = async (campaignId: string) =>
@@ -45,6 +49,46 @@ const stillRead = async () => {
 };
 
 describe('the end of a campaign', () => {
+  it('answers a delegation at once even while the mail server refuses the notice', async () => {
+    const name = `slow mail ${run}`;
+    const id = await harness.launch({
+      name,
+      deadline: '60s',
+      scope: { entitlements: ['target/read'] },
+    });
+    await harness.waitPhase(id, 'REVIEWING');
+    const bob = (await itemsOf(id)).find((i) => i.identity === 'bob')!;
+    harness.smtp.refusing = true;
+    try {
+      const started = Date.now();
+      await harness.service.delegate('mia', id, [bob.seq], 'carol');
+      // The notice is retried for minutes; the delegation's answer does not wait for it.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect((await itemsOf(id)).find((i) => i.seq === bob.seq)?.delegate).toBe('carol');
+    } finally {
+      harness.smtp.refusing = false;
+    }
+    await waitFor('the delegation notice', () =>
+      harness.smtp
+        .to('carol@example.test')
+        .some(
+          (m) =>
+            m.parsed.subject === `Access review: ${name}` && m.parsed.text?.includes('delegated'),
+        ),
+    );
+    await harness.service.delegate(
+      'mia',
+      id,
+      [(await itemsOf(id)).find((i) => i.identity === 'alice')!.seq],
+      'carol',
+    );
+    const delegated = (await listAuditEvents(harness.db, { subject: `campaign/${id}` })).filter(
+      (e) => e.action === 'campaign.delegated',
+    );
+    expect(delegated).toHaveLength(2);
+    await harness.service.cancel('sam', id);
+  });
+
   it('applies no default when it is cancelled while a mass revocation waits for confirmation', async () => {
     const id = await harness.launch({
       name: 'cancel the hold',
@@ -63,11 +107,18 @@ describe('the end of a campaign', () => {
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((i) => i.decision === null && i.remediation === null)).toBe(true);
     expect(await actionsOf(id)).not.toContain('campaign.defaulted');
-    expect(await actionsOf(id)).toContain('campaign.cancelled');
+    expect(await actionsOf(id)).toEqual(
+      expect.arrayContaining([
+        'campaign.started',
+        'campaign.cancel_requested',
+        'campaign.cancelled',
+      ]),
+    );
     expect(await stillRead()).toEqual(readers);
   });
 
   it('keeps undecided items when an admin declines a mass revocation, revoking what reviewers rejected', async () => {
+    await superuserQuery(`GRANT "${roles.read}" TO "${login('sam')}"`);
     const id = await harness.launch({
       name: 'decline the hold',
       deadline: '8s',
@@ -87,11 +138,15 @@ describe('the end of a campaign', () => {
 
     await harness.service.decline('sam', id);
     const done = await harness.waitPhase(id, 'COMPLETED');
-    expect(done).toMatchObject({ declinedBy: 'sam', remediation: { revoked: 1 } });
+    expect(done).toMatchObject({ declinedBy: 'sam', remediation: { revoked: 2 } });
     await expect(harness.service.confirm('sam', id)).rejects.toThrow(
       `campaign ${id} is not waiting for a confirmation (completed)`,
     );
-    const kept = (await itemsOf(id)).filter((i) => i.seq !== bob.seq);
+    const sams = (await itemsOf(id)).find((i) => i.identity === 'sam')!;
+    expect(sams).toMatchObject({ decision: 'revoke', remediation: 'revoked' });
+    expect(sams.reason).toMatch(/sam declined the others but may not keep their own access/);
+    expect(await harness.jit.isMember(roles.read, login('sam'))).toBe(false);
+    const kept = (await itemsOf(id)).filter((i) => i.seq !== bob.seq && i.seq !== sams.seq);
     expect(
       kept.every(
         (i) =>
@@ -101,6 +156,11 @@ describe('the end of a campaign', () => {
     expect(kept.every((i) => i.remediation === 'kept')).toBe(true);
     expect(await stillRead()).toEqual(readers.filter((who) => who !== 'bob'));
     expect((await findCampaign(harness.db, id))?.declinedBy).toBe('sam');
+    const audit = await listAuditEvents(harness.db, { subject: `campaign/${id}` });
+    expect(audit.find((e) => e.action === 'campaign.started')).toMatchObject({ actor: 'sam' });
+    expect(audit.find((e) => e.action === 'campaign.revocations_declined')).toMatchObject({
+      actor: 'sam',
+    });
   });
 
   it('reminds the delegate of an item, not the reviewer who handed it over', async () => {
@@ -169,6 +229,10 @@ describe('the end of a campaign', () => {
     const campaign = await findCampaign(harness.db, id);
     expect(campaign?.failure).toMatch(/nobody but rita is in the fallback group/);
     expect(await actionsOf(id)).toContain('campaign.failed');
+    await expect(
+      harness.service.decide('rita', id, [{ seq: 1, decision: 'certify' }], 'api'),
+    ).rejects.toThrow(`campaign ${id} failed and takes no more decisions`);
+    await expect(harness.service.cancel('sam', id)).rejects.toThrow(/can no longer be cancelled/);
     await waitFor('the alert', () =>
       harness.smtp
         .to('sam@example.test')

@@ -64,6 +64,10 @@ describe('revocations a target refuses', () => {
       default: 'revoke',
       massRevocationShare: 1,
     });
+    await harness.waitPhase(id, 'REMEDIATING');
+    await expect(harness.service.cancel('sam', id)).rejects.toThrow(
+      `campaign ${id} can no longer be cancelled: it is applying its decisions and goes on to its end`,
+    );
     const done = await harness.waitPhase(id, 'COMPLETED', 120_000);
     expect(done.remediation).toMatchObject({ revoked: 0, failed: 2 });
     const items = await itemsPage(harness.db, id, 0, 10);

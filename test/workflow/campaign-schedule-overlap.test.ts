@@ -1,3 +1,4 @@
+import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { PolicyInput } from '../../domain/policy';
 import {
   campaignScheduleId,
@@ -31,7 +32,10 @@ const policy: PolicyInput = {
   campaigns: [{ id: definitionId, name: 'Long review', deadline: '10m', every: '90d' }],
 };
 
-const harness = new CampaignHarness(policy);
+// The schedule sync owns every campaign schedule of its namespace, so this file has its own.
+const harness = new CampaignHarness(policy, undefined, {
+  namespace: uniqueName('keyward-overlap'),
+});
 const schedule = () => harness.client.schedule.getHandle(campaignScheduleId(definitionId));
 
 beforeAll(async () => {
@@ -51,13 +55,15 @@ afterAll(async () => {
 
 describe('a recurring campaign still under way when the next is due', () => {
   it('is not doubled: the schedule starts no next occurrence until the campaign ends', async () => {
-    await schedule().trigger();
+    // A manual trigger overlaps by default; these follow the schedule's own policy, as its runs do.
+    expect((await schedule().describe()).policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+    await schedule().trigger(ScheduleOverlapPolicy.SKIP);
     const campaign = await waitFor('the scheduled campaign', async () =>
       (await listCampaigns(harness.db)).find((c) => c.definitionId === definitionId),
     );
     await harness.waitPhase(campaign.id, 'REVIEWING');
 
-    await schedule().trigger();
+    await schedule().trigger(ScheduleOverlapPolicy.SKIP);
     // A skipped trigger leaves no trace of its own; what shows is that no second run starts while
     // the campaign is under way (a run that ended at once would let the next start within a second).
     for (const until = Date.now() + 5_000; Date.now() < until;) {

@@ -38,7 +38,10 @@ function policy(every: string): PolicyInput {
   };
 }
 
-const harness = new CampaignHarness(policy('90d'));
+// The schedule sync owns every campaign schedule of its namespace, so this file has its own.
+const harness = new CampaignHarness(policy('90d'), undefined, {
+  namespace: uniqueName('keyward-schedules'),
+});
 
 beforeAll(async () => {
   await harness.start();

@@ -40,6 +40,8 @@ export interface ReviewerWorkflowInput {
   remindersSent?: number;
   escalated?: boolean;
   escalatedTo?: string;
+  /** Delegations so far; each one's audit event and notice is numbered by it. */
+  delegations?: number;
   certified?: number;
   revoked?: number;
 }

@@ -1,12 +1,15 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { CampaignActivities } from '../../activities/campaign';
+import type { CampaignLaunchActivities } from '../../activities/campaign-launch';
 import type { CampaignRemediationActivities } from '../../activities/campaign-remediation';
 import type { CampaignNotifyActivities } from '../../activities/campaign-notify';
 import type { NotifyActivities } from '../../activities/notify';
 import { FailureType, NON_RETRYABLE_FAILURES } from '../../domain/failures';
 
 // keyward's own database: retried for as long as it takes; a decision must not be lost.
-export const records = proxyActivities<CampaignActivities & CampaignRemediationActivities>({
+export const records = proxyActivities<
+  CampaignActivities & CampaignLaunchActivities & CampaignRemediationActivities
+>({
   startToCloseTimeout: '2 minutes',
   heartbeatTimeout: '1 minute',
   retry: {

@@ -21,13 +21,13 @@ export async function campaignRemediationWorkflow(
 ): Promise<RemediationCounts> {
   const { campaignId } = input;
   const startedAt = input.startedAt ?? new Date(Date.now()).toISOString();
-  const { retryMs, admins } = await records.remediationSettings();
+  const { retryMs, adminGroup } = await records.remediationSettings();
   const retryUntil = Date.parse(startedAt) + retryMs;
   let passes = input.passes ?? 0;
   let alerted = input.alerted ?? false;
   const tellAdmins = (key: string, subject: string, text: string) =>
     notifier.tellPeople({
-      to: admins,
+      to: [adminGroup],
       subject,
       text,
       facts: [['Campaign', campaignId]],

@@ -1,5 +1,6 @@
-import { ChildWorkflowFailure, WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import {
+  ChildWorkflowFailure,
   ParentClosePolicy,
   startChild,
   workflowInfo,

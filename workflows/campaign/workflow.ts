@@ -71,10 +71,10 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
     return state;
   };
   setHandler(confirmRevocationsUpdate, ({ actor }) => holdAnswer({ confirmedBy: actor }), {
-    validator: ({ actor }) => validateHoldAnswer(state, actor),
+    validator: (_answer) => validateHoldAnswer(state),
   });
   setHandler(declineRevocationsUpdate, ({ actor }) => holdAnswer({ declinedBy: actor }), {
-    validator: ({ actor }) => validateHoldAnswer(state, actor),
+    validator: (_answer) => validateHoldAnswer(state),
   });
 
   const budget = input.historyBudget ?? HISTORY_BUDGET;
@@ -107,41 +107,43 @@ export async function campaignWorkflow(input: CampaignWorkflowInput): Promise<Ca
       await records.setCampaignStatus({ campaignId, status: state.phase });
     }
 
+    let application: DefaultApplication | undefined;
     if (state.phase === CampaignPhase.REVIEWING) {
       await condition(() => done.size >= plan.reviewers || historyFull());
       if (done.size < plan.reviewers) await handOver();
-      await settleUndecided(state, plan);
+      application = await defaultFor(state, plan);
     }
-
     if (state.phase === CampaignPhase.AWAITING_CONFIRMATION) {
       await condition(() => state.confirmedBy !== undefined || state.declinedBy !== undefined);
-      await applyDefault(
-        state,
-        state.declinedBy
-          ? {
-              decision: 'certify',
-              reason: `mass revocation by default declined by ${state.declinedBy}`,
-              by: state.declinedBy,
-            }
-          : { decision: 'revoke', reason: DEFAULT_REASON, by: state.confirmedBy },
-      );
+      application = state.declinedBy
+        ? {
+            decision: 'certify',
+            reason: `mass revocation by default declined by ${state.declinedBy}`,
+            by: state.declinedBy,
+          }
+        : { decision: 'revoke', reason: DEFAULT_REASON, by: state.confirmedBy };
     }
 
+    // From the first default on, the campaign goes to its end: a cancellation now would leave
+    // decisions recorded and not applied, so it is refused and, if it slips through, ignored.
     state.phase = CampaignPhase.REMEDIATING;
-    await records.setCampaignStatus({ campaignId, status: state.phase });
-    state.remediation = await executeChild(campaignRemediationWorkflow, {
-      workflowId: remediationWorkflowId(campaignId),
-      args: [{ campaignId }],
+    return await CancellationScope.nonCancellable(async () => {
+      if (application) await applyDefault(state, application);
+      await records.setCampaignStatus({ campaignId, status: state.phase });
+      state.remediation = await executeChild(campaignRemediationWorkflow, {
+        workflowId: remediationWorkflowId(campaignId),
+        args: [{ campaignId }],
+      });
+      const counts = await records.finishCampaign({
+        campaignId,
+        status: CampaignPhase.COMPLETED,
+        confirmedBy: state.confirmedBy,
+        declinedBy: state.declinedBy,
+      });
+      state.remediation.kept = counts.kept ?? 0;
+      state.phase = CampaignPhase.COMPLETED;
+      return state;
     });
-    const counts = await records.finishCampaign({
-      campaignId,
-      status: CampaignPhase.COMPLETED,
-      confirmedBy: state.confirmedBy,
-      declinedBy: state.declinedBy,
-    });
-    state.remediation.kept = counts.kept ?? 0;
-    state.phase = CampaignPhase.COMPLETED;
-    return state;
   } catch (err) {
     if (err instanceof ContinueAsNew) throw err;
     // Whatever stopped the campaign, its reviewers stop too, and the record says how it ended.
@@ -205,22 +207,29 @@ async function launchReviewers(
  * Once every reviewer is done: a keep default is applied at once, a revoke default too unless it
  * would remove more than the allowed share, which waits for an admin instead.
  */
-async function settleUndecided(state: CampaignState, plan: CampaignPlan): Promise<void> {
+/**
+ * Once every reviewer is done: what the undecided items get. A keep default is applied at once,
+ * a revoke default too unless it would remove more than the allowed share, in which case the
+ * campaign tells the admins and waits for one of them (AWAITING_CONFIRMATION).
+ */
+async function defaultFor(
+  state: CampaignState,
+  plan: CampaignPlan,
+): Promise<DefaultApplication | undefined> {
   const { campaignId } = state;
   const totals = await records.decisionTotals({ campaignId });
   state.certified = totals.certified;
   state.revoked = totals.revoked;
-  if (totals.undecided === 0) return;
-  if (plan.defaultDecision === 'keep')
-    return applyDefault(state, { decision: 'certify', reason: DEFAULT_REASON });
+  if (totals.undecided === 0) return undefined;
+  if (plan.defaultDecision === 'keep') return { decision: 'certify', reason: DEFAULT_REASON };
   state.defaultRevocations = totals.undecided;
   if (!needsConfirmation(totals.undecided, plan.items, plan.massRevocationShare)) {
-    return applyDefault(state, { decision: 'revoke', reason: DEFAULT_REASON });
+    return { decision: 'revoke', reason: DEFAULT_REASON };
   }
   state.phase = CampaignPhase.AWAITING_CONFIRMATION;
   await records.setCampaignStatus({ campaignId, status: state.phase });
   await notifier.tellPeople({
-    to: plan.admins,
+    to: [plan.adminGroup],
     subject: 'A campaign waits for your confirmation',
     text:
       `The default decision would revoke ${totals.undecided} of ${plan.items} items in campaign ` +
@@ -229,15 +238,17 @@ async function settleUndecided(state: CampaignState, plan: CampaignPlan): Promis
     key: `campaign/${campaignId}/confirm`,
     alert: true,
   });
+  return undefined;
 }
 
 async function applyDefault(state: CampaignState, application: DefaultApplication): Promise<void> {
-  const { applied } = await records.applyDefaults({ campaignId: state.campaignId, ...application });
-  if (application.decision === 'certify') state.certified += applied;
-  else state.revoked += applied;
+  const applied = await records.applyDefaults({ campaignId: state.campaignId, ...application });
+  state.certified += applied.certified;
+  state.revoked += applied.revoked;
 }
 
-function validateHoldAnswer(state: CampaignState, actor: string): void {
+/** Who may answer is the server's to check, against the admin group as it is now. */
+function validateHoldAnswer(state: CampaignState): void {
   if (
     state.phase !== CampaignPhase.AWAITING_CONFIRMATION ||
     state.confirmedBy ||
@@ -248,15 +259,12 @@ function validateHoldAnswer(state: CampaignState, actor: string): void {
       FailureType.AlreadyDecided,
     );
   }
-  if (!state.plan?.admins.includes(actor)) {
-    throw ApplicationFailure.nonRetryable(`${actor} is not an admin`, FailureType.NotAllowed);
-  }
 }
 
 async function tellAdminsOfFailure(state: CampaignState): Promise<void> {
   await notifier
     .tellPeople({
-      to: state.plan?.admins ?? (await records.adminsNow()),
+      to: [state.plan?.adminGroup ?? (await records.adminGroup())],
       subject: 'A campaign failed',
       text: `Campaign ${state.campaignId} stopped: ${state.failure}. Its reviews are closed; nothing more is revoked.`,
       facts: [['Campaign', state.campaignId]],

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
+import { CampaignPhase, campaignWorkflowId, remediationWorkflowId } from '../domain/campaign';
+import type { CampaignState } from '../domain/campaign';
+import type { CampaignSpec } from '../domain/campaign-spec';
+import { appendAuditEvent } from '../store/audit';
+import * as store from '../store/campaigns';
+import { campaignStatusQuery } from '../workflows/campaign/definitions';
+import type { campaignRemediationWorkflow } from '../workflows/campaign/remediation';
+import type { campaignWorkflow } from '../workflows/campaign/workflow';
+import type { Deps } from './app';
+import { HttpError } from './errors';
+
+/**
+ * What admins do to campaigns, each recorded in the audit log under their name: the workflows
+ * record what follows from it (the launch, the defaults, the revocations) as keyward's own.
+ */
+
+export function auditAdminAction(
+  deps: Pick<Deps, 'db'>,
+  actor: string,
+  campaignId: string,
+  action: string,
+  details: Record<string, unknown> = {},
+  key = `campaign/${campaignId}/${action}/${randomUUID()}`,
+) {
+  return appendAuditEvent(deps.db, {
+    key,
+    actor,
+    action: `campaign.${action}`,
+    subject: `campaign/${campaignId}`,
+    workflowId: campaignWorkflowId(campaignId),
+    details,
+  });
+}
+
+/**
+ * Records the campaign and starts its workflow. The row comes first, as the workflow reads its
+ * settings from it; an id already taken is refused (its evidence must stand), and a row whose
+ * workflow could not be started is taken back so the same id can be tried again.
+ */
+export async function startCampaign(
+  deps: Deps,
+  actor: string,
+  id: string,
+  spec: CampaignSpec,
+  definitionId?: string,
+): Promise<{ id: string; workflowId: string }> {
+  const created = await store.createCampaign(deps.db, {
+    id,
+    name: spec.name,
+    spec,
+    createdBy: actor,
+    definitionId,
+  });
+  if (!created) {
+    const existing = await store.findCampaign(deps.db, id);
+    throw new HttpError(
+      409,
+      `campaign ${id} already exists (${existing?.status.toLowerCase() ?? 'just started'})`,
+    );
+  }
+  const workflowId = campaignWorkflowId(id);
+  try {
+    await deps.temporal.workflow.start<typeof campaignWorkflow>('campaignWorkflow', {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [{ campaignId: id }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+      await store.deleteUnstartedCampaign(deps.db, id);
+      throw err;
+    }
+  }
+  await auditAdminAction(deps, actor, id, 'started', { spec }, `campaign/${id}/started`);
+  return { id, workflowId };
+}
+
+/** Phases in which a cancellation still changes nothing recorded. */
+const CANCELLABLE: string[] = [
+  CampaignPhase.LAUNCHING,
+  CampaignPhase.REVIEWING,
+  CampaignPhase.AWAITING_CONFIRMATION,
+];
+
+/**
+ * Stops a campaign that has not begun applying its decisions. Once the defaults are being
+ * written and the revocations made, it goes to its end: stopping half-way would leave decisions
+ * recorded and not applied.
+ */
+export async function cancelCampaign(deps: Deps, actor: string, campaign: store.CampaignRecord) {
+  const handle = deps.temporal.workflow.getHandle(campaignWorkflowId(campaign.id));
+  let phase: string = campaign.status;
+  try {
+    phase = (await handle.query(campaignStatusQuery)).phase;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  if (!CANCELLABLE.includes(phase)) {
+    const why =
+      phase === CampaignPhase.REMEDIATING
+        ? 'it is applying its decisions and goes on to its end'
+        : `it has already ended (${phase.toLowerCase()})`;
+    throw new HttpError(409, `campaign ${campaign.id} can no longer be cancelled: ${why}`);
+  }
+  try {
+    await handle.cancel();
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    throw new HttpError(409, `campaign ${campaign.id} has already ended`);
+  }
+  await auditAdminAction(deps, actor, campaign.id, 'cancel_requested', { phase });
+  return { cancelled: true };
+}
+
+/**
+ * Tries a completed campaign's failed revocations again, after whatever made the target refuse
+ * them was fixed. Only one remediation of a campaign runs at a time.
+ */
+export async function remediateCampaign(
+  deps: Deps,
+  actor: string,
+  campaign: store.CampaignRecord,
+): Promise<{ workflowId: string; failed: number }> {
+  const { id } = campaign;
+  if (campaign.status !== CampaignPhase.COMPLETED) {
+    const status = campaign.status.toLowerCase();
+    throw new HttpError(409, `campaign ${id} has not completed (${status}); nothing to retry yet`);
+  }
+  const failed = (await store.remediationCounts(deps.db, id)).failed ?? 0;
+  if (failed === 0) throw new HttpError(409, `campaign ${id} has no failed revocations to retry`);
+  const workflowId = remediationWorkflowId(id);
+  try {
+    await deps.temporal.workflow.start<typeof campaignRemediationWorkflow>(
+      'campaignRemediationWorkflow',
+      {
+        workflowId,
+        taskQueue: deps.taskQueue,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        args: [{ campaignId: id, requestedBy: actor }],
+      },
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    throw new HttpError(409, `the revocations of campaign ${id} are already being retried`);
+  }
+  await auditAdminAction(deps, actor, id, 'remediation_requested', { failed });
+  return { workflowId, failed };
+}
+
+/** The audit action an admin's answer to a held mass revocation is recorded as. */
+export const holdAnswerAction = (state: CampaignState) =>
+  state.declinedBy ? 'revocations_declined' : 'revocations_confirmed';
