@@ -1,16 +1,18 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
+import type { LinkSigner } from '../../integrations/email/links';
 import { escapeHtml } from '../../integrations/email/templates';
 import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notices';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
 import { IncidentService } from '../incidents';
+import { linkClaims } from './email-links';
+import type { LinkRefusals } from './email-links';
 import { acceptHtmlForms, page } from './pages';
 
 const Form = z.object({ token: z.string().max(2_000) });
 
-const REFUSED: Record<string, string> = {
+const REFUSED: LinkRefusals = {
   malformed: 'This link is incomplete or damaged. Approve with keyward incident restore instead.',
   'bad-signature':
     'This link was not issued by this keyward, or it was altered. Nothing was approved.',
@@ -24,13 +26,8 @@ const REFUSED: Record<string, string> = {
 export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
   const incidents = new IncidentService(deps);
 
-  async function claims(reply: FastifyReply, token: string): Promise<LinkClaims | undefined> {
-    const verdict = links.verify(token);
-    if (verdict.ok && verdict.claims.kind === 'incident-restore') return verdict.claims;
-    const reason = verdict.ok ? 'malformed' : verdict.reason;
-    await page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED[reason])}</p>`);
-    return undefined;
-  }
+  const claims = (reply: FastifyReply, token: string | undefined) =>
+    linkClaims(reply, links, token, 'incident-restore', REFUSED);
 
   return async (app: FastifyInstance) => {
     acceptHtmlForms(app);
@@ -38,11 +35,9 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
     app.get('/email/incident-restore', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.
       const query = Form.safeParse(request.query);
-      if (!query.success)
-        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
+      const link = await claims(reply, query.data?.token);
+      if (!link || !query.success) return reply;
       const { token } = query.data;
-      const link = await claims(reply, token);
-      if (!link) return reply;
       if (await emailLinkUsed(deps.db, link.nonce)) {
         return page(
           reply,
@@ -71,10 +66,8 @@ export function incidentEmailRoutes(deps: Deps, links: LinkSigner) {
 
     app.post('/email/incident-restore', async (request, reply) => {
       const form = Form.safeParse(request.body);
-      if (!form.success)
-        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
-      const link = await claims(reply, form.data.token);
-      if (!link) return reply;
+      const link = await claims(reply, form.data?.token);
+      if (!link || !form.success) return reply;
       // The nonce is spent before the approval is sent, so two quick POSTs of one link approve once.
       const use = { nonce: link.nonce, requestId: link.requestId, approver: link.approver };
       if (!(await useEmailLink(deps.db, use))) {

@@ -1,15 +1,17 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { formatDuration } from '../../domain/duration';
-import type { LinkClaims, LinkSigner } from '../../integrations/email/links';
+import type { LinkSigner } from '../../integrations/email/links';
 import { escapeHtml } from '../../integrations/email/templates';
 import { emailLinkUsed, releaseEmailLink, useEmailLink } from '../../store/notices';
 import { AccessService, SafeText } from '../access';
 import type { Deps } from '../app';
 import { HttpError } from '../errors';
+import { linkClaims } from './email-links';
+import type { LinkRefusals } from './email-links';
 import { acceptHtmlForms, page } from './pages';
 
-const REFUSED: Record<string, string> = {
+const REFUSED: LinkRefusals = {
   malformed:
     'This link is incomplete or damaged. Open it again from the email, or decide in Slack or the CLI.',
   'bad-signature':
@@ -27,14 +29,8 @@ const Form = z.object({ token: z.string().max(2_000), reason: z.string().max(20_
 export function emailRoutes(deps: Deps, links: LinkSigner) {
   const access = new AccessService(deps);
 
-  async function claims(reply: FastifyReply, token: string): Promise<LinkClaims | undefined> {
-    const verdict = links.verify(token);
-    // A restore link decides an incident, never a request.
-    if (verdict.ok && !verdict.claims.kind) return verdict.claims;
-    const reason = verdict.ok ? 'malformed' : verdict.reason;
-    await page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED[reason])}</p>`);
-    return undefined;
-  }
+  const claims = (reply: FastifyReply, token: string | undefined) =>
+    linkClaims(reply, links, token, undefined, REFUSED);
 
   return async (app: FastifyInstance) => {
     acceptHtmlForms(app);
@@ -42,10 +38,8 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
     app.get('/email/decide', async (request, reply) => {
       // A link cut short or pasted twice is answered with a page, like any other bad link.
       const query = Form.safeParse(request.query);
-      if (!query.success)
-        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
-      const link = await claims(reply, query.data.token);
-      if (!link) return reply;
+      const link = await claims(reply, query.data?.token);
+      if (!link || !query.success) return reply;
       // Say at once that there is nothing left to decide, rather than offer a button that cannot work.
       if (await emailLinkUsed(deps.db, link.nonce)) {
         return page(
@@ -87,10 +81,8 @@ export function emailRoutes(deps: Deps, links: LinkSigner) {
 
     app.post('/email/decide', async (request, reply) => {
       const form = Form.safeParse(request.body);
-      if (!form.success)
-        return page(reply, 400, 'Link not valid', `<p>${escapeHtml(REFUSED.malformed)}</p>`);
-      const link = await claims(reply, form.data.token);
-      if (!link) return reply;
+      const link = await claims(reply, form.data?.token);
+      if (!link || !form.success) return reply;
       const reason = form.data.reason?.trim() || undefined;
       const problem =
         reason === undefined ? undefined : SafeText.safeParse(reason).error?.issues[0]?.message;
