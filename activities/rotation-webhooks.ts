@@ -4,7 +4,7 @@ import { FailureType } from '../domain/failures';
 import type { RotationPlan } from '../domain/rotation';
 import { resolveSecretRef, SecretReferenceError } from '../integrations/secrets/refs';
 import { postSignedWebhook } from '../integrations/webhooks/signature';
-import { findVersion } from '../store/credentials';
+import { findVersion } from '../store/credential-versions';
 import type { Db } from '../store/db';
 import { claimNotice, releaseNotice } from '../store/notices';
 

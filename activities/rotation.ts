@@ -1,31 +1,25 @@
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import type { PolicyView } from '../domain/access';
-import { FailureType } from '../domain/failures';
 import { loginOf, overlapOf, SECRET_ALPHABETS } from '../domain/policy';
-import type { Credential } from '../domain/policy';
-import type { PlanResult, RollbackResult, RotationPlan, RotationStep } from '../domain/rotation';
+import type { PlanResult, RotationPlan } from '../domain/rotation';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import type { TargetConnector } from '../integrations/connectors/types';
 import { scramVerifier } from '../integrations/connectors/scram';
 import type { SecretCipher } from '../integrations/secrets/cipher';
 import { generateSecret } from '../integrations/secrets/generate';
 import { appendAuditEvent } from '../store/audit';
 import {
   endVersion,
-  ensureCredential,
   ensurePendingVersion,
-  findVersion,
-  lastRotatedAt,
   markVersionSet,
   promoteVersion,
-  recordRotationOutcome,
   sealContext,
   versionWithLabel,
-} from '../store/credentials';
-import type { VersionRow } from '../store/credentials';
+} from '../store/credential-versions';
+import { ensureCredential, lastRotatedAt, recordRotationOutcome } from '../store/credentials';
 import type { Db } from '../store/db';
 import { quarantiningIncident } from '../store/incidents';
-import { onTarget } from './failures';
+import { createRotationRollbackActivities } from './rotation-rollback';
+import { ROTATION_ACTOR, rotationLookups } from './rotation-lookups';
 
 export interface RotationDeps {
   db: Db;
@@ -36,58 +30,10 @@ export interface RotationDeps {
 
 const SCHEDULE_PRECISION_MS = 1_000;
 
-/** The actor of the audit events a rotation writes: the schedule acts on the policy's behalf. */
-const ACTOR = 'keyward:rotation';
-
 export function createRotationActivities(deps: RotationDeps) {
   const { db, cipher } = deps;
-
-  function credentialOf(credentialId: string): Credential {
-    const credential = deps.policy().credential(credentialId);
-    if (credential) return credential;
-    throw ApplicationFailure.nonRetryable(
-      `credential ${credentialId} is not in the policy`,
-      FailureType.Misconfigured,
-    );
-  }
-
-  async function versionOf(versionId: string): Promise<VersionRow> {
-    const version = await findVersion(db, versionId);
-    if (!version)
-      throw ApplicationFailure.nonRetryable(
-        `version ${versionId} does not exist`,
-        FailureType.InvalidInput,
-      );
-    return version;
-  }
-
-  function secretOf(version: VersionRow): string {
-    if (!version.sealed) {
-      throw ApplicationFailure.nonRetryable(
-        `version ${version.id} of ${version.credential_id} is ${version.label}; its value is gone`,
-        FailureType.InvalidInput,
-      );
-    }
-    return cipher.open(version.sealed, sealContext(version.credential_id, version.id));
-  }
-
-  const onSystem = <T>(systemId: string, doing: string, work: (c: TargetConnector) => Promise<T>) =>
-    onTarget(deps.connectors, systemId, doing, work);
-
-  /** The incident that quarantined the plan's identity after the run planned; its own runs are never refused. */
-  async function quarantinedSince(plan: RotationPlan): Promise<string | undefined> {
-    return plan.incident ? undefined : quarantiningIncident(db, plan.identity);
-  }
-
-  // A run planned just before an incident opened must not set (and enable) a login the incident shut.
-  async function refuseWhileQuarantined(plan: RotationPlan): Promise<void> {
-    const incidentId = await quarantinedSince(plan);
-    if (!incidentId) return;
-    throw ApplicationFailure.nonRetryable(
-      `${plan.identity} is quarantined by incident ${incidentId}; only the incident rotates ${plan.credentialId}`,
-      FailureType.NotAllowed,
-    );
-  }
+  const { credentialOf, versionOf, secretOf, onSystem, refuseWhileQuarantined } =
+    rotationLookups(deps);
 
   return {
     /**
@@ -238,7 +184,7 @@ export function createRotationActivities(deps: RotationDeps) {
       });
       await appendAuditEvent(db, {
         key: `${input.workflowId}/rotated`,
-        actor: ACTOR,
+        actor: ROTATION_ACTOR,
         action: 'credential.rotated',
         subject: plan.credentialId,
         workflowId: input.workflowId,
@@ -275,7 +221,7 @@ export function createRotationActivities(deps: RotationDeps) {
       await endVersion(db, previous.id, 'retired');
       await appendAuditEvent(db, {
         key: `${input.workflowId}/retired`,
-        actor: ACTOR,
+        actor: ROTATION_ACTOR,
         action: 'credential.retired',
         subject: plan.credentialId,
         workflowId: input.workflowId,
@@ -283,92 +229,7 @@ export function createRotationActivities(deps: RotationDeps) {
       });
     },
 
-    /**
-     * Undoes a rotation that failed to set or test: the previous secret goes back on the target
-     * and is tested, the standby login is shut, and the pending version is failed and erased.
-     * It reports what it achieved rather than throwing, so the run can say it and fail cleanly.
-     */
-    async rollBack(input: {
-      plan: RotationPlan;
-      versionId: string;
-      workflowId: string;
-    }): Promise<RollbackResult> {
-      const { plan } = input;
-      const pending = await versionOf(input.versionId);
-      const result: RollbackResult = {
-        hadPrevious: Boolean(plan.current),
-        restored: false,
-        verified: false,
-      };
-      // The incident owns the target now: putting the previous (compromised) secret back would undo it.
-      const incidentId = await quarantinedSince(plan);
-      if (incidentId) {
-        await endVersion(db, pending.id, 'failed');
-        return { ...result, detail: `left to incident ${incidentId}; the target was not touched` };
-      }
-      const problems: string[] = [];
-      const step = async (work: () => Promise<void>) =>
-        work().catch((err: unknown) => void problems.push((err as Error).message));
-      const target = deps.connectors.get(plan.systemId);
-
-      if (
-        pending.label === 'pending' &&
-        plan.current?.login !== pending.login &&
-        plan.strategy === 'alternating-logins'
-      ) {
-        await step(() => target.disableLogin(pending.login));
-      }
-      if (plan.current) {
-        const previous = await versionOf(plan.current.versionId);
-        const secret = secretOf(previous);
-        if (plan.strategy === 'single-login') {
-          await step(async () => {
-            await target.setPasswordVerifier(previous.login, scramVerifier(secret), {
-              enableLogin: false,
-            });
-            result.restored = true;
-          });
-        } else {
-          // The login in use was never touched.
-          result.restored = true;
-        }
-        await step(async () => {
-          await target.checkLogin(previous.login, secret);
-          result.verified = true;
-        });
-      }
-      await endVersion(db, pending.id, 'failed');
-      if (problems.length) result.detail = problems.join('; ');
-      return result;
-    },
-
-    async recordRotationFailure(input: {
-      plan: RotationPlan;
-      versionId: string;
-      workflowId: string;
-      failure: { step: RotationStep; message: string };
-      rollback: RollbackResult;
-    }): Promise<void> {
-      const { plan, failure } = input;
-      await recordRotationOutcome(db, plan.credentialId, {
-        status: 'failed',
-        workflowId: input.workflowId,
-        error: `${failure.step}: ${failure.message}`,
-      });
-      await appendAuditEvent(db, {
-        key: `${input.workflowId}/failed`,
-        actor: ACTOR,
-        action: 'credential.rotation_failed',
-        subject: plan.credentialId,
-        workflowId: input.workflowId,
-        details: {
-          version: input.versionId,
-          step: failure.step,
-          reason: failure.message,
-          rollback: input.rollback,
-        },
-      });
-    },
+    ...createRotationRollbackActivities(deps),
   };
 }
 

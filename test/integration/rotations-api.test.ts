@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { listAuditEvents } from '../../store/audit';
-import {
-  ensureCredential,
-  ensurePendingVersion,
-  promoteVersion,
-  sealContext,
-} from '../../store/credentials';
+import { ensurePendingVersion, promoteVersion, sealContext } from '../../store/credential-versions';
+import { ensureCredential } from '../../store/credentials';
 import { ApiHarness } from '../support/api-harness';
 import { JitHarness } from '../support/jit-harness';
 import { targetSystem } from '../support/policies';

@@ -13,7 +13,7 @@ import type { IncidentState } from '../../domain/incident';
 import type { PolicyInput } from '../../domain/policy';
 import { createSecretCipher } from '../../integrations/secrets/cipher';
 import { listAuditEvents } from '../../store/audit';
-import { findVersion, sealContext, versionWithLabel } from '../../store/credentials';
+import { findVersion, sealContext, versionWithLabel } from '../../store/credential-versions';
 import { reserveIncident } from '../../store/incidents';
 import { identityForToken, mintToken } from '../../store/tokens';
 import { decideUpdate, statusQuery } from '../../workflows/jit/definitions';

@@ -21,12 +21,12 @@ import { syncRotationSchedules } from '../../integrations/temporal/schedules';
 import { verifyWebhookSignature } from '../../integrations/webhooks/signature';
 import { listAuditEvents, verifyAuditChain } from '../../store/audit';
 import {
-  findCredential,
   findVersion,
   sealContext,
   versionsOf,
   versionWithLabel,
-} from '../../store/credentials';
+} from '../../store/credential-versions';
+import { findCredential } from '../../store/credentials';
 import { syncRotations } from '../../workers/rotation-sync';
 import { rotationStatusQuery } from '../../workflows/rotation/definitions';
 import { rotationWorkflow } from '../../workflows/rotation/workflow';

@@ -2,37 +2,23 @@ import {
   allHandlersFinished,
   condition,
   log,
-  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { IncidentStatus, INCIDENT_ACTOR, initialState } from '../../domain/incident';
-import type { IncidentState, RestoreInput } from '../../domain/incident';
+import type { IncidentState } from '../../domain/incident';
 import { pendingOf } from '../../domain/incident-report';
-import {
-  checkClose,
-  checkRestoreApproval,
-  checkRetry,
-  restoreApproved,
-} from '../../domain/incident-rules';
+import { restoreApproved } from '../../domain/incident-rules';
 import type { PeopleNotice } from '../../activities/notify';
-import { FailureType } from '../../domain/failures';
-import { rejectIf } from '../shared';
-import {
-  approveRestoreUpdate,
-  closeIncidentUpdate,
-  incidentStatusQuery,
-  retryIncidentUpdate,
-} from './definitions';
+import { acceptDecisions } from './decisions';
+import { incidentStatusQuery } from './definitions';
 import type { IncidentWorkflowInput } from './definitions';
 import { notifier, records } from './proxies';
 import { incidentSteps } from './steps';
-import type { Step } from './steps';
+import type { IncidentContext, Step } from './steps';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const WEEK_MS = 7 * 86_400_000;
-/** Runs recorded before this marker closed and restored without waiting for the ending's record. */
-const ENDING_RECORDED_FIRST = 'incident-ending-recorded-first';
 
 /**
  * One incident: quarantine the identity in keyward, contain it on every system and rotate its
@@ -45,13 +31,6 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
   // Every time to revoke is measured from the report, not from the start of this workflow.
   const reportedMs = Date.parse(input.reportedAt);
   const state = initialState(input);
-  let closing: RestoreInput | undefined;
-  let retryAsked = false;
-  // Until the database reads the incident as ending, a report about the identity joins it; so
-  // nothing is given back or closed before the approval or the close that ends it is on record.
-  let restoreRecorded = false;
-  let closeRecorded = false;
-  let openedRecorded = false;
 
   const snapshot = () => JSON.parse(JSON.stringify(state)) as IncidentState;
   const record = ({ step, ...event }: Step) =>
@@ -95,96 +74,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     // Once keyward itself has quarantined the identity, the incident is at least partly contained.
     if (state.quarantinedAt) state.status = IncidentStatus.PARTIALLY_CONTAINED;
   };
-  const steps = incidentSteps({ workflowId, state, reportedMs, snapshot, record, tell, refresh });
+  const ctx: IncidentContext = { workflowId, state, reportedMs, snapshot, record, tell, refresh };
+  const steps = incidentSteps(ctx);
   const failed = () => state.systems.filter((s) => s.status === 'FAILED');
 
   setHandler(incidentStatusQuery, () => state);
-  // Every update answers once its decision is recorded: what follows (containment, restore) may
-  // wait for a system that is down, and callers read the status or the report for it. Validators
-  // refuse at the door; each handler checks again, since two updates that arrive together both
-  // pass their validators before either handler runs.
-  setHandler(
-    approveRestoreUpdate,
-    async (approval) => {
-      rejectIf(checkRestoreApproval(state, plan.rules, approval));
-      state.approvals.push({
-        approver: approval.actor,
-        at: iso(Date.now()),
-        reason: approval.reason,
-      });
-      const completes = restoreApproved(state, plan.rules);
-      if (completes) state.status = IncidentStatus.RESTORING;
-      await record({
-        step: `restore-approved/${approval.actor}`,
-        actor: approval.actor,
-        action: 'incident.restore_approved',
-        details: {
-          incidentId: state.incidentId,
-          ...(approval.reason && { reason: approval.reason }),
-        },
-      });
-      restoreRecorded ||= completes;
-      return state;
-    },
-    { validator: (approval) => rejectIf(checkRestoreApproval(state, plan.rules, approval)) },
-  );
-  setHandler(
-    closeIncidentUpdate,
-    async (request) => {
-      rejectIf(checkClose(state, plan.rules, request, closing?.actor));
-      closing = request;
-      state.status = IncidentStatus.CLOSING;
-      // Answered once on record: from then on a report about the identity opens a new incident.
-      if (patched(ENDING_RECORDED_FIRST)) {
-        // A close that arrives with the report is told after the opening, in the audit log too.
-        await condition(() => openedRecorded);
-        await record({
-          step: 'close-requested',
-          actor: request.actor,
-          action: 'incident.close_requested',
-          details: { reason: request.reason },
-        });
-      }
-      closeRecorded = true;
-      return state;
-    },
-    { validator: (request) => rejectIf(checkClose(state, plan.rules, request, closing?.actor)) },
-  );
-  const checkRetryNow = (request: RestoreInput) =>
-    checkRetry(state, plan.rules, request, closing?.actor) ??
-    (retryAsked
-      ? { type: FailureType.AlreadyDecided, message: 'a retry is already under way' }
-      : undefined);
-  setHandler(
-    retryIncidentUpdate,
-    async (request) => {
-      rejectIf(checkRetryNow(request));
-      retryAsked = true;
-      state.retries.push({ actor: request.actor, at: iso(Date.now()) });
-      await record({
-        step: `retry/${state.retries.length}`,
-        actor: request.actor,
-        action: 'incident.retry_requested',
-        details: {
-          systems: failed().map((s) => s.systemId),
-          ...(request.reason && { reason: request.reason }),
-        },
-      });
-      return state;
-    },
-    { validator: (request) => rejectIf(checkRetryNow(request)) },
-  );
-  const endingOnRecord = async () => {
-    if (patched(ENDING_RECORDED_FIRST))
-      await condition(() => (closing ? closeRecorded : restoreRecorded));
-  };
-  /** Waits for a retry or a close; true when a retry came, to run on the systems that failed. */
-  const retryOrClose = async (): Promise<boolean> => {
-    await condition(() => retryAsked || closing !== undefined);
-    if (closing) return false;
-    retryAsked = false;
-    return true;
-  };
+  const decisions = acceptDecisions(ctx, plan);
 
   // The opening is on record before anything is taken, so the audit log tells the story in order.
   await record({
@@ -193,7 +88,7 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     action: 'incident.opened',
     details: { incidentId: state.incidentId, severity: state.severity, reason: state.reason },
   });
-  openedRecorded = true;
+  decisions.opened();
   tell(
     'opened',
     `Incident: ${state.identity} is being contained`,
@@ -227,12 +122,12 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     );
   }
   await containment;
-  while (failed().length > 0 && (await retryOrClose())) {
+  while (failed().length > 0 && (await decisions.retryOrClose())) {
     const attempt = state.retries.length;
     await Promise.all(failed().map((system) => steps.contain(system, attempt)));
   }
 
-  if (!closing && state.systems.every((s) => s.status === 'CONTAINED')) {
+  if (!decisions.closing && state.systems.every((s) => s.status === 'CONTAINED')) {
     const lastMs = Math.max(
       Date.parse(state.quarantinedAt!),
       ...state.systems.map((s) => Date.parse(s.containedAt!)),
@@ -263,19 +158,20 @@ export async function incidentWorkflow(input: IncidentWorkflowInput): Promise<In
     );
   }
 
-  await condition(() => restoreApproved(state, plan.rules) || closing !== undefined);
-  await endingOnRecord();
-  if (!closing) {
+  await condition(() => restoreApproved(state, plan.rules) || decisions.closing !== undefined);
+  await decisions.endingOnRecord();
+  if (!decisions.closing) {
     state.status = IncidentStatus.RESTORING;
     await Promise.all(state.systems.map((system) => steps.restore(system)));
-    while (failed().length > 0 && (await retryOrClose())) {
+    while (failed().length > 0 && (await decisions.retryOrClose())) {
       const attempt = state.retries.length;
       await Promise.all(failed().map((system) => steps.restore(system, attempt)));
     }
   }
-  if (closing) {
+  if (decisions.closing) {
     // A close of a restore that failed on a system came after the approval's record.
-    await endingOnRecord();
+    await decisions.endingOnRecord();
+    const { closing } = decisions;
     Object.assign(state, {
       status: IncidentStatus.CLOSED,
       closedAt: iso(Date.now()),

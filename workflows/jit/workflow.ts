@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -9,24 +8,15 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { evaluateRequest, PolicyView } from '../../domain/access';
-import { FailureType } from '../../domain/failures';
-import {
-  checkDecision,
-  checkRevoke,
-  checkRevokeRetry,
-  JitStatus,
-  quorumReached,
-  REVOKE_RETRY,
-} from '../../domain/jit';
-import type { JitState, RevokeCause, RevokeInput } from '../../domain/jit';
-import type { NoticeEvent } from '../../domain/notify';
-import { decideUpdate, revokeUpdate, statusQuery } from './definitions';
+import { checkRevokeRetry, JitStatus, quorumReached, REVOKE_RETRY } from '../../domain/jit';
+import type { JitState, RevokeCause } from '../../domain/jit';
+import { acceptDecisions } from './decisions';
+import { statusQuery } from './definitions';
 import type { JitWorkflowInput, Revocation } from './definitions';
-import { notifier, records, targets } from './proxies';
+import { targets } from './proxies';
 import { failureMessage, rejectIf } from '../shared';
+import { newRequest, requestTrail } from './request';
 import { errorOf, iso, outcomeOf, revokeUntilDone, targetOf } from './revocation';
-import type { Recorder } from './revocation';
 
 /**
  * One just-in-time request: evaluate, gather approvals, grant, wait for expiry, revoke.
@@ -43,96 +33,15 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   // Made synchronously so that the handlers below exist before the first activation ends:
   // an approval may arrive in the same activation as the start.
   const state = input.revoking?.state ?? newRequest(input);
-  let ending: RevokeInput | undefined;
-  let createdRecorded = input.revoking !== undefined;
-  // True once the request's outcome is on target systems and in the records; only notices remain.
-  let settled = false;
-  let decisionsBeingRecorded = 0;
-
-  // Notices go out in order, one after another, beside the main flow rather than in its way;
-  // each carries the state as it was when it was raised.
-  let notices: Promise<void> = Promise.resolve();
-  const notify = (event: NoticeEvent, step: string = event) => {
-    const notice = {
-      event,
-      state: JSON.parse(JSON.stringify(state)) as JitState,
-      key: `${workflowId}/notice/${step}`,
-    };
-    notices = notices
-      .then(() => CancellationScope.nonCancellable(() => notifier.notify(notice)))
-      .catch(() => log.warn('Notification failed', { event, requestId: state.requestId }));
-  };
-
-  const approvalPath = () => state.approvals.map(({ approver, at }) => ({ approver, at }));
-  const record: Recorder = ({ step, ...event }) =>
-    records.recordRequest({
-      state: JSON.parse(JSON.stringify(state)) as JitState,
-      event: { ...event, key: `${workflowId}/${step}`, subject: state.requestId, workflowId },
-    });
+  const trail = requestTrail(state, workflowId);
+  const { notify, record, approvalPath, noticesSent } = trail;
 
   setHandler(statusQuery, () => state);
-  setHandler(
-    decideUpdate,
-    async (decision) => {
-      // The decision's audit record must follow the request's own. Validators of decisions that
-      // arrive together all run before any handler, so the check is made again after the wait.
-      await condition(() => createdRecorded);
-      rejectIf(checkDecision(state, decision));
-      const at = iso(Date.now());
-      if (decision.decision === 'deny') {
-        state.denial = { approver: decision.actor, decision: 'deny', reason: decision.reason, at };
-        state.status = JitStatus.DENIED;
-      } else {
-        state.approvals.push({
-          approver: decision.actor,
-          decision: 'approve',
-          reason: decision.reason,
-          at,
-        });
-      }
-      decisionsBeingRecorded++;
-      try {
-        await record({
-          step: `decision/${decision.actor}`,
-          actor: decision.actor,
-          action: decision.decision === 'deny' ? 'request.denied' : 'request.approved',
-          approvalPath: approvalPath(),
-          details: decision.reason ? { reason: decision.reason } : undefined,
-        });
-      } finally {
-        decisionsBeingRecorded--;
-      }
-      notify('decision', `decision/${decision.actor}`);
-      if (decision.decision === 'deny') notify('denied');
-      // The approval that completes the quorum answers once the grant has been made (or failed).
-      await condition(() => state.status !== JitStatus.PENDING || !quorumReached(state));
-      return state;
-    },
-    { validator: (decision) => rejectIf(checkDecision(state, decision)) },
-  );
-  setHandler(
-    revokeUpdate,
-    async (request) => {
-      ending = request;
-      // Answer once access is really gone and recorded, so the caller can rely on what it is told.
-      await condition(() => settled || state.status === JitStatus.REVOKE_FAILED);
-      return state;
-    },
-    {
-      validator: (request) =>
-        rejectIf(
-          checkRevoke(state, request) ??
-            (ending && {
-              type: FailureType.AlreadyDecided,
-              message: `request ${state.requestId} is already being ended by ${ending.actor}`,
-            }),
-        ),
-    },
-  );
+  const decisions = acceptDecisions(state, trail, input.revoking !== undefined);
 
   const finish = async (): Promise<JitState> => {
-    settled = true;
-    await notices;
+    decisions.settle();
+    await noticesSent();
     await condition(allHandlersFinished);
     return state;
   };
@@ -153,28 +62,31 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
       required: state.plan.required,
     },
   });
-  createdRecorded = true;
+  decisions.created();
   if (state.plan.required > 0) notify('approval-needed');
 
   try {
     const decidedInTime = await condition(
-      () => state.status !== JitStatus.PENDING || quorumReached(state) || ending !== undefined,
+      () =>
+        state.status !== JitStatus.PENDING ||
+        quorumReached(state) ||
+        decisions.ending !== undefined,
       state.plan.approvalWindowMs,
     );
     // Let the approvals' audit records land before the grant that they allowed.
-    await condition(() => decisionsBeingRecorded === 0);
+    await decisions.recorded();
     if (state.status === JitStatus.DENIED) return await finish();
-    if (ending || !decidedInTime) {
-      const cancelled = ending !== undefined;
+    if (decisions.ending || !decidedInTime) {
+      const cancelled = decisions.ending !== undefined;
       Object.assign(
         state,
         cancelled
-          ? { status: JitStatus.CANCELLED, revokedBy: ending!.actor }
+          ? { status: JitStatus.CANCELLED, revokedBy: decisions.ending!.actor }
           : { status: JitStatus.EXPIRED },
       );
       await record({
         step: cancelled ? 'cancelled' : 'expired',
-        actor: ending?.actor ?? 'keyward',
+        actor: decisions.ending?.actor ?? 'keyward',
         action: cancelled ? 'request.cancelled' : 'request.expired',
       });
       notify(cancelled ? 'cancelled' : 'expired');
@@ -187,7 +99,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     await CancellationScope.nonCancellable(async () => {
       await record({ step: 'cancelled', actor: 'keyward', action: 'request.cancelled' });
       notify('cancelled');
-      await notices;
+      await noticesSent();
     });
     throw err;
   }
@@ -226,7 +138,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
   }
 
   const dueAt = cause === 'expired' ? state.expiresAt! : iso(Date.now());
-  const by = ending ?? { actor: 'keyward' };
+  const by = decisions.ending ?? { actor: 'keyward' };
   return revokeThenEnd({ cause, by, dueAt, attempt: 1, pauseMs: retry.firstMs }, rethrow);
 
   /** Revokes, then ends the workflow with `endWith` if set, or with the request's state. */
@@ -234,9 +146,9 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     // Revocation must finish even when the workflow is being cancelled: that is the whole point.
     await CancellationScope.nonCancellable(async () => {
       await revokeUntilDone(state, from, record, retry, (next) => handOver(next, endWith));
-      settled = true;
+      decisions.settle();
       notify('revoked');
-      await notices;
+      await noticesSent();
     });
     if (endWith) throw endWith;
     return await finish();
@@ -244,7 +156,7 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
 
   /** Continues as new from the next try, once this run's notices and update replies are out. */
   async function handOver(next: Revocation, endWith: unknown): Promise<never> {
-    await notices;
+    await noticesSent();
     await condition(allHandlersFinished);
     const outcome = outcomeOf(endWith, root.consideredCancelled);
     return continueAsNew<typeof jitWorkflow>({
@@ -258,10 +170,10 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     const expiresAt = Date.parse(state.expiresAt!);
     const warnAt = expiresAt - state.plan.expiryWarningMs;
     if (state.plan.expiryWarningMs > 0 && warnAt > Date.now()) {
-      if (await condition(() => ending !== undefined, warnAt - Date.now())) return true;
+      if (await condition(() => decisions.ending !== undefined, warnAt - Date.now())) return true;
       notify('expiring');
     }
-    return condition(() => ending !== undefined, Math.max(1, expiresAt - Date.now()));
+    return condition(() => decisions.ending !== undefined, Math.max(1, expiresAt - Date.now()));
   }
 
   /**
@@ -283,27 +195,4 @@ export async function jitWorkflow(input: JitWorkflowInput): Promise<JitState> {
     notify('failed');
     return finish();
   }
-}
-
-/** A new request's state, once the policy allows it; a refusal fails the workflow. */
-function newRequest(input: JitWorkflowInput): JitState {
-  const evaluation = evaluateRequest(new PolicyView(input.policy), input);
-  if (!evaluation.ok) {
-    throw ApplicationFailure.create({
-      type: evaluation.type,
-      message: evaluation.message,
-      nonRetryable: true,
-    });
-  }
-  const now = Date.now();
-  return {
-    requestId: input.requestId,
-    requester: input.requester,
-    reason: input.reason,
-    plan: evaluation.plan,
-    status: JitStatus.PENDING,
-    createdAt: iso(now),
-    approvalDeadline: iso(now + evaluation.plan.approvalWindowMs),
-    approvals: [],
-  };
 }
