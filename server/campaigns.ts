@@ -4,12 +4,7 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import {
-  campaignWorkflowId,
-  reasonProblem,
-  remediationWorkflowId,
-  reviewerWorkflowId,
-} from '../domain/campaign';
+import { campaignWorkflowId, remediationWorkflowId, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision } from '../domain/campaign';
 import { scopeProblems } from '../domain/campaign-fields';
 import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
@@ -28,6 +23,7 @@ import { campaignEvidence } from './campaign-evidence';
 import {
   batchesOf,
   itemRefusal,
+  reasonRefusal,
   refuseBadItemList,
   sendInTurn,
   whenReady,
@@ -185,8 +181,8 @@ export class CampaignService {
     this.refuseIfClosed(campaign);
     const seqs = decisions.map((d) => d.seq);
     refuseBadItemList(seqs);
-    for (const { seq, reason } of decisions) {
-      const bad = reasonProblem(reason);
+    for (const { seq, decision, reason } of decisions) {
+      const bad = reasonRefusal(decision, reason);
       if (bad) throw new HttpError(400, `item ${seq}: ${bad}`);
     }
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);

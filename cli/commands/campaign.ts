@@ -204,10 +204,13 @@ export function registerCampaignCommands(program: Command): void {
       .description(`${verb} items (comma-separated numbers) you review`)
       .option(
         '--reason <text>',
-        verb === 'revoke' ? 'why the access goes' : 'a note for the evidence',
+        verb === 'revoke' ? 'why the access goes (required)' : 'a note for the evidence',
       )
       .action(async (id: string, list: string, _: unknown, command: Command) => {
         const o = command.optsWithGlobals<Opts>();
+        // The server refuses it too; asked here, nothing is sent before the reason is there.
+        if (verb === 'revoke' && !String(o.reason ?? '').trim())
+          throw new CliError('a revocation needs a reason: add --reason "<why the access goes>"');
         const decisions = items(list).map((item) => ({
           item,
           decision: verb,

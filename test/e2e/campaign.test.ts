@@ -179,7 +179,15 @@ describe('a small campaign end to end', () => {
     expect(tampered.status).toBe(403);
     expect(tampered.headers.get('content-type')).toMatch(/^text\/html/);
 
-    // The CLI: mia revokes bob and certifies alice's write access; sam certifies mia.
+    // The CLI: mia revokes bob and certifies alice's write access; sam certifies mia. A revocation
+    // without its reason is refused before anything is sent.
+    await expect(
+      keyward('mia', 'campaign', 'revoke', id, String(seq('bob'))),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('a revocation needs a reason: add --reason'),
+    });
+    expect((await itemsPage(harness.jit.db, id, seq('bob') - 1, 1))[0].decision).toBeNull();
     await keyward('mia', 'campaign', 'revoke', id, String(seq('bob')), '--reason', 'left the team');
     await keyward('mia', 'campaign', 'certify', id, String(seq('alice', 'target/write')));
     await keyward('sam', 'campaign', 'certify', id, String(seq('mia')));
