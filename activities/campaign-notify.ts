@@ -1,10 +1,10 @@
-import { log } from '@temporalio/activity';
+import { activityInfo, log } from '@temporalio/activity';
 import type { ReviewLinkSigner } from '../integrations/email/review-links';
 import { reviewLinkClaims } from '../integrations/email/review-links';
 import { reviewEmail } from '../integrations/email/review-templates';
-import { reviewBlocks } from '../integrations/slack/campaign-blocks';
+import { MAX_ITEMS_WITH_BUTTONS, reviewBlocks } from '../integrations/slack/campaign-blocks';
 import type { ReviewSummary } from '../integrations/slack/campaign-blocks';
-import { findCampaign, itemsForActor } from '../store/campaigns';
+import { actorCounts, findCampaign, pendingItemsFor } from '../store/campaigns';
 import { claimNotice, releaseNotice } from '../store/notices';
 import type { NotifyDeps } from './notify';
 
@@ -23,7 +23,7 @@ export interface ReviewNotice {
   reviewerId: string;
   kind: ReviewNoticeKind;
   from?: string;
-  /** Distinguishes repeated notices of one kind (the nth reminder). */
+  /** Distinguishes repeated notices of one kind (the nth reminder, the nth delegation). */
   round?: number;
 }
 
@@ -31,9 +31,32 @@ const headline = (notice: ReviewNotice, pending: number) =>
   ({
     launch: `You have ${pending} access items to review.`,
     reminder: `Reminder: ${pending} access items still wait for your review.`,
-    escalated: `${notice.from}'s ${pending} pending access items were escalated to you.`,
+    escalated:
+      `${notice.from}'s pending access items were escalated to you; ` +
+      `${pending} wait for your review.`,
     delegated: `${notice.from} delegated access items to you; ${pending} wait for your review.`,
   })[notice.kind];
+
+/**
+ * What a notice is sent once on, however often its activity runs. A person hears of each round of
+ * reminders once, whichever reviewers' items they answer for; of an escalation once for every
+ * reviewer escalated from; and of every delegation, a second one from the same person included.
+ */
+function noticeKey(notice: ReviewNotice): string {
+  const base = `campaign/${notice.campaignId}/${notice.kind}/${notice.reviewerId}`;
+  if (notice.kind === 'launch' || notice.kind === 'reminder') return `${base}/${notice.round ?? 0}`;
+  if (notice.kind === 'escalated') return `${base}/from/${notice.from}/${notice.round ?? 0}`;
+  return `${base}/from/${notice.from}/${notice.round ?? scheduledAs()}`;
+}
+
+/**
+ * A delegation sent without a count of its own is told apart by the activity that carries it: its
+ * id in its workflow run is the same on every retry and different for the next delegation.
+ */
+function scheduledAs(): string {
+  const info = activityInfo();
+  return [info.workflowExecution?.runId, info.activityId].join('/');
+}
 
 export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
   /** Claims the key first and gives it back when sending fails, so a retry sends exactly once. */
@@ -58,13 +81,13 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
       // Counted at sending time, so a reminder never goes to someone who has just finished, and
       // only what the person answers for: an item they delegated is its delegate's to answer.
       const actor = notice.reviewerId;
-      const pending = (await itemsForActor(deps.db, notice.campaignId, actor)).filter(
-        (item) =>
-          item.decision === null &&
-          item.identity !== actor &&
-          ((item.delegate ?? item.reviewer) === actor || item.escalated_to === actor),
-      );
-      if (pending.length === 0) return;
+      const { pending } = await actorCounts(deps.db, notice.campaignId, actor);
+      if (pending === 0) return;
+      // Only Slack lists items, with buttons, and only when they are few; the rest is the page's.
+      const listed =
+        pending <= MAX_ITEMS_WITH_BUTTONS
+          ? await pendingItemsFor(deps.db, notice.campaignId, actor, MAX_ITEMS_WITH_BUTTONS)
+          : [];
       const publicUrl = deps.mail?.publicUrl ?? deps.publicUrl;
       const link = deps.reviewLinks.link(
         publicUrl,
@@ -74,10 +97,10 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
         campaignId: notice.campaignId,
         campaignName: campaign.name,
         reviewerId: notice.reviewerId,
-        headline: headline(notice, pending.length),
+        headline: headline(notice, pending),
         deadlineAt: campaign.deadlineAt,
         link,
-        items: pending.map((item) => ({
+        items: listed.map((item) => ({
           seq: item.seq,
           identity: item.identity,
           entitlement: item.entitlement_id,
@@ -85,7 +108,7 @@ export function createCampaignNotifyActivities(deps: CampaignNotifyDeps) {
           riskTier: item.risk_tier,
         })),
       };
-      const key = `campaign/${notice.campaignId}/${notice.kind}/${notice.reviewerId}/${notice.round ?? 0}`;
+      const key = noticeKey(notice);
       const identity = deps.policy().identity(notice.reviewerId);
       const failures: unknown[] = [];
       const { slack, mail } = deps;

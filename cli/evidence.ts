@@ -3,10 +3,19 @@ import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from './api';
 
+/** Where the campaign's audit events sit in the log's hash chain. */
+export interface AuditChain {
+  events: number;
+  firstSeq: number | null;
+  lastSeq: number | null;
+  lastHash: string | null;
+}
+
 export interface Evidence {
   campaign: object;
   items: Record<string, unknown>[];
   audit: object[];
+  auditChain: AuditChain;
 }
 
 /** Every file an export writes; the manifest comes last. */
@@ -54,8 +63,11 @@ function summaryOf(evidence: Evidence) {
     remediation: {
       revoked: count('remediation', 'revoked'),
       failed: count('remediation', 'failed'),
+      superseded: count('remediation', 'superseded'),
+      kept: count('remediation', 'kept'),
     },
     auditEvents: evidence.audit.length,
+    auditChain: evidence.auditChain,
   };
 }
 
@@ -81,7 +93,9 @@ export function writeEvidence(dir: string, evidence: Evidence) {
       createHash('sha256').update(content).digest('hex'),
     ]),
   );
-  files['manifest.json'] = `${JSON.stringify({ sha256 }, null, 2)}\n`;
+  // The chain position ties the files to the audit log: check it with `keyward audit verify`.
+  const manifest = { sha256, auditChain: evidence.auditChain };
+  files['manifest.json'] = `${JSON.stringify(manifest, null, 2)}\n`;
   const written: string[] = [];
   try {
     // "wx" never replaces a file that appeared since the check; the manifest, written last, is

@@ -1,5 +1,6 @@
 import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { decisionProblem, MAX_ITEMS, MAX_SEQ } from '../domain/campaign';
+import { decisionProblem, MAX_ITEMS, MAX_SEQ, reasonProblem } from '../domain/campaign';
+import type { Decision } from '../domain/campaign';
 import { FailureType } from '../domain/failures';
 import type { ReviewItemRow } from '../store/campaigns';
 import { HttpError } from './errors';
@@ -18,6 +19,15 @@ export function refuseBadItemList(seqs: number[]): void {
     if (seen.has(seq)) throw new HttpError(400, `item ${seq} is named twice`);
     seen.add(seq);
   }
+}
+
+/**
+ * Why a decision's reason is refused: the evidence keeps why access was taken away, whichever
+ * channel the decision came by, and no reason may carry text that disguises what is shown.
+ */
+export function reasonRefusal(decision: Decision, reason: string | undefined): string | undefined {
+  if (decision === 'revoke' && !reason?.trim()) return 'a revocation needs a reason';
+  return reasonProblem(reason);
 }
 
 /**

@@ -35,7 +35,21 @@ const itemOf = (row: store.ReviewItemRow) => ({
   decidedAt: row.decided_at?.toISOString() ?? null,
   remediation: row.remediation,
   remediationError: row.remediation_error,
+  remediationAttempts: row.remediation_attempts,
+  supersededBy: row.superseded_by,
   remediatedAt: row.remediated_at?.toISOString() ?? null,
+});
+
+/**
+ * Where the campaign's events sit in the audit log's one chain. `keyward audit verify --anchor`
+ * with the last one's hash shows that it is still in the chain, so that it and every event before
+ * it, the campaign's included, are as they were written.
+ */
+const chainOf = (audit: AuditEvent[]) => ({
+  events: audit.length,
+  firstSeq: audit[0]?.seq ?? null,
+  lastSeq: audit.at(-1)?.seq ?? null,
+  lastHash: audit.at(-1)?.hash ?? null,
 });
 
 /** Every item of a campaign with its decision and remediation, and every audit event about it. */
@@ -45,5 +59,5 @@ export async function campaignEvidence(db: Db, campaignId: string) {
   const audit: AuditEvent[] = await all((after) =>
     auditEventsPage(db, `campaign/${campaignId}`, after, PAGE),
   );
-  return { items: items.map(itemOf), audit };
+  return { items: items.map(itemOf), audit, auditChain: chainOf(audit) };
 }

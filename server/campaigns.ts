@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
-import { campaignWorkflowId, reasonProblem, reviewerWorkflowId } from '../domain/campaign';
+import { campaignWorkflowId, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision } from '../domain/campaign';
 import { scopeProblems } from '../domain/campaign-fields';
 import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
@@ -17,6 +17,7 @@ import { campaignEvidence } from './campaign-evidence';
 import {
   batchesOf,
   itemRefusal,
+  reasonRefusal,
   refuseBadItemList,
   sendInTurn,
   whenReady,
@@ -127,18 +128,25 @@ export class CampaignService {
     };
   }
 
-  /** The items `actor` reviews in a campaign: their own, delegated to them, or escalated to them. */
-  async itemsFor(actor: string, id: string) {
+  /**
+   * A page of the items `actor` reviews in a campaign (their own, delegated or escalated to them,
+   * never their own access), and how many there are in all.
+   */
+  async itemsFor(actor: string, id: string, page: store.ActorItemsPage) {
     const campaign = await this.campaign(id);
-    const items = await store.itemsForActor(this.deps.db, id, actor);
-    return { campaign, items: items.filter((item) => item.identity !== actor) };
+    const [items, counts] = await Promise.all([
+      store.itemsForActor(this.deps.db, id, actor, page),
+      store.actorCounts(this.deps.db, id, actor, page.filter),
+    ]);
+    return { campaign, items, counts };
   }
 
   /**
    * Sends decisions to the reviewer workflows that hold the items, one update per reviewer, so a
    * bulk decision costs one history entry per reviewer, not one per item. Every item is checked
    * against the record first: a request with one item that is not the actor's changes nothing, and
-   * one after the deadline is refused with the deadline named, before Temporal is asked.
+   * one after the deadline is refused with the deadline named, and a revocation must say why,
+   * before Temporal is asked.
    */
   async decide(
     actor: string,
@@ -150,8 +158,8 @@ export class CampaignService {
     this.refuseIfClosed(campaign);
     const seqs = decisions.map((d) => d.seq);
     refuseBadItemList(seqs);
-    for (const { seq, reason } of decisions) {
-      const bad = reasonProblem(reason);
+    for (const { seq, decision, reason } of decisions) {
+      const bad = reasonRefusal(decision, reason);
       if (bad) throw new HttpError(400, `item ${seq}: ${bad}`);
     }
     const rows = await store.itemsBySeq(this.deps.db, id, seqs);

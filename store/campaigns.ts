@@ -1,6 +1,8 @@
 import type { Db } from './db';
 
-// A campaign's items are in review-items.ts; callers reach both through this module.
+// A campaign's items are written in review-items.ts and read in review-item-reads.ts; callers
+// reach all three through this module.
+export * from './review-item-reads';
 export * from './review-items';
 
 export interface CampaignRecord {

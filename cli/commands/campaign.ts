@@ -171,9 +171,17 @@ export function registerCampaignCommands(program: Command): void {
     .description('the items you review in a campaign')
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
-      const { items: rows } = await Api.from(o).call<{
-        items: Record<string, string | number | null>[];
-      }>('GET', path(id, '/items'));
+      const api = Api.from(o);
+      const rows: Record<string, string | number | null>[] = [];
+      // The server answers a page at a time; all of them are shown.
+      for (;;) {
+        const page = await api.call<{ items: typeof rows; total: number }>(
+          'GET',
+          path(id, `/items?offset=${rows.length}`),
+        );
+        rows.push(...page.items);
+        if (page.items.length === 0 || rows.length >= page.total) break;
+      }
       if (o.json) return out(JSON.stringify(rows, null, 2));
       out(
         table(
@@ -196,10 +204,13 @@ export function registerCampaignCommands(program: Command): void {
       .description(`${verb} items (comma-separated numbers) you review`)
       .option(
         '--reason <text>',
-        verb === 'revoke' ? 'why the access goes' : 'a note for the evidence',
+        verb === 'revoke' ? 'why the access goes (required)' : 'a note for the evidence',
       )
       .action(async (id: string, list: string, _: unknown, command: Command) => {
         const o = command.optsWithGlobals<Opts>();
+        // The server refuses it too; asked here, nothing is sent before the reason is there.
+        if (verb === 'revoke' && !String(o.reason ?? '').trim())
+          throw new CliError('a revocation needs a reason: add --reason "<why the access goes>"');
         const decisions = items(list).map((item) => ({
           item,
           decision: verb,

@@ -23,6 +23,11 @@ const Decisions = z.strictObject({
     .max(MAX_ITEMS),
 });
 
+const ItemsPage = z.strictObject({
+  offset: z.coerce.number().int().min(0).max(MAX_SEQ).default(0),
+  limit: z.coerce.number().int().min(1).max(MAX_ITEMS).default(MAX_ITEMS),
+});
+
 const Delegation = z.strictObject({
   items: z.array(Seq).min(1).max(MAX_ITEMS),
   to: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'is not an identity id'),
@@ -48,9 +53,11 @@ export function campaignRoutes(deps: Deps) {
       campaigns.status(request.identity, idOf(request)),
     );
 
+    // A reviewer may hold far more items than one answer should carry: they come a page at a time.
     app.get('/v1/campaigns/:campaignId/items', async (request) => {
-      const { items } = await campaigns.itemsFor(request.identity, idOf(request));
-      return { items };
+      const page = ItemsPage.parse(request.query ?? {});
+      const { items, counts } = await campaigns.itemsFor(request.identity, idOf(request), page);
+      return { items, total: counts.total };
     });
 
     // Anyone may send decisions; the reviewer workflow decides whether they are theirs to make.

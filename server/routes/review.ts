@@ -4,9 +4,9 @@ import { MAX_ITEMS, MAX_SEQ } from '../../domain/campaign';
 import type { Decision } from '../../domain/campaign';
 import type { ReviewLinkClaims, ReviewLinkSigner } from '../../integrations/email/review-links';
 import { escapeHtml } from '../../integrations/email/templates';
-import type { ReviewItemRow } from '../../store/campaigns';
 import type { Deps } from '../app';
 import { page } from './pages';
+import { pageCount, pageNumber, PAGE_SIZE, reviewBody } from './review-view';
 import { CampaignService } from '../campaigns';
 import { HttpError } from '../errors';
 
@@ -25,37 +25,16 @@ const Seqs = z.array(z.coerce.number().int().min(1).max(MAX_SEQ)).max(MAX_ITEMS)
 
 const STYLE =
   'body{font-family:sans-serif;max-width:1100px;margin:2em auto}table{border-collapse:collapse;width:100%}' +
-  'td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;font-size:14px}.done{color:#666}';
+  'td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;font-size:14px}.done{color:#666}' +
+  'nav a{margin-left:.6em}';
 
 const reviewPage = (reply: FastifyReply, status: number, title: string, body: string) =>
   page(reply, status, title, body, STYLE);
 
-const when = (date: Date | null) =>
-  date ? `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC` : 'unknown';
-const obtained = (item: ReviewItemRow) =>
-  item.source === 'grant' ? 'keyward grant' : 'standing membership';
-
-function row(item: ReviewItemRow): string {
-  const cells = [item.identity, item.entitlement_id, item.system_id, item.risk_tier, obtained(item)]
-    .map((text) => `<td>${escapeHtml(text)}</td>`)
-    .join('');
-  const last = `<td>${escapeHtml(when(item.last_granted_at))}</td>`;
-  if (item.decision) {
-    const by = item.decided_by ? ` by ${escapeHtml(item.decided_by)}` : '';
-    const decided = `<td>${escapeHtml(item.decision)}${by}</td>`;
-    return `<tr class="done"><td></td><td>${item.seq}</td>${cells}${last}${decided}<td></td></tr>`;
-  }
-  return (
-    `<tr data-item="${item.seq}">` +
-    `<td><input type="checkbox" name="item" value="${item.seq}" aria-label="select item ${item.seq}"></td>` +
-    `<td>${item.seq}</td>${cells}${last}<td>pending</td>` +
-    `<td><input type="text" name="reason-${item.seq}" placeholder="reason to revoke" maxlength="2000"></td></tr>`
-  );
-}
-
 /**
  * The review page a reviewer reaches by the signed link in their Slack message or email. It is plain
- * HTML with forms: GET shows the items, POST decides or delegates and shows the page again.
+ * HTML with forms and links: GET shows a page of the items, POST decides or delegates and shows
+ * that page again.
  */
 export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
   const campaigns = new CampaignService(deps);
@@ -89,46 +68,38 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
     return undefined;
   }
 
+  /** Shows a page of the reviewer's items; one past the end (fewer match now) shows the last. */
   async function show(
     reply: FastifyReply,
     token: string,
     claims: ReviewLinkClaims,
-    filter: string,
+    where: { filter: string; page: number },
     notice = '',
     status = 200,
   ) {
-    const { campaign, items } = await campaigns.itemsFor(claims.reviewer, claims.campaignId);
-    // Filtering happens here rather than in the browser, so the page works with scripts off.
-    const needle = filter.toLowerCase();
-    const shown = items.filter((item) =>
-      [
-        item.identity,
-        item.entitlement_id,
-        item.system_id,
-        item.risk_tier,
-        item.decision ?? 'pending',
-      ].some((text) => text.toLowerCase().includes(needle)),
-    );
-    const pending = items.filter((item) => !item.decision).length;
-    const deadline = when(campaign.deadlineAt ? new Date(campaign.deadlineAt) : null);
-    const hidden = `<input type="hidden" name="token" value="${escapeHtml(token)}">`;
-    const body =
-      (notice ? `<p role="status"><b>${escapeHtml(notice)}</b></p>` : '') +
-      `<p>Reviewer: <b>${escapeHtml(claims.reviewer)}</b>. Deadline: ${escapeHtml(deadline)}. ` +
-      `${pending} of ${items.length} items pending.</p>` +
-      `<form method="get" action="/review">${hidden}` +
-      `<label>Filter <input type="search" name="filter" value="${escapeHtml(filter)}"></label> ` +
-      '<button type="submit">Filter</button></form>' +
-      `<form method="post" action="/review">${hidden}` +
-      `<input type="hidden" name="filter" value="${escapeHtml(filter)}">` +
-      '<table><thead><tr><th></th><th>Item</th><th>Identity</th><th>Entitlement</th><th>System</th><th>Risk</th>' +
-      '<th>Obtained</th><th>Last granted</th><th>Decision</th><th>Reason</th></tr></thead>' +
-      `<tbody>${shown.map(row).join('')}</tbody></table>` +
-      '<p><button type="submit" name="action" value="certify">Certify selected</button> ' +
-      '<button type="submit" name="action" value="revoke">Revoke selected</button> ' +
-      '<label>or delegate selected to <input type="text" name="to" size="12"></label> ' +
-      '<button type="submit" name="action" value="delegate">Delegate</button></p></form>' +
-      '<p>Revoking needs a reason in the row. Last use is not known to keyward; the last grant is shown.</p>';
+    const { filter } = where;
+    // Filtering and paging happen in the database rather than the browser: the page works with
+    // scripts off, and a reviewer with a hundred thousand items gets them all, a page at a time.
+    const list = (number: number) =>
+      campaigns.itemsFor(claims.reviewer, claims.campaignId, {
+        filter,
+        offset: (number - 1) * PAGE_SIZE,
+        limit: PAGE_SIZE,
+      });
+    let shown = await list(where.page);
+    const last = pageCount(shown.counts.matching);
+    if (where.page > last) shown = await list(last);
+    const { campaign, items, counts } = shown;
+    const body = reviewBody({
+      token,
+      reviewer: claims.reviewer,
+      campaign,
+      items,
+      counts,
+      filter,
+      page: Math.min(where.page, last),
+      notice,
+    });
     return reviewPage(reply, status, `Access review: ${campaign.name}`, body);
   }
 
@@ -149,7 +120,7 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       const claims = await claimsOf(reply, query.token);
       if (!claims) return reply;
       const filter = typeof query.filter === 'string' ? query.filter.slice(0, 100) : '';
-      return show(reply, String(query.token), claims, filter);
+      return show(reply, String(query.token), claims, { filter, page: pageNumber(query.page) });
     });
 
     app.post('/review', async (request, reply) => {
@@ -157,9 +128,13 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
       const token = form.get('token') ?? '';
       const claims = await claimsOf(reply, token);
       if (!claims) return reply;
-      const filter = (form.get('filter') ?? '').slice(0, 100);
+      // The answer shows the page the form was posted from, still filtered as it was.
+      const where = {
+        filter: (form.get('filter') ?? '').slice(0, 100),
+        page: pageNumber(form.get('page')),
+      };
       const notice = (text: string, status = 400) =>
-        show(reply, token, claims, filter, text, status);
+        show(reply, token, claims, where, text, status);
       // The reviewer is the link's, never a form field: a post acts only as the person it was sent to.
       const parsed = Seqs.safeParse(form.getAll('item'));
       if (!parsed.success)

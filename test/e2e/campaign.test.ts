@@ -179,7 +179,15 @@ describe('a small campaign end to end', () => {
     expect(tampered.status).toBe(403);
     expect(tampered.headers.get('content-type')).toMatch(/^text\/html/);
 
-    // The CLI: mia revokes bob and certifies alice's write access; sam certifies mia.
+    // The CLI: mia revokes bob and certifies alice's write access; sam certifies mia. A revocation
+    // without its reason is refused before anything is sent.
+    await expect(
+      keyward('mia', 'campaign', 'revoke', id, String(seq('bob'))),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('a revocation needs a reason: add --reason'),
+    });
+    expect((await itemsPage(harness.jit.db, id, seq('bob') - 1, 1))[0].decision).toBeNull();
     await keyward('mia', 'campaign', 'revoke', id, String(seq('bob')), '--reason', 'left the team');
     await keyward('mia', 'campaign', 'certify', id, String(seq('alice', 'target/write')));
     await keyward('sam', 'campaign', 'certify', id, String(seq('mia')));
@@ -199,9 +207,11 @@ describe('a small campaign end to end', () => {
     expect(status.totals).toEqual({ items: 5, decided: 5, pending: 0 });
 
     await keyward('sam', 'campaign', 'export', id, '--out', outDir);
-    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8'))
-      .sha256 as Record<string, string>;
-    for (const [file, hash] of Object.entries(manifest)) {
+    const manifest = JSON.parse(readFileSync(join(outDir, 'manifest.json'), 'utf8')) as {
+      sha256: Record<string, string>;
+      auditChain: { events: number; firstSeq: number; lastSeq: number; lastHash: string };
+    };
+    for (const [file, hash] of Object.entries(manifest.sha256)) {
       expect(
         createHash('sha256')
           .update(readFileSync(join(outDir, file)))
@@ -213,10 +223,26 @@ describe('a small campaign end to end', () => {
       unknown
     >[];
     const audit = JSON.parse(readFileSync(join(outDir, 'audit.json'), 'utf8')) as {
+      seq: number;
+      hash: string;
       action: string;
       actor: string;
       details: { channel: string; decisions: { seq: number; decision: string }[] };
     }[];
+    // The manifest places the campaign's events in the audit chain, which the log still holds.
+    expect(manifest.auditChain).toEqual({
+      events: audit.length,
+      firstSeq: audit[0].seq,
+      lastSeq: audit.at(-1)!.seq,
+      lastHash: audit.at(-1)!.hash,
+    });
+    const verdict = JSON.parse(
+      await keyward('sam', 'audit', 'verify', '--anchor', manifest.auditChain.lastHash, '--json'),
+    );
+    expect(verdict).toMatchObject({ ok: true });
+    const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
+    expect(summary.remediation).toEqual({ revoked: 2, failed: 0, superseded: 0, kept: 3 });
+    expect(summary.auditChain).toEqual(manifest.auditChain);
     const fromAudit = audit
       .filter((e) => e.action === 'campaign.decided')
       .flatMap((e) =>
@@ -230,6 +256,8 @@ describe('a small campaign end to end', () => {
     ).toEqual(new Set(['slack', 'review-page', 'api']));
     expect(exported.find((i) => i.item === seq('carol'))).toMatchObject({
       remediation: 'revoked',
+      remediationAttempts: 1,
+      supersededBy: null,
       reason: 'no longer on the project',
     });
     expect(readFileSync(join(outDir, 'items.csv'), 'utf8').split('\n')[0]).toContain('reviewer');

@@ -16,6 +16,12 @@ const login = (id: string) => `${prefix}_${id}`;
 const role = `${prefix}_read`;
 // None of them has a manager, so rita (the fallback group) reviews all three.
 const members = ['carol', 'dave', 'erin'];
+// Logins the policy does not know, which the fallback group reviews too: more than a page of them.
+const many = { role: `${prefix}_many`, alpha: 215, beta: 10 };
+const unknown = [
+  ...Array.from({ length: many.alpha }, (_, i) => login(`alpha${String(i + 1).padStart(3, '0')}`)),
+  ...Array.from({ length: many.beta }, (_, i) => login(`beta${String(i + 1).padStart(3, '0')}`)),
+];
 
 function policy(): PolicyInput {
   return {
@@ -40,6 +46,14 @@ function policy(): PolicyInput {
         maxDuration: '1h',
         approval: { required: 0 },
       },
+      {
+        id: 'target/many',
+        system: 'target',
+        role: many.role,
+        riskTier: 'low',
+        maxDuration: '1h',
+        approval: { required: 0 },
+      },
     ],
   };
 }
@@ -55,6 +69,11 @@ beforeAll(async () => {
     ...members.map((id) => ({ name: login(id), login: true })),
   );
   await superuserQuery(`GRANT "${role}" TO ${members.map((id) => `"${login(id)}"`).join(', ')}`);
+  await harness.jit.createRoles(
+    { name: many.role },
+    ...unknown.map((name) => ({ name, login: true })),
+  );
+  await superuserQuery(`GRANT "${many.role}" TO ${unknown.map((name) => `"${name}"`).join(', ')}`);
   // A fresh profile (playwright passes it as --user-data-dir) and no background traffic: the browser
   // talks only to keyward on loopback.
   browser = await chromium.launchPersistentContext(profile, {
@@ -88,6 +107,7 @@ describe('the review page in a browser', () => {
     };
     const { id } = await new CampaignService(deps).start('sam', {
       name: `Browser ${prefix}`,
+      scope: { entitlements: ['target/read'] },
       deadline: '5m',
     });
     await waitFor(
@@ -146,6 +166,58 @@ describe('the review page in a browser', () => {
     );
     expect(tampered?.status()).toBe(403);
     await expect(page.locator('body').textContent()).resolves.toContain('altered');
+    await page.close();
+  });
+
+  it('pages a long list by its links, keeps the filter, decides on the page shown', async () => {
+    const deps = {
+      db: harness.jit.db,
+      temporal: harness.jit.client,
+      policy: () => harness.jit.policy,
+      taskQueue: harness.jit.taskQueue,
+    };
+    const name = `Many ${prefix}`;
+    const { id } = await new CampaignService(deps).start('sam', {
+      name,
+      scope: { entitlements: ['target/many'] },
+      deadline: '5m',
+    });
+    await waitFor(
+      'reviewing',
+      async () => (await findCampaign(harness.jit.db, id))?.status === 'REVIEWING',
+      60_000,
+    );
+    const mail = await harness.mail('rita@example.test', `Access review: ${name}`);
+    const link = /(http:\/\/\S+\/review\?token=\S+)/.exec(mail.parsed.text ?? '')![1];
+    const page = await browser.newPage();
+    const nav = () => page.locator('nav').first().textContent();
+    await page.goto(link);
+    await expect(nav()).resolves.toContain('Items 1-200 of 225.');
+    expect(await page.locator('tr[data-item]').count()).toBe(200);
+
+    await page.fill('input[name="filter"]', 'alpha');
+    await page.click('button:text("Filter")');
+    await expect(nav()).resolves.toContain('Items 1-200 of 215 matching "alpha".');
+    await page.locator('nav').first().locator('a:text("Next")').click();
+    await expect(nav()).resolves.toContain('Items 201-215 of 215 matching "alpha".');
+    expect(await page.locator('tr[data-item]').count()).toBe(15);
+
+    const last = login('alpha215');
+    const row = page.locator('tr[data-item]', { hasText: last });
+    const seq = Number(await row.getAttribute('data-item'));
+    await row.locator('input[name="item"]').check();
+    await page.click('button[value="certify"]');
+    await expect(page.locator('[role="status"]').textContent()).resolves.toContain(
+      '1 items certified',
+    );
+    // The answer is the same page of the same filtered list, with the item now decided.
+    await expect(nav()).resolves.toContain('Items 201-215 of 215 matching "alpha".');
+    expect(await page.locator('tr[data-item]').count()).toBe(14);
+    await expect(
+      page.locator('p', { hasText: 'pending your decision' }).textContent(),
+    ).resolves.toContain('224 of 225 items pending your decision.');
+    const [item] = await itemsPage(harness.jit.db, id, seq - 1, 1);
+    expect(item).toMatchObject({ identity: last, decision: 'certify', decided_by: 'rita' });
     await page.close();
   });
 });

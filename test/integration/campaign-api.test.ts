@@ -200,6 +200,16 @@ describe('the campaign API', () => {
         'decisions.0.reason',
       ],
       [
+        { decisions: [{ item: alice, decision: 'revoke' }] },
+        400,
+        `item ${alice}: a revocation needs a reason`,
+      ],
+      [
+        { decisions: [{ item: alice, decision: 'revoke', reason: ' \t ' }] },
+        400,
+        `item ${alice}: a revocation needs a reason`,
+      ],
+      [
         { decisions: [{ item: alice, decision: 'certify' }], actor: 'mia' },
         400,
         'Unrecognized key: "actor"',

@@ -1,4 +1,5 @@
 import type { PolicyInput } from '../../domain/policy';
+import type { NewReviewItem } from '../../store/campaigns';
 import { targetSystem } from './policies';
 import { superuserQuery } from './servers';
 
@@ -64,4 +65,21 @@ export function campaignFixture(run: string, settings: PolicyInput['settings'] =
     }
   }
   return { policy, login, roles, members, restoreMemberships };
+}
+
+/** An item as the collecting activity writes it, for tests that fill a campaign directly. */
+export function reviewItem(
+  fields: Partial<NewReviewItem> & Pick<NewReviewItem, 'reviewer' | 'identity'>,
+): NewReviewItem {
+  return {
+    identity_kind: 'human',
+    entitlement_id: 'target/read',
+    system_id: 'target',
+    role: 'reader',
+    login: fields.identity,
+    risk_tier: 'low',
+    source: 'standing',
+    last_granted_at: null,
+    ...fields,
+  };
 }

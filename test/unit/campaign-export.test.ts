@@ -24,6 +24,7 @@ describe('writing the evidence', () => {
     campaign: { id: 'c1' },
     items: [{ item: 1, decision: 'certify', decidedBy: 'mia' }],
     audit: [{ seq: 1, action: 'campaign.launched' }],
+    auditChain: { events: 1, firstSeq: 1, lastSeq: 1, lastHash: 'a'.repeat(64) },
   };
   let root: string;
 
@@ -46,6 +47,29 @@ describe('writing the evidence', () => {
       'manifest.json',
       'summary.json',
     ]);
+  });
+
+  test('counts every remediation result and ties the manifest to the audit chain', () => {
+    const remediations = ['revoked', 'revoked', 'failed', 'superseded', 'kept', 'kept', 'kept'];
+    const auditChain = { events: 9, firstSeq: 12, lastSeq: 40, lastHash: 'b'.repeat(64) };
+    const summary = writeEvidence(root, {
+      ...evidence,
+      items: remediations.map((remediation, i) => ({ item: i + 1, remediation })),
+      auditChain,
+    });
+    expect(summary.remediation).toEqual({ revoked: 2, failed: 1, superseded: 1, kept: 3 });
+    expect(summary.auditChain).toEqual(auditChain);
+    const manifest = JSON.parse(readFileSync(join(root, 'manifest.json'), 'utf8'));
+    expect(manifest.auditChain).toEqual(auditChain);
+    expect(Object.keys(manifest.sha256).sort()).toEqual([
+      'audit.json',
+      'items.csv',
+      'items.json',
+      'summary.json',
+    ]);
+    expect(JSON.parse(readFileSync(join(root, 'summary.json'), 'utf8')).auditChain).toEqual(
+      auditChain,
+    );
   });
 
   test('refuses a directory that already holds one of its files, names it and writes nothing', () => {

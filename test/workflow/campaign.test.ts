@@ -174,7 +174,7 @@ describe('access certification campaigns', () => {
     await harness.waitPhase(id, 'COMPLETED');
     const seq = await seqOf(id, 'bob');
     await expect(
-      harness.service.decide('mia', id, [{ seq, decision: 'revoke' }], 'api'),
+      harness.service.decide('mia', id, [{ seq, decision: 'revoke', reason: 'late' }], 'api'),
     ).rejects.toThrow(/deadline of campaign .* passed at .*; decisions are no longer accepted/);
     expect((await itemsOf(id)).find((i) => i.seq === seq)!.decided_by).toBe('keyward:default');
   });
