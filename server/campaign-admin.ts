@@ -6,7 +6,10 @@ import {
 } from '@temporalio/client';
 import { CampaignPhase, campaignWorkflowId, remediationWorkflowId } from '../domain/campaign';
 import type { CampaignState } from '../domain/campaign';
+import { CampaignSpecSchema } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
+import type { PolicyView } from '../domain/access';
+import { scopeProblems } from '../domain/campaign-fields';
 import { appendAuditEvent } from '../store/audit';
 import * as store from '../store/campaigns';
 import { campaignStatusQuery } from '../workflows/campaign/definitions';
@@ -157,3 +160,62 @@ export async function remediateCampaign(
 /** The audit action an admin's answer to a held mass revocation is recorded as. */
 export const holdAnswerAction = (state: CampaignState) =>
   state.declinedBy ? 'revocations_declined' : 'revocations_confirmed';
+
+/** Groups and scope entries the policy does not have would leave a campaign with nobody or nothing. */
+export function refuseUnknownNames(view: PolicyView, spec: CampaignSpec): void {
+  const group = spec.reviewers.startsWith('group:') ? spec.reviewers.slice(6) : undefined;
+  for (const g of [group, spec.fallbackGroup]) {
+    if (g && view.members(g).length === 0) throw new HttpError(400, `no group ${g} in the policy`);
+  }
+  const known = {
+    systems: new Set(view.policy.systems.map((s) => s.id)),
+    entitlements: new Set(view.policy.entitlements.map((e) => e.id)),
+  };
+  const problems = scopeProblems(spec.scope, known).map(
+    ({ path, message }) => `${path.join('.')}: ${message}`,
+  );
+  if (problems.length > 0) throw new HttpError(400, `invalid request: ${problems.join('; ')}`);
+}
+
+/** Progress per reviewer from the items' record, and the phase from the workflow itself. */
+export async function campaignStatus(deps: Deps, campaign: store.CampaignRecord) {
+  const { id } = campaign;
+  // A finished campaign still answers queries; one Temporal no longer holds falls back to the record.
+  let state: CampaignState | undefined;
+  try {
+    state = await deps.temporal.workflow
+      .getHandle(campaignWorkflowId(id))
+      .query(campaignStatusQuery);
+  } catch {
+    state = undefined;
+  }
+  const reviewers = await store.progressByReviewer(deps.db, id);
+  const spec = storedSpec(campaign);
+  const overdueAfter = campaign.launchedAt
+    ? Date.parse(campaign.launchedAt) + (spec.escalateAfterMs ?? spec.deadlineMs)
+    : Infinity;
+  const overdue = Date.now() > overdueAfter;
+  const totals = reviewers.reduce(
+    (sum, r) => ({
+      items: sum.items + r.total,
+      decided: sum.decided + r.decided,
+      pending: sum.pending + r.pending,
+    }),
+    { items: 0, decided: 0, pending: 0 },
+  );
+  return {
+    campaign: { ...campaign, spec },
+    phase: state?.phase ?? campaign.status,
+    totals,
+    reviewers: reviewers.map((r) => ({ ...r, overdue: overdue ? r.pending : 0 })),
+    remediation: await store.remediationCounts(deps.db, id),
+    ...(state && { workflow: state }),
+  };
+}
+
+/** A stored spec that cannot be read is a fault of the server's, not of the request. */
+function storedSpec(campaign: store.CampaignRecord): CampaignSpec {
+  const parsed = CampaignSpecSchema.safeParse(campaign.spec);
+  if (!parsed.success) throw new Error(`the stored spec of campaign ${campaign.id} cannot be read`);
+  return parsed.data;
+}

@@ -2,12 +2,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { WorkflowHandle } from '@temporalio/client';
 import { campaignWorkflowId, reviewerWorkflowId } from '../domain/campaign';
 import type { CampaignState, Decision } from '../domain/campaign';
-import { scopeProblems } from '../domain/campaign-fields';
-import { CampaignSpecSchema, specFrom } from '../domain/campaign-spec';
-import type { CampaignSpec } from '../domain/campaign-spec';
+import { specFrom } from '../domain/campaign-spec';
 import * as store from '../store/campaigns';
 import {
-  campaignStatusQuery,
   confirmRevocationsUpdate,
   decideItemsUpdate,
   declineRevocationsUpdate,
@@ -24,8 +21,10 @@ import {
 } from './campaign-decisions';
 import {
   auditAdminAction,
+  campaignStatus,
   cancelCampaign,
   holdAnswerAction,
+  refuseUnknownNames,
   remediateCampaign,
   startCampaign,
 } from './campaign-admin';
@@ -64,26 +63,8 @@ export class CampaignService {
     this.requireAdmin(actor);
     const input = NewCampaign.parse(body);
     const spec = specFrom(input);
-    this.refuseUnknownNames(spec);
+    refuseUnknownNames(this.deps.policy(), spec);
     return startCampaign(this.deps, actor, input.id ?? newCampaignId(), spec, definitionId);
-  }
-
-  /** Groups and scope entries the policy does not have would leave a campaign with nobody or nothing. */
-  private refuseUnknownNames(spec: CampaignSpec): void {
-    const view = this.deps.policy();
-    const group = spec.reviewers.startsWith('group:') ? spec.reviewers.slice(6) : undefined;
-    for (const g of [group, spec.fallbackGroup]) {
-      if (g && view.members(g).length === 0)
-        throw new HttpError(400, `no group ${g} in the policy`);
-    }
-    const known = {
-      systems: new Set(view.policy.systems.map((s) => s.id)),
-      entitlements: new Set(view.policy.entitlements.map((e) => e.id)),
-    };
-    const problems = scopeProblems(spec.scope, known).map(
-      ({ path, message }) => `${path.join('.')}: ${message}`,
-    );
-    if (problems.length > 0) throw new HttpError(400, `invalid request: ${problems.join('; ')}`);
   }
 
   async list(actor: string) {
@@ -94,38 +75,7 @@ export class CampaignService {
   /** Progress per reviewer from the items' record, and the phase from the workflow itself. */
   async status(actor: string, id: string) {
     this.requireAdmin(actor);
-    const campaign = await this.campaign(id);
-    // A finished campaign still answers queries; one Temporal no longer holds falls back to the record.
-    let state: CampaignState | undefined;
-    try {
-      state = await this.deps.temporal.workflow
-        .getHandle(campaignWorkflowId(id))
-        .query(campaignStatusQuery);
-    } catch {
-      state = undefined;
-    }
-    const reviewers = await store.progressByReviewer(this.deps.db, id);
-    const spec = storedSpec(campaign);
-    const overdueAfter = campaign.launchedAt
-      ? Date.parse(campaign.launchedAt) + (spec.escalateAfterMs ?? spec.deadlineMs)
-      : Infinity;
-    const overdue = Date.now() > overdueAfter;
-    const totals = reviewers.reduce(
-      (sum, r) => ({
-        items: sum.items + r.total,
-        decided: sum.decided + r.decided,
-        pending: sum.pending + r.pending,
-      }),
-      { items: 0, decided: 0, pending: 0 },
-    );
-    return {
-      campaign: { ...campaign, spec },
-      phase: state?.phase ?? campaign.status,
-      totals,
-      reviewers: reviewers.map((r) => ({ ...r, overdue: overdue ? r.pending : 0 })),
-      remediation: await store.remediationCounts(this.deps.db, id),
-      ...(state && { workflow: state }),
-    };
+    return campaignStatus(this.deps, await this.campaign(id));
   }
 
   /**
@@ -319,13 +269,6 @@ export class CampaignService {
     }
     return fromTemporal(err, campaign.id);
   }
-}
-
-/** A stored spec that cannot be read is a fault of the server's, not of the request. */
-function storedSpec(campaign: store.CampaignRecord): CampaignSpec {
-  const parsed = CampaignSpecSchema.safeParse(campaign.spec);
-  if (!parsed.success) throw new Error(`the stored spec of campaign ${campaign.id} cannot be read`);
-  return parsed.data;
 }
 
 const closedMessage = (campaign: store.CampaignRecord) =>
