@@ -225,6 +225,9 @@ export function createCampaignActivities(deps: CampaignDeps) {
         failure,
       });
       const counts = await store.remediationCounts(db, campaignId);
+      // A campaign that stopped early says what its reviewers had decided, none of it applied.
+      const unapplied =
+        status === 'COMPLETED' ? undefined : await store.decisionTotals(db, campaignId);
       await audit(
         `campaign/${campaignId}/finished`,
         campaignId,
@@ -232,6 +235,7 @@ export function createCampaignActivities(deps: CampaignDeps) {
         ACTOR,
         {
           remediation: counts,
+          ...(unapplied && { decisionsNotApplied: unapplied }),
           ...(confirmedBy && { confirmedBy }),
           ...(declinedBy && { declinedBy }),
           ...(failure && { failure }),

@@ -107,6 +107,10 @@ describe('the end of a campaign', () => {
     expect(items.length).toBeGreaterThan(0);
     expect(items.every((i) => i.decision === null && i.remediation === null)).toBe(true);
     expect(await actionsOf(id)).not.toContain('campaign.defaulted');
+    const cancelled = (await listAuditEvents(harness.db, { subject: `campaign/${id}` })).find(
+      (e) => e.action === 'campaign.cancelled',
+    );
+    expect(cancelled?.details.decisionsNotApplied).toMatchObject({ undecided: items.length });
     expect(await actionsOf(id)).toEqual(
       expect.arrayContaining([
         'campaign.started',
