@@ -55,9 +55,12 @@ const chainOf = (audit: AuditEvent[]) => ({
 /** Every item of a campaign with its decision and remediation, and every audit event about it. */
 export async function campaignEvidence(db: Db, campaignId: string) {
   const items = await all((after) => store.itemsPage(db, campaignId, after, PAGE));
-  // The audit log is the independent record: the export carries all of it so the two can be compared.
-  const audit: AuditEvent[] = await all((after) =>
+  // The audit log is the independent record: the export carries all of it so the two can be
+  // compared. Earlier exports are left out: they are about the evidence, and leaving them in
+  // would make every export differ from the one before.
+  const events: AuditEvent[] = await all((after) =>
     auditEventsPage(db, `campaign/${campaignId}`, after, PAGE),
   );
+  const audit = events.filter((event) => event.action !== 'campaign.exported');
   return { items: items.map(itemOf), audit, auditChain: chainOf(audit) };
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { PolicyInput } from '../../domain/policy';
+import { listAuditEvents } from '../../store/audit';
 import { findCampaign, itemsPage } from '../../store/campaigns';
 import { ApprovalsHarness, pageForm } from '../support/approvals-harness';
 import { targetSystem } from '../support/policies';
@@ -275,5 +276,11 @@ describe('a small campaign end to end', () => {
     const fresh = join(outDir, 'again', 'q1');
     await keyward('sam', 'campaign', 'export', id, '--out', fresh);
     expect(readFileSync(join(fresh, 'manifest.json'), 'utf8')).toBe(before);
+    // Each export is in the audit log under the admin's name, though not in the evidence itself.
+    const exports = (await listAuditEvents(harness.jit.db, { subject: `campaign/${id}` })).filter(
+      (e) => e.action === 'campaign.exported',
+    );
+    expect(exports.length).toBeGreaterThanOrEqual(2);
+    expect(exports.every((e) => e.actor === 'sam')).toBe(true);
   });
 });
