@@ -85,7 +85,7 @@ function describe(status: Status): string {
 }
 
 /** A share from 0 to 1; the server checks the range, this only that it is a number at all. */
-function share(text: string): number {
+export function parseShare(text: string): number {
   if (!/^(0|1|0?\.\d+)$/.test(text.trim()))
     throw new CliError(`"${text}" is not a share from 0 to 1, such as 0.2`);
   return Number(text);
@@ -138,7 +138,7 @@ export function registerCampaignCommands(program: Command): void {
         default: o.default,
         ...(o.fallbackGroup ? { fallbackGroup: o.fallbackGroup } : {}),
         ...(o.massRevocationShare !== undefined && {
-          massRevocationShare: share(String(o.massRevocationShare)),
+          massRevocationShare: parseShare(String(o.massRevocationShare)),
         }),
       };
       const started = await Api.from(o).call<{ id: string }>('POST', '/v1/campaigns', body);

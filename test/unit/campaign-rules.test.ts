@@ -12,7 +12,7 @@ import { validatePolicy } from '../../domain/policy';
 import type { PolicyInput } from '../../domain/policy';
 import { ReviewLinkSigner } from '../../integrations/email/review-links';
 import { LinkSigner } from '../../integrations/email/links';
-import { parseScope } from '../../cli/commands/campaign';
+import { parseScope, parseShare } from '../../cli/commands/campaign';
 
 function policy(changes: Partial<PolicyInput> = {}): PolicyInput {
   return {
@@ -225,5 +225,11 @@ describe('the CLI scope filter', () => {
       identityKinds: ['human'],
     });
     expect(() => parseScope('owner=bob')).toThrow(/not a scope filter/);
+    expect([parseShare('0.2'), parseShare('.5'), parseShare('1'), parseShare('0')]).toEqual([
+      0.2, 0.5, 1, 0,
+    ]);
+    for (const bad of ['20%', '1.5', 'half', '-0.1', '']) {
+      expect(() => parseShare(bad)).toThrow(`"${bad}" is not a share from 0 to 1, such as 0.2`);
+    }
   });
 });
