@@ -19,8 +19,7 @@ export interface CampaignDeps {
   workflows: Pick<WorkflowClient, 'getHandle'>;
 }
 
-/** Who is named in the audit log for what the campaign does by itself. */
-export const CAMPAIGN_ACTOR = 'keyward:campaign';
+export { CAMPAIGN_ACTOR } from '../domain/campaign';
 
 /** Appends a campaign's audit event, keyed so that an activity's retry appends nothing. */
 export const campaignAudit =

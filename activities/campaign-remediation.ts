@@ -1,14 +1,44 @@
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import type { RemediationCounts } from '../domain/campaign';
+import { MAX_TEXT } from '../domain/text';
 import { ConnectorError } from '../integrations/connectors/types';
 import * as store from '../store/campaigns';
+import { jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
 import { CAMPAIGN_ACTOR as ACTOR, campaignAudit } from './campaign-common';
 import type { CampaignDeps } from './campaign-common';
 
 /** Revoking on the targets what a campaign rejected, pass after pass, each result recorded. */
-export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'workflows'>) {
+export function createCampaignRemediationActivities(deps: CampaignDeps) {
   const { db } = deps;
   const audit = campaignAudit(db);
+
+  /**
+   * Ends the JIT requests whose grants hold the membership through their own workflows, so each
+   * records its revocation and frees its identity to ask again. One that has ended already is
+   * closed in the record instead. Returns whether any workflow took the revocation.
+   */
+  async function endRequests(row: store.ReviewItemRow): Promise<boolean> {
+    let taken = false;
+    const reason = `campaign ${row.campaign_id}: revoked by ${row.decided_by}: ${row.reason ?? ''}`;
+    for (const { workflowId, requestId } of await store.liveGrantRequests(db, row)) {
+      try {
+        await deps.workflows
+          .getHandle(workflowId || jitWorkflowId(requestId))
+          .startUpdate(revokeUpdate, {
+            args: [{ actor: ACTOR, reason: reason.slice(0, MAX_TEXT) }],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          });
+        taken = true;
+      } catch (err) {
+        log.info('A request a campaign revoked could not be ended; it is ending already', {
+          requestId,
+          error: String(err),
+        });
+      }
+    }
+    return taken;
+  }
 
   /** Revokes one item's membership on its target, unless a newer approved grant holds it. */
   async function remediate(
@@ -18,8 +48,10 @@ export function createCampaignRemediationActivities(deps: Omit<CampaignDeps, 'wo
     const newer = await store.newerGrant(db, row, launchedAt);
     if (newer) return { remediation: 'superseded', by: newer };
     try {
+      const byRequests = await endRequests(row);
+      // Revoked here too, at once: the request's own revocation may wait on its retries.
       await deps.connectors.get(row.system_id).ensureRevoked(row.role, row.login);
-      await store.closeGrantRecords(db, row);
+      if (!byRequests) await store.closeGrantRecords(db, row);
       return { remediation: 'revoked' };
     } catch (err) {
       const error =

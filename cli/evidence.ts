@@ -39,16 +39,15 @@ const exists = (path: string) => lstatSync(path, { throwIfNoEntry: false }) !== 
 
 /**
  * Refuses a directory that already holds evidence (or anything under an evidence file's name): an
- * export never mixes with, or replaces, files an auditor may have been given. Missing, it is made.
+ * export never mixes with, or replaces, files an auditor may have been given.
  */
-export function prepareEvidenceDir(dir: string): void {
+export function refuseTakenEvidenceDir(dir: string): void {
   const taken = EVIDENCE_FILES.filter((name) => exists(join(dir, name)));
   if (taken.length > 0) {
     throw new CliError(
       `${dir} already holds ${taken.join(', ')}; nothing was written. Export into a new directory.`,
     );
   }
-  mkdirSync(dir, { recursive: true });
 }
 
 function summaryOf(evidence: Evidence) {
@@ -72,8 +71,10 @@ function summaryOf(evidence: Evidence) {
 }
 
 /** Writes the evidence: items as CSV and JSON, the audit events, a summary and SHA-256 hashes of them all. */
+/** Writes the evidence into `dir`, made if missing, the manifest last. */
 export function writeEvidence(dir: string, evidence: Evidence) {
-  prepareEvidenceDir(dir);
+  refuseTakenEvidenceDir(dir);
+  mkdirSync(dir, { recursive: true });
   const columns = Object.keys(evidence.items[0] ?? { item: 0 });
   const csv = [
     columns.join(','),

@@ -21,6 +21,9 @@ export type CampaignPhase = (typeof CampaignPhase)[keyof typeof CampaignPhase];
 
 export type Decision = 'certify' | 'revoke';
 
+/** Who is named for what a campaign does by itself; no identity can carry this name. */
+export const CAMPAIGN_ACTOR = 'keyward:campaign';
+
 /** The most items one request may name: what a reviewer workflow takes in one update. */
 export const MAX_ITEMS = 1_000;
 /** Items are numbered from 1 within their campaign; the bound keeps a typo from reaching SQL as a huge value. */
@@ -140,7 +143,8 @@ export function decisionProblem(
   if (!item) return 'no such item for this reviewer';
   if (item.identity === actor) return `${actor} may not review their own access`;
   if (item.decided) return `item ${item.seq} is already decided`;
-  const allowed = [reviewerId, item.delegate, escalatedTo].filter(Boolean);
+  // A delegated item is its delegate's to answer; the reviewer handed it over.
+  const allowed = [item.delegate ?? reviewerId, escalatedTo].filter(Boolean);
   if (!allowed.includes(actor)) return `${actor} is not a reviewer of item ${item.seq}`;
   return undefined;
 }

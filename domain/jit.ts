@@ -1,5 +1,6 @@
 import type { RequestPlan, Refusal } from './access';
 import { FailureType } from './failures';
+import { CAMPAIGN_ACTOR } from './campaign';
 import { INCIDENT_ACTOR } from './incident';
 import { MAX_TEXT, unsafeTextProblem } from './text';
 
@@ -178,9 +179,10 @@ export function checkDecision(
 export function checkRevoke(state: JitState, input: RevokeInput): Refusal | undefined {
   const shape = checkShape(input);
   if (shape) return shape;
-  // keyward ends a quarantined identity's requests itself; no identity can carry this name.
-  const byIncident = input.actor === INCIDENT_ACTOR;
-  if (input.actor !== state.requester && !state.plan.admins.includes(input.actor) && !byIncident) {
+  // keyward ends a quarantined identity's requests, and those a campaign's reviewers revoked,
+  // itself; no identity can carry these names.
+  const byKeyward = input.actor === INCIDENT_ACTOR || input.actor === CAMPAIGN_ACTOR;
+  if (input.actor !== state.requester && !state.plan.admins.includes(input.actor) && !byKeyward) {
     return refusal(FailureType.NotAllowed, `${input.actor} may not end request ${state.requestId}`);
   }
   if (state.status !== JitStatus.PENDING && state.status !== JitStatus.GRANTED) {

@@ -85,6 +85,17 @@ export async function startCampaign(
   return { id, workflowId };
 }
 
+/** The campaign's phase as its workflow knows it, or as recorded once Temporal holds it no more. */
+export async function campaignPhase(deps: Deps, campaign: store.CampaignRecord): Promise<string> {
+  try {
+    const handle = deps.temporal.workflow.getHandle(campaignWorkflowId(campaign.id));
+    return (await handle.query(campaignStatusQuery)).phase;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return campaign.status;
+  }
+}
+
 /** Phases in which a cancellation still changes nothing recorded. */
 const CANCELLABLE: string[] = [
   CampaignPhase.LAUNCHING,
@@ -99,12 +110,7 @@ const CANCELLABLE: string[] = [
  */
 export async function cancelCampaign(deps: Deps, actor: string, campaign: store.CampaignRecord) {
   const handle = deps.temporal.workflow.getHandle(campaignWorkflowId(campaign.id));
-  let phase: string = campaign.status;
-  try {
-    phase = (await handle.query(campaignStatusQuery)).phase;
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
+  const phase = await campaignPhase(deps, campaign);
   if (!CANCELLABLE.includes(phase)) {
     const why =
       phase === CampaignPhase.REMEDIATING

@@ -21,6 +21,7 @@ import {
 } from './campaign-decisions';
 import {
   auditAdminAction,
+  campaignPhase,
   campaignStatus,
   cancelCampaign,
   holdAnswerAction,
@@ -198,10 +199,12 @@ export class CampaignService {
   ): Promise<CampaignState> {
     this.requireAdmin(actor);
     const campaign = await this.campaign(id);
-    if (campaign.status !== 'AWAITING_CONFIRMATION') {
+    // The workflow's own phase, which is ahead of the record it writes.
+    const phase = await campaignPhase(this.deps, campaign);
+    if (phase !== 'AWAITING_CONFIRMATION') {
       throw new HttpError(
         409,
-        `campaign ${id} is not waiting for a confirmation (${campaign.status.toLowerCase()})`,
+        `campaign ${id} is not waiting for a confirmation (${phase.toLowerCase()})`,
       );
     }
     let state: CampaignState;

@@ -179,6 +179,19 @@ export async function markRemediation(
     .execute();
 }
 
+/** The JIT requests whose live grants hold this item's membership, with their workflows. */
+export async function liveGrantRequests(db: Db, row: ReviewItemRow) {
+  return db
+    .selectFrom('grants')
+    .innerJoin('requests', 'requests.id', 'grants.request_id')
+    .select(['grants.request_id as requestId', 'requests.workflow_id as workflowId'])
+    .where('grants.system_id', '=', row.system_id)
+    .where('grants.role', '=', row.role)
+    .where('grants.login', '=', row.login)
+    .where('grants.revoked_at', 'is', null)
+    .execute();
+}
+
 /**
  * A live keyward grant of the same membership approved after `since`: access somebody approved
  * after the review, which a revocation decided before it must not take away. It ends at its expiry.

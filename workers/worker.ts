@@ -93,6 +93,7 @@ export function createKeywardWorker(options: KeywardWorkerOptions): Promise<Work
         db: options.db,
         connectors: options.connectors,
         policy: options.policy,
+        workflows: options.workflows,
       }),
       ...createCampaignNotifyActivities({
         db: options.db,

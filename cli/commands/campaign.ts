@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Api, CliError } from '../api';
 import type { GlobalOptions } from '../api';
 import { MAX_SEQ } from '../../domain/campaign';
-import { prepareEvidenceDir, writeEvidence } from '../evidence';
+import { refuseTakenEvidenceDir, writeEvidence } from '../evidence';
 import type { Evidence } from '../evidence';
 import { shownTime, table } from '../format';
 
@@ -98,6 +98,8 @@ const items = (text: string) =>
       throw new CliError(`"${part}" is not an item number`);
     return seq;
   });
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Certification campaigns: admins start and follow them, reviewers decide their items. */
 export function registerCampaignCommands(program: Command): void {
@@ -222,7 +224,7 @@ export function registerCampaignCommands(program: Command): void {
         out(
           o.json
             ? JSON.stringify(result, null, 2)
-            : `${result.decided} items ${verb === 'certify' ? 'certified' : 'revoked'}.`,
+            : `${plural(result.decided, 'item')} ${verb === 'certify' ? 'certified' : 'revoked'}.`,
         );
       });
   }
@@ -275,14 +277,15 @@ export function registerCampaignCommands(program: Command): void {
     .action(async (id: string, _: unknown, command: Command) => {
       const o = command.optsWithGlobals<Opts>();
       const dir = resolve(String(o.out));
-      // Checked before the download too, so a taken directory is refused before any work is done.
-      prepareEvidenceDir(dir);
+      // Checked before the download too, so a taken directory is refused before any work is done;
+      // it is made only once there is evidence to put in it.
+      refuseTakenEvidenceDir(dir);
       const evidence = await Api.from(o).call<Evidence>('GET', path(id, '/export'));
       const summary = writeEvidence(dir, evidence);
       out(
         o.json
           ? JSON.stringify(summary, null, 2)
-          : `Evidence of ${summary.items} items written to ${dir}.`,
+          : `Evidence of ${plural(summary.items, 'item')} written to ${dir}.`,
       );
     });
 }

@@ -36,17 +36,18 @@ function row(item: ReviewItemRow, reviewer: string): string {
   if (item.decision) {
     const by = item.decided_by ? ` by ${escapeHtml(item.decided_by)}` : '';
     const decided = `<td>${escapeHtml(item.decision)}${by}</td>`;
-    return `<tr class="done"><td></td><td>${item.seq}</td>${cells}${last}${decided}<td></td></tr>`;
+    const reason = `<td>${escapeHtml(item.reason ?? '')}</td>`;
+    return `<tr class="done"><td></td><td>${item.seq}</td>${cells}${last}${decided}${reason}</tr>`;
   }
-  // The reviewer may still decide what they delegated, but it waits for the delegate.
-  const elsewhere =
-    item.delegate && item.delegate !== reviewer && item.escalated_to !== reviewer
-      ? ` (delegated to ${escapeHtml(item.delegate)})`
-      : '';
+  // What the reviewer delegated waits for its delegate, who decides it; it is shown, not offered.
+  if (item.delegate && item.delegate !== reviewer && item.escalated_to !== reviewer) {
+    const pending = `<td>pending (delegated to ${escapeHtml(item.delegate)})</td>`;
+    return `<tr data-item="${item.seq}"><td></td><td>${item.seq}</td>${cells}${last}${pending}<td></td></tr>`;
+  }
   return (
     `<tr data-item="${item.seq}">` +
     `<td><input type="checkbox" name="item" value="${item.seq}" aria-label="select item ${item.seq}"></td>` +
-    `<td>${item.seq}</td>${cells}${last}<td>pending${elsewhere}</td>` +
+    `<td>${item.seq}</td>${cells}${last}<td>pending</td>` +
     `<td><input type="text" name="reason-${item.seq}" placeholder="reason to revoke" maxlength="2000"></td></tr>`
   );
 }

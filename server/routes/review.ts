@@ -10,6 +10,8 @@ import { pageCount, pageNumber, PAGE_SIZE, reviewBody } from './review-view';
 import { CampaignService } from '../campaigns';
 import { HttpError } from '../errors';
 
+const itemsText = (n: number) => `${n} item${n === 1 ? '' : 's'}`;
+
 const REFUSED: Record<string, string> = {
   malformed:
     'This link is incomplete or damaged. Open it again from the email or the Slack message.',
@@ -146,7 +148,7 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
         if (action === 'delegate') {
           const to = (form.get('to') ?? '').trim();
           await campaigns.delegate(claims.reviewer, claims.campaignId, seqs, to);
-          return notice(`${seqs.length} items delegated to ${to}.`, 200);
+          return notice(`${itemsText(seqs.length)} delegated to ${to}.`, 200);
         }
         const decision: Decision | undefined =
           action === 'certify' || action === 'revoke' ? action : undefined;
@@ -160,7 +162,7 @@ export function reviewRoutes(deps: Deps, links: ReviewLinkSigner) {
           return notice('Each revocation needs a reason.');
         await campaigns.decide(claims.reviewer, claims.campaignId, decisions, 'review-page');
         return notice(
-          `${seqs.length} items ${decision === 'certify' ? 'certified' : 'revoked'}.`,
+          `${itemsText(seqs.length)} ${decision === 'certify' ? 'certified' : 'revoked'}.`,
           200,
         );
       } catch (err) {

@@ -173,7 +173,7 @@ describe('a small campaign end to end', () => {
       action: 'revoke',
     });
     expect(revoked.status).toBe(200);
-    expect(await revoked.text()).toContain('1 items revoked');
+    expect(await revoked.text()).toContain('1 item revoked');
     const tampered = await harness.open(
       link.replace(/token=(.)/, (_, c: string) => `token=${c === 'A' ? 'B' : 'A'}`),
     );

@@ -136,7 +136,7 @@ describe('the review page in a browser', () => {
     await page.fill(`input[name="reason-${seqOf('erin')}"]`, 'moved to another team');
     await page.click('button[value="revoke"]');
     await expect(page.locator('[role="status"]').textContent()).resolves.toContain(
-      '1 items revoked',
+      '1 item revoked',
     );
     expect(await page.locator('tr[data-item]').count()).toBe(0);
 
@@ -208,7 +208,7 @@ describe('the review page in a browser', () => {
     await row.locator('input[name="item"]').check();
     await page.click('button[value="certify"]');
     await expect(page.locator('[role="status"]').textContent()).resolves.toContain(
-      '1 items certified',
+      '1 item certified',
     );
     // The answer is the same page of the same filtered list, with the item now decided.
     await expect(nav()).resolves.toContain('Items 201-215 of 215 matching "alpha".');

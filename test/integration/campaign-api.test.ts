@@ -242,7 +242,7 @@ describe('the campaign API', () => {
     const { id, alice, carol } = await reviewing();
     await harness.service.delegate('mia', id, [alice], 'dana');
     await harness.service.delegate('rita', id, [carol], 'dana');
-    // Between the check and the update to rita's workflow, rita decides carol's item herself.
+    // Between the check and the update to rita's workflow, dana decides carol's item elsewhere.
     const ritas = reviewerWorkflowId(id, 'rita');
     const racing = new Proxy(harness.client, {
       get: (target, prop, receiver) =>
@@ -280,8 +280,8 @@ describe('the campaign API', () => {
     });
     expect(await itemOf(id, alice)).toMatchObject({ decision: 'certify', decided_by: 'dana' });
     await waitFor(
-      "rita's own decision",
-      async () => (await itemOf(id, carol)).decided_by === 'rita',
+      "dana's other decision",
+      async () => (await itemOf(id, carol)).decided_by === 'dana',
     );
   });
 
@@ -330,12 +330,12 @@ describe('the campaign API', () => {
   });
 });
 
-/** A handle on rita's reviewer workflow that lets rita decide `seq` first, then sends what it was given. */
+/** A handle on rita's reviewer workflow that lets dana decide `seq` first, then sends what it was given. */
 function raced(client: Client, workflowId: string, seq: number): WorkflowHandle {
   const handle = client.workflow.getHandle(workflowId);
   const executeUpdate = async (...args: Parameters<WorkflowHandle['executeUpdate']>) => {
     await handle.executeUpdate(decideItemsUpdate, {
-      args: [{ actor: 'rita', decisions: [{ seq, decision: 'certify' }], channel: 'api' }],
+      args: [{ actor: 'dana', decisions: [{ seq, decision: 'certify' }], channel: 'api' }],
     });
     return handle.executeUpdate(...args);
   };

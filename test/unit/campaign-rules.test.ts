@@ -137,6 +137,10 @@ describe('campaign reviewers', () => {
     expect(
       decisionProblem({ ...item, delegate: 'dana' }, 'dana', 'mia', undefined),
     ).toBeUndefined();
+    // Handed over: the reviewer no longer decides what they delegated.
+    expect(decisionProblem({ ...item, delegate: 'dana' }, 'mia', 'mia', undefined)).toMatch(
+      /mia is not a reviewer of item 1/,
+    );
     expect(decisionProblem({ ...item, decided: true }, 'mia', 'mia', undefined)).toMatch(
       /already decided/,
     );

@@ -1,4 +1,4 @@
-import { revokeUpdate } from '../../workflows/jit/definitions';
+import { revokeUpdate, statusQuery } from '../../workflows/jit/definitions';
 import { findGrant } from '../../store/grants';
 import { listAuditEvents } from '../../store/audit';
 import { findCampaign, itemsPage } from '../../store/campaigns';
@@ -218,6 +218,56 @@ describe('the end of a campaign', () => {
     await request
       .executeUpdate(revokeUpdate, { args: [{ actor: 'sam', reason: 'test over' }] })
       .catch(() => undefined);
+  });
+
+  it('ends the request whose grant a campaign revoked, so its owner may ask again', async () => {
+    const request = await harness.jit.request({
+      requester: 'bob',
+      entitlementId: 'target/read',
+      durationMs: 600_000,
+      reason: 'before the review',
+    });
+    const requestId = request.workflowId.slice('jit/'.length);
+    await waitFor('the grant', async () => (await findGrant(harness.db, requestId)) !== undefined);
+    const id = await harness.launch({
+      name: 'revokes a grant',
+      deadline: '60s',
+      scope: { entitlements: ['target/read'] },
+    });
+    await harness.waitPhase(id, 'REVIEWING');
+    const items = await itemsOf(id);
+    for (const reviewer of new Set(items.map((i) => i.delegate ?? i.reviewer))) {
+      const mine = items.filter((i) => i.reviewer === reviewer);
+      const decisions = mine.map((i) =>
+        i.identity === 'bob'
+          ? { seq: i.seq, decision: 'revoke' as const, reason: 'not needed any more' }
+          : { seq: i.seq, decision: 'certify' as const },
+      );
+      await harness.service.decide(reviewer, id, decisions, 'api');
+    }
+    await harness.waitPhase(id, 'COMPLETED');
+    const ended = await waitFor('the request to end', async () => {
+      const state = await request.query(statusQuery);
+      return state.status === 'REVOKED' ? state : undefined;
+    });
+    expect(ended.revokedBy).toBe('keyward:campaign');
+    expect(await harness.jit.isMember(roles.read, login('bob'))).toBe(false);
+    const again = await harness.jit.request({
+      requester: 'bob',
+      entitlementId: 'target/read',
+      durationMs: 60_000,
+      reason: 'asked again',
+    });
+    await waitFor(
+      'the new grant',
+      async () => (await request.query(statusQuery)).status === 'REVOKED',
+    );
+    await waitFor(
+      'the new grant',
+      async () =>
+        (await findGrant(harness.db, again.workflowId.slice('jit/'.length))) !== undefined,
+    );
+    await again.executeUpdate(revokeUpdate, { args: [{ actor: 'sam', reason: 'test over' }] });
   });
 
   it('records a campaign that cannot go on as failed and tells the admins', async () => {

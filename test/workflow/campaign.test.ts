@@ -188,6 +188,12 @@ describe('access certification campaigns', () => {
       scope: { entitlements: ['target/read'] },
     });
     await harness.waitPhase(id, 'REVIEWING');
+    // The launch notice goes out only while something is pending: mia decides once she has it.
+    await waitFor('mia to be told', () =>
+      harness.smtp
+        .to('mia@example.test')
+        .some((m) => m.parsed.subject === `Access review: ${name}`),
+    );
     const mine = (await itemsOf(id)).filter((i) => i.reviewer === 'mia');
     await harness.service.decide(
       'mia',
