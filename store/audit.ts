@@ -128,8 +128,8 @@ export async function auditEventsPage(
 }
 
 export type ChainVerdict =
-  | { ok: true; events: number; head: string }
-  | { ok: false; events: number; brokenAt: number; problem: string };
+  | { ok: true; events: number; head: string; anchorAt?: number }
+  | { ok: false; events: number; brokenAt: number; problem: string; anchorMissing?: true };
 
 /**
  * Walks the whole chain in order and names the first event that does not link or hash. A chain
@@ -141,7 +141,7 @@ export async function verifyAuditChain(
   options: { anchor?: string; pageSize?: number } = {},
 ): Promise<ChainVerdict> {
   const pageSize = options.pageSize ?? 1_000;
-  let anchorSeen = options.anchor === undefined;
+  let anchorAt: number | undefined;
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   for (;;) {
@@ -169,16 +169,17 @@ export async function verifyAuditChain(
         return broken(`event ${event.seq} was altered after it was written`);
       prevHash = hash;
       expectedSeq += 1;
-      if (hash === options.anchor) anchorSeen = true;
+      if (hash === options.anchor) anchorAt = event.seq;
     }
     if (rows.length < pageSize) {
-      if (!anchorSeen) {
+      const events = expectedSeq - 1;
+      if (options.anchor !== undefined && anchorAt === undefined) {
         const problem =
           `no event has the hash ${options.anchor}: ` +
           "events were cut from the end, or it is not this log's";
-        return { ok: false, events: expectedSeq - 1, brokenAt: expectedSeq, problem };
+        return { ok: false, events, brokenAt: expectedSeq, problem, anchorMissing: true };
       }
-      return { ok: true, events: expectedSeq - 1, head: prevHash };
+      return { ok: true, events, head: prevHash, ...(anchorAt !== undefined && { anchorAt }) };
     }
   }
 }

@@ -61,12 +61,20 @@ export function registerAdminCommands(program: Command): void {
       const query = options.anchor ? `?anchor=${encodeURIComponent(String(options.anchor))}` : '';
       const verdict = await Api.from(options).call<ChainVerdict>('GET', `/v1/audit/verify${query}`);
       if (options.json) out(JSON.stringify(verdict, null, 2));
-      else if (verdict.ok) out(`Audit log intact: ${verdict.events} events, head ${verdict.head}`);
-      else
+      else if (verdict.ok) {
+        const anchor = verdict.anchorAt ? `; the anchor is event ${verdict.anchorAt}` : '';
+        out(`Audit log intact: ${verdict.events} events, head ${verdict.head}${anchor}`);
+      } else if (verdict.anchorMissing) {
+        out(
+          `Audit log does not hold the anchor: ${verdict.problem} ` +
+            `(its ${verdict.events} events link and hash)`,
+        );
+      } else {
         out(
           `Audit log BROKEN at event ${verdict.brokenAt}: ${verdict.problem} ` +
             `(${verdict.events} events before it are intact)`,
         );
+      }
       if (!verdict.ok) process.exitCode = 3;
     });
 

@@ -240,7 +240,7 @@ describe('a small campaign end to end', () => {
     const verdict = JSON.parse(
       await keyward('sam', 'audit', 'verify', '--anchor', manifest.auditChain.lastHash, '--json'),
     );
-    expect(verdict).toMatchObject({ ok: true });
+    expect(verdict).toMatchObject({ ok: true, anchorAt: manifest.auditChain.lastSeq });
     const summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
     expect(summary.remediation).toEqual({ revoked: 2, failed: 0, superseded: 0, kept: 3 });
     expect(summary.auditChain).toEqual(manifest.auditChain);

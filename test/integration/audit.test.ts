@@ -210,7 +210,14 @@ describe('verifyAuditChain', () => {
     expect(await verifyAuditChain(db, { anchor: verdict.head })).toMatchObject({
       ok: false,
       events: 4,
+      anchorMissing: true,
       problem: expect.stringContaining('events were cut from the end'),
+    });
+    const fourth = await verifyAuditChain(db);
+    if (!fourth.ok) throw new Error('the shortened chain still links');
+    expect(await verifyAuditChain(db, { anchor: fourth.head })).toMatchObject({
+      ok: true,
+      anchorAt: 4,
     });
   });
 
