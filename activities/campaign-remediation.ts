@@ -1,12 +1,10 @@
-import { Context, log } from '@temporalio/activity';
-import { WorkflowUpdateStage } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
 import type { RemediationCounts } from '../domain/campaign';
-import { MAX_TEXT } from '../domain/text';
 import { ConnectorError } from '../integrations/connectors/types';
 import * as store from '../store/campaigns';
-import { jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
 import { CAMPAIGN_ACTOR as ACTOR, campaignAudit } from './campaign-common';
 import type { CampaignDeps } from './campaign-common';
+import { endRequest } from './jit-requests';
 
 /** Revoking on the targets what a campaign rejected, pass after pass, each result recorded. */
 export function createCampaignRemediationActivities(deps: CampaignDeps) {
@@ -14,44 +12,28 @@ export function createCampaignRemediationActivities(deps: CampaignDeps) {
   const audit = campaignAudit(db);
 
   /**
-   * Ends the JIT requests whose grants hold the membership through their own workflows, so each
-   * records its revocation and frees its identity to ask again. One that has ended already is
-   * closed in the record instead. Returns whether any workflow took the revocation.
+   * Revokes one item's membership on its target. The JIT requests whose live grants hold it end
+   * through their own workflows, which record the revocation; a grant approved after the launch
+   * is left to end at its expiry, as somebody approved it after the review.
    */
-  async function endRequests(row: store.ReviewItemRow): Promise<boolean> {
-    let taken = false;
-    const reason = `campaign ${row.campaign_id}: revoked by ${row.decided_by}: ${row.reason ?? ''}`;
-    for (const { workflowId, requestId } of await store.liveGrantRequests(db, row)) {
-      try {
-        await deps.workflows
-          .getHandle(workflowId || jitWorkflowId(requestId))
-          .startUpdate(revokeUpdate, {
-            args: [{ actor: ACTOR, reason: reason.slice(0, MAX_TEXT) }],
-            waitForStage: WorkflowUpdateStage.ACCEPTED,
-          });
-        taken = true;
-      } catch (err) {
-        log.info('A request a campaign revoked could not be ended; it is ending already', {
-          requestId,
-          error: String(err),
-        });
-      }
-    }
-    return taken;
-  }
-
-  /** Revokes one item's membership on its target, unless a newer approved grant holds it. */
   async function remediate(
     row: store.ReviewItemRow,
     launchedAt: Date,
   ): Promise<store.RemediationResult> {
-    const newer = await store.newerGrant(db, row, launchedAt);
-    if (newer) return { remediation: 'superseded', by: newer };
+    const grants = await store.liveGrantsOf(db, row);
+    const newer = grants.find((grant) => grant.grantedAt > launchedAt);
+    if (newer) return { remediation: 'superseded', by: newer.id };
     try {
-      const byRequests = await endRequests(row);
+      const revoke = {
+        actor: ACTOR,
+        reason: `campaign ${row.campaign_id}: revoked by ${row.decided_by}: ${row.reason ?? ''}`,
+      };
+      let ended = false;
+      for (const grant of grants)
+        ended = (await endRequest(deps.workflows, grant, revoke)) || ended;
       // Revoked here too, at once: the request's own revocation may wait on its retries.
       await deps.connectors.get(row.system_id).ensureRevoked(row.role, row.login);
-      if (!byRequests) await store.closeGrantRecords(db, row);
+      if (!ended) await store.closeGrantRecords(db, row);
       return { remediation: 'revoked' };
     } catch (err) {
       const error =

@@ -1,6 +1,5 @@
-import { WorkflowUpdateStage } from '@temporalio/client';
 import type { WorkflowClient } from '@temporalio/client';
-import { ApplicationFailure, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import type { AuditEventInput } from '../domain/audit';
 import { FailureType } from '../domain/failures';
 import { INCIDENT_ACTOR } from '../domain/incident';
@@ -21,8 +20,8 @@ import {
   saveIncident,
 } from '../store/incidents';
 import { revokeTokensOf } from '../store/tokens';
-import { jitWorkflowId, revokeUpdate } from '../workflows/jit/definitions';
 import { onTarget } from './failures';
+import { endRequest } from './jit-requests';
 
 export interface IncidentActivityDeps {
   db: Db;
@@ -95,22 +94,10 @@ export function createIncidentActivities(deps: IncidentActivityDeps) {
         .where('status', 'in', ['PENDING', 'GRANTED'])
         .execute();
       const ended: string[] = [];
+      const revoke = { actor: INCIDENT_ACTOR, reason: `incident ${input.incidentId}` };
       for (const request of live) {
-        try {
-          await deps.workflows
-            .getHandle(request.workflow_id || jitWorkflowId(request.id))
-            .startUpdate(revokeUpdate, {
-              args: [{ actor: INCIDENT_ACTOR, reason: `incident ${input.incidentId}` }],
-              waitForStage: WorkflowUpdateStage.ACCEPTED,
-            });
-          ended.push(request.id);
-        } catch (err) {
-          // Already ending or ended (another revoke, expiry): there is nothing left to stop.
-          log.info('A request could not be ended; it is ending already', {
-            requestId: request.id,
-            error: String(err),
-          });
-        }
+        const workflow = { id: request.id, workflowId: request.workflow_id };
+        if (await endRequest(deps.workflows, workflow, revoke)) ended.push(request.id);
       }
       return ended;
     },

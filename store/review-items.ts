@@ -179,39 +179,25 @@ export async function markRemediation(
     .execute();
 }
 
-/** The JIT requests whose live grants hold this item's membership, with their workflows. */
-export async function liveGrantRequests(db: Db, row: ReviewItemRow) {
+/**
+ * The live keyward grants that hold this item's membership, newest first, each with its request
+ * and the workflow that ends it.
+ */
+export async function liveGrantsOf(db: Db, row: ReviewItemRow) {
   return db
     .selectFrom('grants')
     .innerJoin('requests', 'requests.id', 'grants.request_id')
-    .select(['grants.request_id as requestId', 'requests.workflow_id as workflowId'])
+    .select([
+      'grants.request_id as id',
+      'requests.workflow_id as workflowId',
+      'grants.granted_at as grantedAt',
+    ])
     .where('grants.system_id', '=', row.system_id)
     .where('grants.role', '=', row.role)
     .where('grants.login', '=', row.login)
     .where('grants.revoked_at', 'is', null)
+    .orderBy('grants.granted_at', 'desc')
     .execute();
-}
-
-/**
- * A live keyward grant of the same membership approved after `since`: access somebody approved
- * after the review, which a revocation decided before it must not take away. It ends at its expiry.
- */
-export async function newerGrant(
-  db: Db,
-  row: ReviewItemRow,
-  since: Date,
-): Promise<string | undefined> {
-  const grant = await db
-    .selectFrom('grants')
-    .select('request_id')
-    .where('system_id', '=', row.system_id)
-    .where('role', '=', row.role)
-    .where('login', '=', row.login)
-    .where('revoked_at', 'is', null)
-    .where('granted_at', '>', since)
-    .orderBy('granted_at', 'desc')
-    .executeTakeFirst();
-  return grant?.request_id;
 }
 
 /** Certified items need nothing done on the target; they are recorded as kept. */
