@@ -5,7 +5,6 @@ import { CampaignSpecSchema } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
 import { FailureType } from '../domain/failures';
 import type { ConnectorRegistry } from '../integrations/connectors/registry';
-import { appendAuditEvent } from '../store/audit';
 import * as store from '../store/campaigns';
 import type { Db } from '../store/db';
 
@@ -21,7 +20,7 @@ export interface CampaignDeps {
 
 export { CAMPAIGN_ACTOR } from '../domain/campaign';
 
-/** Appends a campaign's audit event, keyed so that an activity's retry appends nothing. */
+/** A campaign's audit events as the activities append them, keyed so a retry appends nothing. */
 export const campaignAudit =
   (db: Db) =>
   (
@@ -31,14 +30,7 @@ export const campaignAudit =
     actor: string,
     details: Record<string, unknown>,
   ) =>
-    appendAuditEvent(db, {
-      key,
-      actor,
-      action,
-      subject: `campaign/${campaignId}`,
-      workflowId: `campaign/${campaignId}`,
-      details,
-    });
+    store.appendCampaignEvent(db, { key, campaignId, action, actor, details });
 
 export async function campaignSpec(db: Db, campaignId: string): Promise<CampaignSpec> {
   const campaign = await store.findCampaign(db, campaignId);

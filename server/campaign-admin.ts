@@ -10,7 +10,6 @@ import { CampaignSpecSchema } from '../domain/campaign-spec';
 import type { CampaignSpec } from '../domain/campaign-spec';
 import type { PolicyView } from '../domain/access';
 import { scopeProblems } from '../domain/campaign-fields';
-import { appendAuditEvent } from '../store/audit';
 import * as store from '../store/campaigns';
 import { campaignStatusQuery } from '../workflows/campaign/definitions';
 import type { campaignRemediationWorkflow } from '../workflows/campaign/remediation';
@@ -31,12 +30,11 @@ export function auditAdminAction(
   details: Record<string, unknown> = {},
   key = `campaign/${campaignId}/${action}/${randomUUID()}`,
 ) {
-  return appendAuditEvent(deps.db, {
+  return store.appendCampaignEvent(deps.db, {
     key,
-    actor,
+    campaignId,
     action: `campaign.${action}`,
-    subject: `campaign/${campaignId}`,
-    workflowId: campaignWorkflowId(campaignId),
+    actor,
     details,
   });
 }

@@ -1,3 +1,4 @@
+import { appendAuditEvent } from './audit';
 import type { Db } from './db';
 
 // A campaign's items are written in review-items.ts and read in review-item-reads.ts; callers
@@ -105,4 +106,28 @@ export async function updateCampaign(
     })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * Appends an event about a campaign to the audit log, filed under the campaign and its workflow;
+ * a repeat of its key appends nothing, so an activity's retry is harmless.
+ */
+export function appendCampaignEvent(
+  db: Db,
+  event: {
+    key: string;
+    campaignId: string;
+    action: string;
+    actor: string;
+    details: Record<string, unknown>;
+  },
+) {
+  return appendAuditEvent(db, {
+    key: event.key,
+    actor: event.actor,
+    action: event.action,
+    subject: `campaign/${event.campaignId}`,
+    workflowId: `campaign/${event.campaignId}`,
+    details: event.details,
+  });
 }
