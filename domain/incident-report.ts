@@ -1,6 +1,7 @@
+import { countOf } from './text';
 import type { IncidentState } from './incident';
 
-const tokens = (n: number) => `${n} API token${n === 1 ? '' : 's'}`;
+const tokens = (n: number) => countOf(n, 'API token');
 
 /** What the report shows as the incident's timeline, in order. */
 export function timelineOf(state: IncidentState): { at: string; what: string }[] {

@@ -11,3 +11,6 @@ export function unsafeTextProblem(text: string): string | undefined {
 }
 
 export const MAX_TEXT = 2_000;
+
+/** "1 item", "2 items": a count with its noun, for messages people read. */
+export const countOf = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;

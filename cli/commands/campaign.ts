@@ -1,3 +1,4 @@
+import { countOf } from '../../domain/text';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Api, CliError } from '../api';
@@ -98,8 +99,6 @@ const items = (text: string) =>
       throw new CliError(`"${part}" is not an item number`);
     return seq;
   });
-
-const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 
 /** Certification campaigns: admins start and follow them, reviewers decide their items. */
 export function registerCampaignCommands(program: Command): void {
@@ -224,7 +223,7 @@ export function registerCampaignCommands(program: Command): void {
         out(
           o.json
             ? JSON.stringify(result, null, 2)
-            : `${plural(result.decided, 'item')} ${verb === 'certify' ? 'certified' : 'revoked'}.`,
+            : `${countOf(result.decided, 'item')} ${verb === 'certify' ? 'certified' : 'revoked'}.`,
         );
       });
   }
@@ -285,7 +284,7 @@ export function registerCampaignCommands(program: Command): void {
       out(
         o.json
           ? JSON.stringify(summary, null, 2)
-          : `Evidence of ${plural(summary.items, 'item')} written to ${dir}.`,
+          : `Evidence of ${countOf(summary.items, 'item')} written to ${dir}.`,
       );
     });
 }

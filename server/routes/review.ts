@@ -1,3 +1,4 @@
+import { countOf } from '../../domain/text';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { MAX_ITEMS, MAX_SEQ } from '../../domain/campaign';
@@ -10,7 +11,7 @@ import { pageCount, pageNumber, PAGE_SIZE, reviewBody } from './review-view';
 import { CampaignService } from '../campaigns';
 import { HttpError } from '../errors';
 
-const itemsText = (n: number) => `${n} item${n === 1 ? '' : 's'}`;
+const itemsText = (n: number) => countOf(n, 'item');
 
 const REFUSED: Record<string, string> = {
   malformed:
