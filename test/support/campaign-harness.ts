@@ -73,6 +73,13 @@ export class CampaignHarness {
     }
   }
 
+  /** Roles and logins for a test at scale, every login a member of every role, in one GRANT. */
+  async everyLoginInEveryRole(roles: string[], logins: string[]): Promise<void> {
+    await this.jit.createRoles(...roles.map((name) => ({ name })));
+    await this.jit.createRoles(...logins.map((name) => ({ name, login: true })));
+    await superuserQuery(`GRANT ${roles.map(ident).join(', ')} TO ${logins.map(ident).join(', ')}`);
+  }
+
   async launch(body: NewCampaign): Promise<string> {
     return (await this.service.start('sam', body)).id;
   }

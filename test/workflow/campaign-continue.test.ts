@@ -1,9 +1,8 @@
 import type { PolicyInput } from '../../domain/policy';
 import { itemsOfReviewer } from '../../store/campaigns';
 import { CampaignHarness } from '../support/campaign-harness';
-import { ident } from '../support/jit-harness';
 import { targetSystem } from '../support/policies';
-import { superuserQuery, uniqueName } from '../support/servers';
+import { uniqueName } from '../support/servers';
 
 // One reviewer with 600 items decided one click at a time: enough updates to pass the reviewer
 // workflow's history budget, so it has to continue as new while decisions keep arriving.
@@ -43,16 +42,9 @@ const harness = new CampaignHarness(policy());
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles(
-    ...Array.from({ length: ROLES }, (_, i) => ({ name: roleName(i) })),
-  );
-  await harness.jit.createRoles(
-    ...Array.from({ length: IDENTITIES }, (_, i) => ({ name: loginOf(i), login: true })),
-  );
-  const all = (count: number, name: (i: number) => string) =>
-    Array.from({ length: count }, (_, i) => ident(name(i)));
-  await superuserQuery(
-    `GRANT ${all(ROLES, roleName).join(', ')} TO ${all(IDENTITIES, loginOf).join(', ')}`,
+  await harness.everyLoginInEveryRole(
+    Array.from({ length: ROLES }, (_, i) => roleName(i)),
+    Array.from({ length: IDENTITIES }, (_, i) => loginOf(i)),
   );
 }, 180_000);
 

@@ -4,9 +4,8 @@ import type { PolicyInput } from '../../domain/policy';
 import { createCampaign } from '../../store/campaigns';
 import type { campaignWorkflow } from '../../workflows/campaign/workflow';
 import { CampaignHarness } from '../support/campaign-harness';
-import { ident } from '../support/jit-harness';
 import { targetSystem } from '../support/policies';
-import { superuserQuery, uniqueName } from '../support/servers';
+import { uniqueName } from '../support/servers';
 
 // 250 reviewers with one item each, and a campaign allowed only 200 events a run: it has to hand
 // over while it launches them and again while they report back, as one of 2,000 reviewers would.
@@ -45,12 +44,10 @@ const harness = new CampaignHarness(policy);
 
 beforeAll(async () => {
   await harness.start();
-  await harness.jit.createRoles({ name: role });
-  await harness.jit.createRoles(
-    ...Array.from({ length: REVIEWERS }, (_, i) => ({ name: loginOf(i), login: true })),
+  await harness.everyLoginInEveryRole(
+    [role],
+    Array.from({ length: REVIEWERS }, (_, i) => loginOf(i)),
   );
-  const logins = Array.from({ length: REVIEWERS }, (_, i) => ident(loginOf(i)));
-  await superuserQuery(`GRANT ${ident(role)} TO ${logins.join(', ')}`);
 }, 180_000);
 
 afterAll(() => harness.stop(), 120_000);
