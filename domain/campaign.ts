@@ -145,8 +145,11 @@ export function decisionProblem(
   if (item.decided) return `item ${item.seq} is already decided`;
   // A delegated item is its delegate's to answer; the reviewer handed it over.
   const allowed = [item.delegate ?? reviewerId, escalatedTo].filter(Boolean);
-  if (!allowed.includes(actor)) return `${actor} is not a reviewer of item ${item.seq}`;
-  return undefined;
+  if (allowed.includes(actor)) return undefined;
+  if (item.delegate && actor === reviewerId) {
+    return `item ${item.seq} was delegated to ${item.delegate}; it is theirs to decide`;
+  }
+  return `${actor} is not a reviewer of item ${item.seq}`;
 }
 
 /** Why a revocation reason cannot be accepted, or undefined. */
